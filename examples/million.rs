@@ -1,0 +1,175 @@
+//! One million goroutines parked at once, and what each costs, beside the
+//! same measurement for parked OS threads in the same run.
+//!
+//! ```text
+//! cargo run --release --example million [-- --gs 1000000 --threads 10000]
+//! ```
+//!
+//! Each goroutine parks joining its predecessor, so the million form one
+//! chain; the first waits for a flag. Resident cost is VmRSS + VmPTE from
+//! /proc/self/status, before and after, divided by the count; for threads the
+//! growth of `KernelStack` in /proc/meminfo is shown too, since a thread keeps
+//! part of its cost in the kernel.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let gs = flag(&args, "--gs").unwrap_or(1_000_000);
+    let threads = flag(&args, "--threads").unwrap_or(10_000);
+    println!("gort million: {gs} goroutines vs {threads} OS threads, all parked at once\n");
+    let g = goroutines(gs);
+    let t = os_threads(threads);
+    println!("| model | parked at once | spawn per unit | resident per parked (RSS + PTE) | + kernel stack |");
+    println!("|---|---|---|---|---|");
+    for r in [&g, &t] {
+        println!(
+            "| {} | {} | {:.0} ns | {:.2} KiB | {:.2} KiB |",
+            r.model,
+            r.count,
+            r.spawn.as_nanos() as f64 / r.count as f64,
+            r.resident as f64 / r.count as f64 / 1024.0,
+            r.kernel as f64 / r.count as f64 / 1024.0
+        );
+    }
+    let per_g = (g.resident + g.kernel) as f64 / g.count as f64;
+    let per_t = (t.resident + t.kernel) as f64 / t.count as f64;
+    println!("\na parked goroutine costs {:.1}x less memory than a parked OS thread", per_t / per_g);
+}
+
+struct Row {
+    model: &'static str,
+    count: usize,
+    spawn: Duration,
+    resident: u64,
+    kernel: u64,
+}
+
+fn goroutines(n: usize) -> Row {
+    gort::go!(|| ()).join().unwrap(); // start the runtime before the baseline
+    let before = Mem::now();
+    let release = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let first = {
+        let release = release.clone();
+        gort::go!(move || {
+            while !release.load(Ordering::Acquire) {
+                gort::time::sleep(Duration::from_millis(1));
+            }
+            0u64
+        })
+    };
+    let mut last = first;
+    for _ in 1..n {
+        let prev = last;
+        last = gort::go!(move || prev.join().unwrap() + 1);
+    }
+    let spawn = start.elapsed();
+    wait_all_parked(n);
+    let after = Mem::now();
+    let s = gort::stats();
+    println!(
+        "goroutines: {} live, {} stacks reserved, {} Ms, VmRSS +{} MiB, VmPTE +{} MiB, /proc/self/maps {} lines",
+        s.gs,
+        s.stacks,
+        s.ms,
+        (after.rss - before.rss) >> 20,
+        (after.pte - before.pte) >> 20,
+        maps_lines()
+    );
+    release.store(true, Ordering::Release);
+    let t = Instant::now();
+    assert_eq!(last.join().unwrap(), n as u64 - 1);
+    println!("goroutines: released the chain of {n} joins in {:?}\n", t.elapsed());
+    Row { model: "goroutine", count: n, spawn, resident: after.resident() - before.resident(), kernel: 0 }
+}
+
+/// Waits until every goroutine is parked: all Ps idle with n+ live Gs.
+fn wait_all_parked(n: usize) {
+    loop {
+        let s = gort::stats();
+        if s.gs >= n as u64 && s.idle_ps == s.ps && s.global_queue == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn os_threads(n: usize) -> Row {
+    let before = Mem::now();
+    let barrier = Arc::new(Barrier::new(n + 1));
+    let parked = Arc::new(Barrier::new(n + 1));
+    let start = Instant::now();
+    let hs: Vec<_> = (0..n)
+        .map(|_| {
+            let (b, p) = (barrier.clone(), parked.clone());
+            std::thread::spawn(move || {
+                p.wait();
+                b.wait();
+            })
+        })
+        .collect();
+    let spawn = start.elapsed();
+    parked.wait();
+    std::thread::sleep(Duration::from_millis(100));
+    let after = Mem::now();
+    println!(
+        "threads: VmRSS +{} MiB, VmPTE +{} MiB, KernelStack +{} MiB",
+        (after.rss - before.rss) >> 20,
+        (after.pte - before.pte) >> 20,
+        after.kernel_stack.saturating_sub(before.kernel_stack) >> 20
+    );
+    barrier.wait();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    Row {
+        model: "OS thread",
+        count: n,
+        spawn,
+        resident: after.resident() - before.resident(),
+        kernel: after.kernel_stack.saturating_sub(before.kernel_stack),
+    }
+}
+
+/// Memory figures in bytes.
+struct Mem {
+    rss: u64,
+    pte: u64,
+    kernel_stack: u64,
+}
+
+impl Mem {
+    fn now() -> Mem {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        Mem { rss: kib(&status, "VmRSS:"), pte: kib(&status, "VmPTE:"), kernel_stack: kib(&meminfo, "KernelStack:") }
+    }
+
+    fn resident(&self) -> u64 {
+        self.rss + self.pte
+    }
+}
+
+/// The value of a `Key:   123 kB` line, in bytes.
+fn kib(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |k| k * 1024)
+}
+
+fn maps_lines() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
+}
+
+fn flag(args: &[String], name: &str) -> Option<usize> {
+    let i = args.iter().position(|a| a == name)?;
+    match args.get(i + 1).map(|v| v.replace('_', "").parse()) {
+        Some(Ok(v)) => Some(v),
+        _ => {
+            eprintln!("million: {name} needs a number");
+            std::process::exit(2);
+        }
+    }
+}

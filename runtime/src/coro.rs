@@ -1,0 +1,115 @@
+//! The only file that touches corosensei: a goroutine's coroutine and the
+//! requests a goroutine makes of its M when it switches out.
+//!
+//! A coroutine is resumed only by the M that owns its G (the `Box<G>`), so it is
+//! never resumed by two threads at once; it may be resumed by a different thread
+//! each time, which is the migration the safety model of `spawn` accepts.
+//! The coroutine body is handed the address of its `Yielder` (which lives at
+//! the base of the coroutine's own stack, so it never moves); the G keeps it,
+//! and `suspend` uses it to switch back to whichever M resumed it last.
+
+use std::ptr;
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use crate::sched::g::G;
+use crate::stack::Stack;
+
+/// What a G asks of its M when it switches out.
+pub(crate) enum Req {
+    /// Put me at the back of the run queue.
+    Yield,
+    /// Run this callback on the M, off my stack; it decides where I wait.
+    Park(ParkReq),
+}
+
+/// A park callback that lives on the parking G's stack. Its memory stays
+/// valid until the G is resumed, which cannot happen before `run` returns:
+/// the G is only published to a waker by the callback itself.
+pub(crate) struct ParkReq {
+    data: *mut (),
+    call: unsafe fn(*mut (), Box<G>) -> Option<Box<G>>,
+}
+
+impl ParkReq {
+    /// Wraps `slot`, which must stay in place until `run` has been called.
+    pub(crate) fn new<F>(slot: &mut Option<F>) -> Self
+    where
+        F: FnOnce(Box<G>) -> Option<Box<G>>,
+    {
+        /// # Safety
+        /// `data` points to a live `Option<F>` that nobody else touches.
+        unsafe fn call<F: FnOnce(Box<G>) -> Option<Box<G>>>(
+            data: *mut (),
+            g: Box<G>,
+        ) -> Option<Box<G>> {
+            // SAFETY: the caller guarantees `data` is the `Option<F>` that
+            // `ParkReq::new` was given and that it is still alive and unaliased.
+            let slot = unsafe { &mut *data.cast::<Option<F>>() };
+            let f = slot.take().expect("ParkReq: callback run twice");
+            f(g)
+        }
+        ParkReq { data: ptr::from_mut(slot).cast(), call: call::<F> }
+    }
+
+    /// Runs the callback with the parked G.
+    pub(crate) fn run(self, g: Box<G>) -> Option<Box<G>> {
+        // SAFETY: the G that built this request is suspended (we hold its Box),
+        // so its stack, where the callback lives, is intact and nobody else
+        // can reach the callback; `ParkReq` is consumed, so it runs once.
+        unsafe { (self.call)(self.data, g) }
+    }
+}
+
+type Inner = Coroutine<(), Req, (), Stack>;
+
+/// Where a running coroutine finds its way back to its M: the address of its
+/// `Yielder`, which sits at the base of the coroutine's own stack.
+pub(crate) type YielderPtr = *const Yielder<(), Req>;
+
+/// A goroutine's coroutine on a pooled stack.
+pub(crate) struct Coro(Inner);
+
+impl Coro {
+    /// Builds a coroutine that will run `body` on `stack`; the body receives
+    /// its yielder address, which it must keep for `suspend`.
+    pub(crate) fn new<F>(stack: Stack, body: F) -> Self
+    where
+        F: FnOnce(YielderPtr) + 'static,
+    {
+        Coro(Coroutine::with_stack(stack, move |y: &Yielder<(), Req>, ()| body(y)))
+    }
+
+    /// Runs the coroutine until it suspends (`Some(req)`) or finishes (`None`).
+    #[inline]
+    pub(crate) fn resume(&mut self) -> Option<Req> {
+        match self.0.resume(()) {
+            CoroutineResult::Yield(req) => Some(req),
+            CoroutineResult::Return(()) => None,
+        }
+    }
+
+    /// Takes the stack back from a finished coroutine.
+    pub(crate) fn into_stack(self) -> Stack {
+        self.0.into_stack()
+    }
+
+    /// Whether the body has returned.
+    pub(crate) fn done(&self) -> bool {
+        self.0.done()
+    }
+}
+
+/// Switches back to the M that resumed the running coroutine.
+///
+/// # Safety
+/// `y` must be the yielder handed to the body of the coroutine the caller is
+/// running on.
+#[inline]
+pub(crate) unsafe fn suspend(y: YielderPtr, req: Req) {
+    debug_assert!(!y.is_null(), "coro::suspend: no yielder");
+    // SAFETY: the caller guarantees `y` is its own coroutine's yielder, which
+    // lives at the base of that coroutine's stack for its whole life, and that
+    // it runs on that stack, which is what `Yielder::suspend` requires.
+    unsafe { (*y).suspend(req) }
+}

@@ -1,0 +1,45 @@
+//! gort-runtime: Go's runtime model in Rust. Goroutines (G) are stackful
+//! coroutines on small guarded stacks, run by OS threads (M) that each hold
+//! one of `procs` logical processors (P), scheduled the way Go's `proc.go`
+//! does it: local run queues with `runnext`, a global queue, work stealing,
+//! spinning Ms and `wakep`. Use it through the `gort` facade.
+//!
+//! # Glossary
+//!
+//! | letter | what | how many |
+//! |---|---|---|
+//! | G | a goroutine: coroutine, stack, id, name, status | as many as you spawn |
+//! | M | an OS thread running the schedule loop | about one per P (more while calls block) |
+//! | P | the right to run Gs: run queue, stack cache | `GORT_PROCS`, default all CPUs |
+//!
+//! # What blocks what
+//!
+//! | call | the G | its M | its P |
+//! |---|---|---|---|
+//! | `join`, `time::sleep`, `yield_now` | parks (or requeues) | runs other Gs | stays with the M |
+//! | a loop that never calls into gort | runs | is held | is held: preemption is cooperative |
+//! | `std::thread::sleep`, blocking std I/O, a `std` lock | runs (blocked) | blocked | blocked with it |
+//!
+//! On a plain OS thread (such as `main`) every blocking call blocks the
+//! thread, so `join` and `sleep` work everywhere. The runtime starts on
+//! first use.
+//!
+//! # Environment
+//!
+//! `GORT_PROCS` sets the number of Ps; `GORT_STACK_SIZE` the default stack
+//! reservation (`65536`, `64k`, `1m`).
+
+mod coro;
+mod join;
+mod panic;
+mod sched;
+mod spawn;
+mod stack;
+mod stats;
+mod sys;
+pub mod time;
+mod timer;
+
+pub use join::JoinHandle;
+pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
+pub use stats::{stats, Stats};

@@ -1,0 +1,200 @@
+//! G: a goroutine. Its coroutine, id, name, status, and the thread-local
+//! context that tells running code which G and P it is on.
+//!
+//! Ownership is the whole concurrency story of a G: exactly one `Box<G>`
+//! exists, and whoever holds it is the only one who may touch the G's
+//! coroutine — a run queue while it is runnable, the M while it runs, the
+//! thing it waits on while it is parked. Resuming a G requires the box, so two
+//! Ms can never run one G at once. Code running *on* the G reaches its own G
+//! through the thread-local context (`current_g`), never through the box.
+//!
+//! Thread-local reads go through `#[inline(never)]` functions: a goroutine can
+//! resume on another thread, and the compiler may otherwise reuse a
+//! thread-local address computed before the switch.
+
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::ptr;
+
+use crate::coro::{self, Coro, Req, YielderPtr};
+use crate::sched::p::P;
+use crate::stack::Stack;
+
+/// Why a G is waiting (Go's `waitReason`), for debugging and stats.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum WaitReason {
+    Join,
+    Sleep,
+}
+
+/// The life of a G. Each state says who owns the `Box<G>` (and so the stack).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Status {
+    /// In a run queue, which owns it; nobody is on its stack.
+    Runnable,
+    /// The M that resumed it owns it and is executing on its stack.
+    Running,
+    /// Parked: the structure it waits on owns it through a `Waiter`; nobody
+    /// may resume it until that waiter is woken.
+    Waiting(WaitReason),
+}
+
+/// How a resume ended.
+pub(crate) enum Switch {
+    /// The G switched out with a request for its M.
+    Suspended(Req),
+    /// The body returned; here is its stack for the pool.
+    Finished(Stack),
+}
+
+/// A goroutine.
+pub(crate) struct G {
+    pub(crate) id: u64,
+    name: Option<Box<str>>,
+    /// Usable bytes of its stack, for the overflow message.
+    stack_size: usize,
+    /// Set by the body on first resume; read by the G itself when it suspends.
+    yielder: Cell<YielderPtr>,
+    /// Touched only by the holder of the `Box<G>` (see module doc).
+    coro: UnsafeCell<Option<Coro>>,
+    /// Written by whoever owns the G at each hand-over.
+    status: Cell<Status>,
+}
+
+// SAFETY: a G is only ever touched by one thread at a time: the holder of its
+// unique `Box<G>`, or the code running on the G (on the M that holds the box).
+// The coroutine inside may hold `!Send` data; that is the contract the caller
+// of `spawn` accepted.
+unsafe impl Send for G {}
+
+impl G {
+    /// Builds a runnable G that will run `f` on `stack`.
+    pub(crate) fn new<F>(id: u64, name: Option<Box<str>>, stack: Stack, f: F) -> Box<G>
+    where
+        F: FnOnce() + 'static,
+    {
+        let stack_size = stack.usable_size();
+        let coro = Coro::new(stack, move |y| {
+            current_g().expect("G body: not on a G").yielder.set(y);
+            f()
+        });
+        Box::new(G {
+            id,
+            name,
+            stack_size,
+            yielder: Cell::new(ptr::null()),
+            coro: UnsafeCell::new(Some(coro)),
+            status: Cell::new(Status::Runnable),
+        })
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        self.status.get()
+    }
+
+    pub(crate) fn set_status(&self, s: Status) {
+        self.status.set(s);
+    }
+
+    /// Runs the G until it switches out. Taking the box proves the caller
+    /// owns the G; the G itself is only reached through shared references,
+    /// because code running on it reads it too.
+    pub(crate) fn resume(self: &mut Box<G>) -> Switch {
+        let g: &G = self;
+        debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id);
+        g.status.set(Status::Running);
+        // SAFETY: only the holder of the unique `Box<G>` touches `coro`, and
+        // code running on the G never does, so this is the only reference.
+        let slot = unsafe { &mut *g.coro.get() };
+        let coro = slot.as_mut().expect("G::resume: G already finished");
+        match coro.resume() {
+            Some(req) => Switch::Suspended(req),
+            None => Switch::Finished(slot.take().expect("G::resume: no coroutine").into_stack()),
+        }
+    }
+
+    /// Switches from the running G (which must be `self`) back to its M.
+    pub(crate) fn suspend(&self, req: Req) {
+        // SAFETY: `self` is the G running on the current stack (callers get it
+        // from `current_g`), so its yielder belongs to this coroutine.
+        unsafe { coro::suspend(self.yielder.get(), req) }
+    }
+
+    /// Writes `goroutine 17 ("name")` for messages.
+    pub(crate) fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        write!(out, "goroutine {}", self.id)?;
+        match &self.name {
+            Some(n) => write!(out, " (\"{n}\")"),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+}
+
+impl Drop for G {
+    fn drop(&mut self) {
+        // A G dropped before finishing was never woken (Go's leaked goroutine).
+        // Unwinding it here would run its destructors on a foreign thread in the
+        // middle of someone else's code, so its stack is leaked instead.
+        if let Some(c) = self.coro.get_mut().take() {
+            if !c.done() {
+                std::mem::forget(c);
+            }
+        }
+    }
+}
+
+/// What the running code is on: set by the M around each resume.
+struct Ctx {
+    /// The G whose stack we are on; null on a plain thread or on an M's own stack.
+    g: Cell<*const G>,
+    /// The P held by this thread's M; null on a plain thread or an idle M.
+    p: Cell<*const P>,
+}
+
+thread_local! {
+    static CTX: Ctx = const { Ctx { g: Cell::new(ptr::null()), p: Cell::new(ptr::null()) } };
+}
+
+/// The G running on this thread, if any. The reference is valid while the
+/// caller runs on that G: a G is freed only after its body returned.
+#[inline(never)]
+pub(crate) fn current_g() -> Option<&'static G> {
+    // SAFETY: the M sets `g` to the G it is about to resume and clears it
+    // after; code that sees it non-null runs on that G, which outlives it.
+    CTX.with(|c| unsafe { c.g.get().as_ref() })
+}
+
+/// The P held by this thread, if it is an M with a P. Never keep it across a
+/// switch: the G may resume on another M with another P.
+#[inline(never)]
+pub(crate) fn current_p() -> Option<&'static P> {
+    // SAFETY: Ps live in the static scheduler for the whole process.
+    CTX.with(|c| unsafe { c.p.get().as_ref() })
+}
+
+#[inline(never)]
+pub(crate) fn set_current_g(g: *const G) {
+    CTX.with(|c| c.g.set(g));
+}
+
+#[inline(never)]
+pub(crate) fn set_current_p(p: Option<&'static P>) {
+    CTX.with(|c| c.p.set(p.map_or(ptr::null(), ptr::from_ref)));
+}
+
+/// For the stack-overflow handler: describes the running G. Signal-safe: it
+/// only reads a const-initialised thread-local and the G's plain fields.
+pub(crate) fn describe_current_g(out: &mut dyn fmt::Write) -> fmt::Result {
+    match current_g() {
+        Some(g) => g.describe(out),
+        None => out.write_str("a goroutine"),
+    }
+}

@@ -1,0 +1,142 @@
+//! Idle Ps, sleeping Ms, and the spinning count: who gets woken when new
+//! work appears (Go's `pidle`, `midle`, `nmspinning`, `wakep`, `startm`).
+//!
+//! The lists sit behind one lock (Go's `sched.lock`), taken only when an M
+//! goes idle or is woken, never on a spawn or ready that finds an M already
+//! looking. `npidle` and `nmspinning` mirror the state for lock-free checks.
+//! The lost-wakeup argument is in `sched/mod.rs`: the submitter fences after
+//! publishing work and before reading these counters (`wakep`); an M going
+//! idle updates them before fencing and re-checking the queues (`M::drop_p`).
+
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::sched::m::{self, M};
+use crate::sched::p::P;
+use crate::sched::sched;
+
+/// Go's limit on OS threads; past it the program is broken.
+const MAX_MS: usize = 10_000;
+
+struct Lists {
+    ps: Vec<&'static P>,
+    ms: Vec<&'static M>,
+}
+
+pub(crate) struct Idle {
+    lists: Mutex<Lists>,
+    /// Number of Ps in `lists.ps`. Written under the lock, read anywhere.
+    npidle: AtomicUsize,
+    /// Ms looking for work (stealing) rather than running Gs or sleeping.
+    nmspinning: AtomicUsize,
+    /// Ms ever started.
+    mcount: AtomicUsize,
+}
+
+impl Idle {
+    /// Every P starts idle; Ms are started by the first `wakep`.
+    pub(crate) fn new(ps: &'static [P]) -> Idle {
+        Idle {
+            lists: Mutex::new(Lists { ps: ps.iter().rev().collect(), ms: Vec::new() }),
+            npidle: AtomicUsize::new(ps.len()),
+            nmspinning: AtomicUsize::new(0),
+            mcount: AtomicUsize::new(0),
+        }
+    }
+
+    /// Wakes one M to look for work, if a P is idle and nobody is looking.
+    /// Called after publishing work (spawn, ready, overflow).
+    #[inline]
+    pub(crate) fn wakep(&self) {
+        // SeqCst: pairs with the fence in `M::drop_p`; the work published
+        // before this point is visible to an M that went idle after our loads.
+        fence(Ordering::SeqCst);
+        if self.npidle.load(Ordering::Relaxed) == 0 || self.nmspinning.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        self.wakep_slow();
+    }
+
+    #[cold]
+    fn wakep_slow(&self) {
+        // Only one waker gets to start a spinning M.
+        if self.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err() {
+            return;
+        }
+        match self.pidleget() {
+            Some(p) => self.startm(p, true),
+            None => {
+                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Hands `p` to an idle M, starting one if none sleeps. `spinning`: the
+    /// caller already counted the M in `nmspinning`.
+    fn startm(&self, p: &'static P, spinning: bool) {
+        let idle_m = self.lists.lock().ms.pop();
+        match idle_m {
+            Some(m) => m.wake(p, spinning),
+            None => {
+                let n = self.mcount.fetch_add(1, Ordering::Relaxed);
+                if n >= MAX_MS {
+                    m::fatal(format_args!("program exceeds the {MAX_MS}-thread limit"));
+                }
+                m::spawn_m(n, p, spinning);
+            }
+        }
+    }
+
+    /// Releases `p` to the idle list (Go's `pidleput`).
+    pub(crate) fn pidleput(&self, p: &'static P) {
+        p.set_held(false);
+        let mut l = self.lists.lock();
+        l.ps.push(p);
+        // SeqCst: see the module doc.
+        self.npidle.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Takes an idle P (Go's `pidleget`).
+    pub(crate) fn pidleget(&self) -> Option<&'static P> {
+        let mut l = self.lists.lock();
+        let p = l.ps.pop()?;
+        self.npidle.fetch_sub(1, Ordering::SeqCst);
+        p.set_held(true);
+        Some(p)
+    }
+
+    /// Puts `m` on the idle list; the caller then sleeps in `M::stop`.
+    pub(crate) fn mput(&self, m: &'static M) {
+        self.lists.lock().ms.push(m);
+    }
+
+    /// Whether an M that is not yet spinning may start (2 × spinning < busy Ps).
+    pub(crate) fn may_spin(&self) -> bool {
+        let busy = sched().procs() - self.npidle.load(Ordering::Relaxed);
+        2 * self.nmspinning.load(Ordering::Relaxed) < busy
+    }
+
+    pub(crate) fn spin_start(&self) {
+        self.nmspinning.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// An M stops spinning; returns how many still spin.
+    pub(crate) fn spin_stop(&self) -> usize {
+        let prev = self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        debug_assert!(prev > 0, "spin_stop: nmspinning underflow");
+        prev - 1
+    }
+
+    pub(crate) fn npidle(&self) -> usize {
+        self.npidle.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn nmspinning(&self) -> usize {
+        self.nmspinning.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mcount(&self) -> usize {
+        self.mcount.load(Ordering::Relaxed)
+    }
+}

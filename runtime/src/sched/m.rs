@@ -1,0 +1,199 @@
+//! M: an OS thread running the schedule loop. An M runs Gs only while it
+//! holds a P; with nothing to do it releases the P and sleeps on its own
+//! condition variable until `startm` hands it a P again. Ms are never torn
+//! down (Go keeps them too), so `&'static M` is their handle.
+//!
+//! The loop (Go's `schedule` → `findRunnable` → `execute`): find a G, run it
+//! until it switches out, carry out its request (requeue on yield, run the
+//! park callback, recycle the stack on exit), repeat.
+
+use std::fmt;
+use std::ptr;
+use std::sync::atomic::{fence, Ordering};
+use std::thread;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::coro::Req;
+use crate::sched::g::{set_current_g, set_current_p, Switch, G};
+use crate::sched::p::{bump, P};
+use crate::sched::{sched, steal, Sched};
+use crate::stack;
+
+/// An M's handle, shared with whoever wakes it.
+pub(crate) struct M {
+    /// The P (and whether the M counts as spinning) it should run with next.
+    /// Written by `wake`, taken by the M in `stop`.
+    next: Mutex<Option<(&'static P, bool)>>,
+    cv: Condvar,
+}
+
+impl M {
+    /// Gives a sleeping (or about to sleep) M a P.
+    pub(crate) fn wake(&self, p: &'static P, spinning: bool) {
+        *self.next.lock() = Some((p, spinning));
+        self.cv.notify_one();
+    }
+
+    /// Sleeps until `wake`. The caller has already released its P.
+    fn stop(&'static self) -> (&'static P, bool) {
+        sched().idle.mput(self);
+        let mut next = self.next.lock();
+        loop {
+            if let Some(n) = next.take() {
+                return n;
+            }
+            self.cv.wait(&mut next);
+        }
+    }
+}
+
+/// Starts M number `id` running with `p`.
+pub(crate) fn spawn_m(id: usize, p: &'static P, spinning: bool) {
+    let m: &'static M = Box::leak(Box::new(M { next: Mutex::new(None), cv: Condvar::new() }));
+    let spawned = thread::Builder::new().name(format!("gort-m{id}")).spawn(move || {
+        stack::ensure_altstack();
+        Mach::new(m, p, spinning).run()
+    });
+    if let Err(e) = spawned {
+        fatal(format_args!("cannot start an M: {e}"));
+    }
+}
+
+/// A fatal runtime error (Go's `throw`): print and abort.
+pub(crate) fn fatal(msg: fmt::Arguments<'_>) -> ! {
+    eprintln!("gort: fatal error: {msg}");
+    std::process::abort()
+}
+
+/// An M's own loop state; only its thread touches it.
+struct Mach {
+    m: &'static M,
+    p: &'static P,
+    /// Whether this M is counted in `nmspinning`.
+    spinning: bool,
+}
+
+impl Mach {
+    fn new(m: &'static M, p: &'static P, spinning: bool) -> Mach {
+        set_current_p(Some(p));
+        Mach { m, p, spinning }
+    }
+
+    fn run(mut self) -> ! {
+        loop {
+            let g = self.find_runnable();
+            if self.spinning {
+                self.reset_spinning();
+            }
+            self.execute(g);
+        }
+    }
+
+    /// Runs `g` until it leaves this M; a park whose callback declines
+    /// (the wake-up already happened) resumes it at once.
+    fn execute(&mut self, mut g: Box<G>) {
+        let p = self.p;
+        // SAFETY: this M holds `p`; the borrow ends with the statement.
+        let local = unsafe { p.local() };
+        local.schedtick = local.schedtick.wrapping_add(1);
+        loop {
+            bump(&p.counters.switches);
+            set_current_g(ptr::from_ref(&*g));
+            let switch = g.resume();
+            set_current_g(ptr::null());
+            match switch {
+                Switch::Suspended(Req::Yield) => return self.requeue(g),
+                Switch::Suspended(Req::Park(req)) => {
+                    bump(&p.counters.parks);
+                    match req.run(g) {
+                        Some(again) => g = again,
+                        None => return,
+                    }
+                }
+                Switch::Finished(stack) => {
+                    // SAFETY: this M holds `p`; the borrow ends with the statement.
+                    unsafe { p.local() }.stacks.put(stack);
+                    bump(&p.counters.exited);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A yielding G goes to the back of the local queue.
+    fn requeue(&self, g: Box<G>) {
+        g.set_status(crate::sched::g::Status::Runnable);
+        let global = &sched().global;
+        self.p.runq.push_back(g, |rest| global.push_batch(rest));
+    }
+
+    /// Finds a G to run, sleeping while there is none. Returns holding a P.
+    fn find_runnable(&mut self) -> Box<G> {
+        let s = sched();
+        loop {
+            if let Some(g) = self.p.next_local(&s.global) {
+                return g;
+            }
+            if let Some(g) = s.global.get_batch(self.p, s.procs()) {
+                return g;
+            }
+            if self.spinning || s.idle.may_spin() {
+                if !self.spinning {
+                    self.spinning = true;
+                    s.idle.spin_start();
+                }
+                if let Some(g) = steal::steal_work(self.p, s.ps) {
+                    bump(&self.p.counters.steals);
+                    return g;
+                }
+            }
+            self.drop_p(s);
+        }
+    }
+
+    /// A spinning M found work: stop counting it, and if it was the last
+    /// spinner, wake another to look for more (Go's `resetspinning`).
+    fn reset_spinning(&mut self) {
+        self.spinning = false;
+        let s = sched();
+        if s.idle.spin_stop() == 0 {
+            s.idle.wakep();
+        }
+    }
+
+    /// Releases the P, re-checks every queue, and sleeps until given a P.
+    fn drop_p(&mut self, s: &'static Sched) {
+        let was_spinning = self.spinning;
+        s.idle.pidleput(self.p);
+        set_current_p(None);
+        if was_spinning {
+            self.spinning = false;
+            s.idle.spin_stop();
+        }
+        // SeqCst: pairs with the fence in `Idle::wakep`. Either the submitter
+        // saw our P idle (and wakes an M), or we see its work here.
+        fence(Ordering::SeqCst);
+        if has_work(s) {
+            if let Some(p) = s.idle.pidleget() {
+                if was_spinning {
+                    s.idle.spin_start();
+                }
+                return self.acquire(p, was_spinning);
+            }
+        }
+        let (p, spinning) = self.m.stop();
+        self.acquire(p, spinning);
+    }
+
+    fn acquire(&mut self, p: &'static P, spinning: bool) {
+        self.p = p;
+        self.spinning = spinning;
+        set_current_p(Some(p));
+    }
+}
+
+/// Whether any queue holds a G.
+fn has_work(s: &Sched) -> bool {
+    !s.global.is_empty() || s.ps.iter().any(|p| !p.runq.is_empty())
+}

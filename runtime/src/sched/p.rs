@@ -1,0 +1,143 @@
+//! P: a logical processor. The shared part (run queue, `held` flag, counters)
+//! may be read by any thread; the private part (`PLocal`: schedule tick, stack
+//! cache, goid cache, steal RNG) only by the M holding the P, so it needs no
+//! lock. Ps are created once and live for the whole process.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::sched::g::G;
+use crate::sched::runq::RunQueue;
+use crate::stack::StackCache;
+
+/// goids are handed to Ps in batches of this many (Go's `_GoidCacheBatch`),
+/// so spawning does not bounce one counter's cache line between Ps.
+const GOID_BATCH: u64 = 16;
+
+/// Next goid batch start; goid 0 is never used.
+static GOID_GEN: AtomicU64 = AtomicU64::new(1);
+
+/// Takes `n` fresh goids.
+pub(crate) fn goid_take(n: u64) -> u64 {
+    // Relaxed: ids only need to be unique, not ordered with anything.
+    GOID_GEN.fetch_add(n, Ordering::Relaxed)
+}
+
+/// Per-P event counters for `gort::stats()`. Written only by the M holding
+/// the P (plain load + store, no read-modify-write), read by anyone.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) switches: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) spawned: AtomicU64,
+    pub(crate) exited: AtomicU64,
+}
+
+/// Adds one to an owner-written counter.
+#[inline]
+pub(crate) fn bump(c: &AtomicU64) {
+    // Relaxed: a statistic; only the owner writes, so load+store loses nothing.
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// The private part of a P.
+pub(crate) struct PLocal {
+    /// Incremented on every G started; drives the 61-tick fairness rule.
+    pub(crate) schedtick: u32,
+    pub(crate) stacks: StackCache,
+    goid_next: u64,
+    goid_end: u64,
+    rng: u64,
+}
+
+impl PLocal {
+    /// A fresh goid from this P's batch.
+    pub(crate) fn next_goid(&mut self) -> u64 {
+        if self.goid_next == self.goid_end {
+            self.goid_next = goid_take(GOID_BATCH);
+            self.goid_end = self.goid_next + GOID_BATCH;
+        }
+        self.goid_next += 1;
+        self.goid_next - 1
+    }
+
+    /// xorshift64*: cheap randomness for steal order.
+    pub(crate) fn rand(&mut self) -> u32 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+}
+
+/// A logical processor. Aligned so two Ps never share a cache line.
+#[repr(align(128))]
+pub(crate) struct P {
+    pub(crate) id: usize,
+    pub(crate) runq: RunQueue<G>,
+    /// Whether an M holds this P. Written by the M acquiring or releasing it,
+    /// read by stealers to decide whether to grant `runnext` a grace period.
+    held: AtomicBool,
+    local: UnsafeCell<PLocal>,
+    pub(crate) counters: Counters,
+}
+
+// SAFETY: the shared fields are atomics or the run queue (built for
+// concurrent stealing); `local` is only touched by the M holding the P (see
+// `P::local`), and the holder changes only through the idle lists' lock, which
+// orders the previous holder's accesses before the next one's.
+unsafe impl Sync for P {}
+
+impl P {
+    pub(crate) fn new(id: usize) -> P {
+        P {
+            id,
+            runq: RunQueue::new(),
+            held: AtomicBool::new(false),
+            local: UnsafeCell::new(PLocal {
+                schedtick: 0,
+                stacks: StackCache::new(),
+                goid_next: 0,
+                goid_end: 0,
+                rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+            }),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The private part.
+    ///
+    /// # Safety
+    /// The caller runs on the M holding this P (its G or its own stack), and
+    /// the returned borrow ends before any switch or other call to `local`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn local(&self) -> &mut PLocal {
+        // SAFETY: guaranteed by the caller: only the holder reaches here, and
+        // never with two borrows alive at once.
+        unsafe { &mut *self.local.get() }
+    }
+
+    pub(crate) fn set_held(&self, held: bool) {
+        // Relaxed: a hint for the steal grace, never used for correctness.
+        self.held.store(held, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Takes the next G from this P's own queues, honouring the 61-tick rule.
+    /// Called only by the holder.
+    pub(crate) fn next_local(&self, global: &crate::sched::global::Global) -> Option<Box<G>> {
+        // SAFETY: we are the holder (contract of this fn); the borrow ends here.
+        let tick = unsafe { self.local() }.schedtick;
+        if tick % 61 == 0 {
+            if let Some(g) = global.pop() {
+                return Some(g);
+            }
+            return self.runq.pop_head().or_else(|| self.runq.pop_next());
+        }
+        self.runq.pop_next().or_else(|| self.runq.pop_head())
+    }
+}

@@ -1,0 +1,112 @@
+//! Park/ready: the one mechanism by which anything in gort blocks.
+//!
+//! A blocking primitive (join, sleep, channels, mutexes, the netpoller) calls
+//! [`park`] with a `register` callback. On a goroutine the callback runs on the
+//! M *after* the G has switched out (Go's `gopark` with its unlock function),
+//! and is handed the G's [`Waiter`]. It must either store the waiter where the
+//! waker will find it and return `Ok` — from then on the G belongs to that
+//! structure — or return it with `Err` when the awaited condition already
+//! holds, and the G is resumed at once. Because the G is published only by
+//! the callback, a waker that arrives between "decided to park" and "parked"
+//! either finds the waiter or finds the condition set before the callback
+//! looked: the wakeup cannot be lost, and the G cannot be resumed twice.
+//!
+//! On a plain OS thread the same callback runs before the thread blocks, and
+//! the waiter wakes the thread instead of readying a G.
+//!
+//! The callback runs on the M's own stack while the M holds its P: it must not
+//! block, and should only take short locks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, Thread};
+
+use crate::coro::{ParkReq, Req};
+use crate::sched::g::{current_g, current_p, Status, WaitReason, G};
+use crate::sched::sched;
+
+/// The right to wake one blocked goroutine or thread. Waking consumes it.
+pub(crate) enum Waiter {
+    /// A parked G: waking it makes it runnable.
+    G(Box<G>),
+    /// A blocked plain thread.
+    Thread(Arc<ThreadWaiter>),
+}
+
+/// How a plain thread waits: a flag and its handle.
+pub(crate) struct ThreadWaiter {
+    thread: Thread,
+    woken: AtomicBool,
+}
+
+impl Waiter {
+    /// Makes the waiting party runnable again.
+    pub(crate) fn wake(self) {
+        match self {
+            Waiter::G(g) => ready(g),
+            Waiter::Thread(t) => {
+                // Release: pairs with the Acquire in `park_thread`.
+                t.woken.store(true, Ordering::Release);
+                t.thread.unpark();
+            }
+        }
+    }
+}
+
+/// Blocks the caller until the waiter given to `register` is woken; see the
+/// module doc for the contract of `register`.
+pub(crate) fn park<F>(reason: WaitReason, register: F)
+where
+    F: FnOnce(Waiter) -> Result<(), Waiter>,
+{
+    match current_g() {
+        Some(g) => park_g(g, reason, register),
+        None => park_thread(register),
+    }
+}
+
+fn park_g<F>(g: &G, reason: WaitReason, register: F)
+where
+    F: FnOnce(Waiter) -> Result<(), Waiter>,
+{
+    let mut cb = Some(move |g: Box<G>| {
+        g.set_status(Status::Waiting(reason));
+        match register(Waiter::G(g)) {
+            Ok(()) => None,
+            Err(Waiter::G(g)) => {
+                g.set_status(Status::Runnable);
+                Some(g)
+            }
+            Err(Waiter::Thread(_)) => unreachable!("park: a G's waiter came back as a thread"),
+        }
+    });
+    g.suspend(Req::Park(ParkReq::new(&mut cb)));
+}
+
+fn park_thread<F>(register: F)
+where
+    F: FnOnce(Waiter) -> Result<(), Waiter>,
+{
+    let tw = Arc::new(ThreadWaiter { thread: thread::current(), woken: AtomicBool::new(false) });
+    if register(Waiter::Thread(tw.clone())).is_err() {
+        return;
+    }
+    // Acquire: pairs with the Release in `Waiter::wake`.
+    while !tw.woken.load(Ordering::Acquire) {
+        thread::park();
+    }
+}
+
+/// Makes `g` runnable (Go's `goready`): into the current P's `runnext` when
+/// called on an M, so a readied G runs next and inherits the time slice;
+/// into the global queue from any other thread. Then wakes an idle P if
+/// nobody is looking for work.
+pub(crate) fn ready(g: Box<G>) {
+    g.set_status(Status::Runnable);
+    let s = sched();
+    match current_p() {
+        Some(p) => p.runq.push_next(g, |batch| s.global.push_batch(batch)),
+        None => s.global.push(g),
+    }
+    s.idle.wakep();
+}

@@ -1,0 +1,184 @@
+//! Starting goroutines: `spawn`, `go!`, `Builder`, and what a goroutine can
+//! ask about itself (`current`, `yield_now`).
+
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::coro::Req;
+use crate::join::{JoinHandle, Packet};
+use crate::sched::g::{current_g, current_p, G};
+use crate::sched::p::{bump, goid_take};
+use crate::sched::sched;
+use crate::stack;
+
+/// Configures a goroutine before it starts: its name (shown in panic and
+/// stack-overflow messages and by [`current`]) and its stack reservation.
+///
+/// ```
+/// let b = gort::Builder::new().name("worker").stack_size(64 << 10);
+/// // SAFETY: the closure keeps no thread-local borrow across a blocking call.
+/// let h = unsafe { b.spawn(|| gort::current().unwrap().name().map(String::from)) }.unwrap();
+/// assert_eq!(h.join().unwrap().as_deref(), Some("worker"));
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with the defaults: no name, the runtime's stack size
+    /// (256 KiB, or `GORT_STACK_SIZE`).
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the goroutine.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the stack reservation in bytes, rounded up to whole pages. Only
+    /// touched pages use memory, so a generous reservation costs address
+    /// space, not RAM.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the goroutine.
+    ///
+    /// # Errors
+    /// When no stack can be reserved (address space or, on kernels without
+    /// guard regions, the `vm.max_map_count` limit).
+    ///
+    /// # Safety
+    /// The same contract as [`spawn`]: `f` must not hold a thread-local
+    /// borrow or a thread-bound guard across a call that may block, because
+    /// the goroutine can resume on another OS thread.
+    pub unsafe fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let size = self.stack_size.map_or(sched().stack_size, stack::round_size);
+        start(self.name.map(String::into_boxed_str), size, f)
+    }
+}
+
+/// Starts a goroutine running `f` and returns its [`JoinHandle`].
+///
+/// The goroutine runs on whichever M holds a P, and may move to another OS
+/// thread each time it blocks. [`go!`](crate::go) is the everyday spelling.
+///
+/// # Safety
+/// `f` must not keep a borrow of a `thread_local!` value, or a guard bound to
+/// the OS thread (a `std::sync::MutexGuard` used for thread-affine data, a
+/// `RefCell` borrow of thread-local state…), across a call that may block
+/// (join, sleep, yield, channel and lock operations, socket I/O): after the
+/// call the goroutine may be running on a different thread, and such a
+/// borrow would touch another thread's data. This cannot be checked, so the
+/// caller accepts it here. Everything else about `f` is checked as usual
+/// (`Send + 'static`).
+///
+/// # Panics
+/// When no stack can be reserved; use [`Builder::spawn`] to handle that.
+pub unsafe fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    start(None, sched().stack_size, f).unwrap_or_else(|e| panic!("gort::spawn: {e}"))
+}
+
+/// Starts a goroutine: `gort::go!(move || work(x))` returns a
+/// [`JoinHandle`].
+///
+/// Writing `go!` accepts the safety contract of [`spawn`]: the closure keeps
+/// no thread-local borrow across a blocking call.
+///
+/// ```
+/// let hs: Vec<_> = (0..100u64).map(|i| gort::go!(move || i * 2)).collect();
+/// let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+/// assert_eq!(sum, 9900);
+/// ```
+#[macro_export]
+macro_rules! go {
+    ($f:expr) => {
+        // SAFETY: writing `go!` accepts `spawn`'s contract (see its docs).
+        unsafe { $crate::spawn($f) }
+    };
+}
+
+fn start<F, T>(name: Option<Box<str>>, size: usize, f: F) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let s = sched();
+    let p = current_p();
+    let (id, stack) = match p {
+        // SAFETY: this thread's M holds `p`; the borrow ends in this arm.
+        Some(p) => {
+            let local = unsafe { p.local() };
+            (local.next_goid(), local.stacks.get(size)?)
+        }
+        None => (goid_take(1), stack::alloc(size)?),
+    };
+    let packet = Arc::new(Packet::new());
+    let theirs = packet.clone();
+    let g = G::new(id, name, stack, move || theirs.finish(panic::catch_unwind(AssertUnwindSafe(f))));
+    match p {
+        Some(p) => {
+            bump(&p.counters.spawned);
+            p.runq.push_next(g, |rest| s.global.push_batch(rest));
+        }
+        None => {
+            s.count_foreign_spawn();
+            s.global.push(g);
+        }
+    }
+    s.idle.wakep();
+    Ok(JoinHandle::new(packet, id))
+}
+
+/// Lets other goroutines run: the caller goes to the back of its P's run
+/// queue (Go's `Gosched`). On a plain thread, yields the thread.
+pub fn yield_now() {
+    match current_g() {
+        Some(g) => g.suspend(Req::Yield),
+        None => std::thread::yield_now(),
+    }
+}
+
+/// The running goroutine, as seen by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Goroutine {
+    id: u64,
+    name: Option<String>,
+}
+
+impl Goroutine {
+    /// Its goid.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Its name, if it was given one with [`Builder::name`].
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// The goroutine the caller runs on, or `None` on a plain thread.
+///
+/// ```
+/// assert!(gort::current().is_none());
+/// let id = gort::go!(|| gort::current().unwrap().id()).join().unwrap();
+/// assert!(id > 0);
+/// ```
+pub fn current() -> Option<Goroutine> {
+    current_g().map(|g| Goroutine { id: g.id, name: g.name().map(String::from) })
+}

@@ -1,0 +1,125 @@
+//! Parking and waking: sleep, timers, and the races between a wake-up and a
+//! park (join racing the joined goroutine's exit).
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[test]
+fn hundred_thousand_parked_then_woken() {
+    const N: u64 = 100_000;
+    let woke = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let hs: Vec<_> = (0..N)
+        .map(|i| {
+            let woke = woke.clone();
+            gort::go!(move || {
+                gort::time::sleep_until(deadline);
+                woke.fetch_add(1, Ordering::Relaxed);
+                i
+            })
+        })
+        .collect();
+    // All of them are parked at once before the deadline.
+    assert!(common::wait_until(Duration::from_secs(10), || gort::stats().timers as u64 >= N / 2
+        || woke.load(Ordering::Relaxed) > 0));
+    assert_eq!(woke.load(Ordering::Relaxed), 0, "woken before the deadline");
+    let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, N * (N - 1) / 2);
+    assert_eq!(woke.load(Ordering::Relaxed), N);
+    assert!(Instant::now() >= deadline);
+}
+
+#[test]
+fn sleep_never_returns_early() {
+    let hs: Vec<_> = (0..200u64)
+        .map(|i| {
+            gort::go!(move || {
+                let d = Duration::from_micros(100 * (i % 50));
+                let t = Instant::now();
+                gort::time::sleep(d);
+                t.elapsed() >= d
+            })
+        })
+        .collect();
+    assert!(hs.into_iter().all(|h| h.join().unwrap()));
+}
+
+#[test]
+fn sleep_on_plain_thread_blocks_thread() {
+    let t = Instant::now();
+    gort::time::sleep(Duration::from_millis(10));
+    assert!(t.elapsed() >= Duration::from_millis(10));
+    assert!(gort::current().is_none());
+}
+
+#[test]
+fn sleep_wakes_near_deadline_under_load() {
+    let stop = Arc::new(AtomicU64::new(0));
+    let load: Vec<_> = (0..8)
+        .map(|_| {
+            let stop = stop.clone();
+            gort::go!(move || {
+                while stop.load(Ordering::Relaxed) == 0 {
+                    std::hint::black_box((0..100).sum::<u64>());
+                    gort::yield_now();
+                }
+            })
+        })
+        .collect();
+    let lateness: Vec<Duration> = (0..10)
+        .map(|_| {
+            gort::go!(|| {
+                let t = Instant::now();
+                gort::time::sleep(Duration::from_millis(20));
+                t.elapsed() - Duration::from_millis(20)
+            })
+            .join()
+            .unwrap()
+        })
+        .collect();
+    stop.store(1, Ordering::Relaxed);
+    load.into_iter().for_each(|h| h.join().unwrap());
+    let mut sorted = lateness.clone();
+    sorted.sort();
+    // Generous: the machine is shared. The median shows the mechanism works.
+    assert!(sorted[5] < Duration::from_millis(15), "sleep lateness under load: {lateness:?}");
+}
+
+/// The joined goroutine finishes at the same moment the joiner parks: the
+/// wake-up must never be lost (the test would hang) nor delivered twice.
+#[test]
+fn join_racing_exit_never_loses_the_wakeup() {
+    for round in 0..20 {
+        let hs: Vec<_> = (0..5_000u64)
+            .map(|i| {
+                let target = gort::go!(move || i);
+                gort::go!(move || {
+                    if i % 2 == 0 {
+                        gort::yield_now();
+                    }
+                    target.join().unwrap() + 1
+                })
+            })
+            .collect();
+        let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, 5_000 * 4_999 / 2 + 5_000, "round {round}");
+    }
+}
+
+/// Threads join goroutines that finish concurrently.
+#[test]
+fn thread_join_racing_exit() {
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for i in 0..2_000u64 {
+                    assert_eq!(gort::go!(move || i).join().unwrap(), i);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+}
