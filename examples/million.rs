@@ -22,7 +22,9 @@ fn main() {
     println!("gort million: {gs} goroutines vs {threads} OS threads, all parked at once\n");
     let g = goroutines(gs);
     let t = os_threads(threads);
-    println!("| model | parked at once | spawn per unit | resident per parked (RSS + PTE) | + kernel stack |");
+    println!(
+        "| model | parked at once | spawn per unit | resident per parked (RSS + PTE) | + kernel stack |"
+    );
     println!("|---|---|---|---|---|");
     for r in [&g, &t] {
         println!(
@@ -143,7 +145,11 @@ impl Mem {
     fn now() -> Mem {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        Mem { rss: kib(&status, "VmRSS:"), pte: kib(&status, "VmPTE:"), kernel_stack: kib(&meminfo, "KernelStack:") }
+        Mem {
+            rss: kib(&status, "VmRSS:"),
+            pte: kib(&status, "VmPTE:"),
+            kernel_stack: kib(&meminfo, "KernelStack:"),
+        }
     }
 
     fn resident(&self) -> u64 {

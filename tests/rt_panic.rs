@@ -8,7 +8,8 @@ use std::time::Duration;
 fn panic_arrives_at_join_and_m_survives() {
     for _ in 0..100 {
         let err = gort::go!(|| -> u32 { panic!("boom {}", 7) }).join().unwrap_err();
-        assert_eq!(err.downcast_ref::<String>().map(String::as_str), Some("boom 7"));
+        let msg = err.downcast_ref::<String>().map(String::as_str).or(err.downcast_ref::<&str>().copied());
+        assert_eq!(msg, Some("boom 7"));
     }
     // The Ms that caught those panics still run goroutines.
     let hs: Vec<_> = (0..1000u32).map(|i| gort::go!(move || i)).collect();
@@ -19,10 +20,11 @@ fn panic_arrives_at_join_and_m_survives() {
 fn panic_message_names_the_goroutine() {
     if common::is_child() {
         // SAFETY: no thread-local borrow is held across a blocking call.
-        let h = unsafe { gort::Builder::new().name("worker-9").spawn(|| panic!("it broke")) }.unwrap();
+        let h =
+            unsafe { gort::Builder::new().name("worker-9").spawn(|| -> () { panic!("it broke") }) }.unwrap();
         let _ = h.join();
         // An unjoined panic is reported too.
-        drop(gort::go!(|| panic!("nobody joins me")));
+        drop(gort::go!(|| -> () { panic!("nobody joins me") }));
         std::thread::sleep(Duration::from_millis(200));
         return;
     }
@@ -34,6 +36,7 @@ fn panic_message_names_the_goroutine() {
     assert!(err.contains("nobody joins me"), "stderr: {err}");
 }
 
+#[allow(unconditional_recursion)]
 fn recurse(n: u64) -> u64 {
     let buf = std::hint::black_box([n as u8; 512]);
     recurse(n + 1) + buf[7] as u64
@@ -43,7 +46,8 @@ fn recurse(n: u64) -> u64 {
 fn stack_overflow_aborts_with_a_clear_message() {
     if common::is_child() {
         // SAFETY: no thread-local borrow is held across a blocking call.
-        let h = unsafe { gort::Builder::new().name("deep").stack_size(64 << 10).spawn(|| recurse(0)) }.unwrap();
+        let h =
+            unsafe { gort::Builder::new().name("deep").stack_size(64 << 10).spawn(|| recurse(0)) }.unwrap();
         let _ = h.join();
         unreachable!("the overflow must abort the process");
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 fn hundred_thousand_parked_then_woken() {
     const N: u64 = 100_000;
     let woke = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_millis(500);
+    let deadline = Instant::now() + Duration::from_secs(3);
     let hs: Vec<_> = (0..N)
         .map(|i| {
             let woke = woke.clone();
@@ -22,10 +22,11 @@ fn hundred_thousand_parked_then_woken() {
             })
         })
         .collect();
-    // All of them are parked at once before the deadline.
-    assert!(common::wait_until(Duration::from_secs(10), || gort::stats().timers as u64 >= N / 2
-        || woke.load(Ordering::Relaxed) > 0));
-    assert_eq!(woke.load(Ordering::Relaxed), 0, "woken before the deadline");
+    // All of them are parked at once, each on its own timer.
+    assert!(common::wait_until(Duration::from_secs(10), || gort::stats().timers as u64 >= N));
+    if Instant::now() < deadline {
+        assert_eq!(woke.load(Ordering::Relaxed), 0, "woken before the deadline");
+    }
     let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(sum, N * (N - 1) / 2);
     assert_eq!(woke.load(Ordering::Relaxed), N);

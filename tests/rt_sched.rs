@@ -12,11 +12,12 @@ fn flood_from_one_goroutine_spreads_over_ps() {
     let ps = gort::stats().ps;
     let before = gort::stats().switches_per_p;
     let threads = gort::go!(|| {
-        let hs: Vec<_> = (0..20_000u64)
+        let hs: Vec<_> = (0..4_000u64)
             .map(|i| {
                 gort::go!(move || {
-                    // A little work so the flood outlasts one P's pace.
-                    std::hint::black_box((0..2_000u64).fold(i, |a, b| a ^ b.wrapping_mul(31)));
+                    // Enough work that the flood outlasts the spawning loop,
+                    // so every P (the spawner's too) ends up running some.
+                    std::hint::black_box((0..50_000u64).fold(i, |a, b| a ^ b.wrapping_mul(31)));
                     std::thread::current().id()
                 })
             })
@@ -109,11 +110,18 @@ fn suite_passes_with_1_and_4_procs() {
         return;
     }
     for procs in ["1", "4"] {
-        for test in ["flood_from_one_goroutine_spreads_over_ps", "yielding_loops_cannot_starve_the_global_queue",
-            "ping_pong_million_rounds", "idle_runtime_parks_its_ms"]
-        {
+        for test in [
+            "flood_from_one_goroutine_spreads_over_ps",
+            "yielding_loops_cannot_starve_the_global_queue",
+            "ping_pong_million_rounds",
+            "idle_runtime_parks_its_ms",
+        ] {
             let out = common::run_child(test, &[("GORT_PROCS", procs)]);
-            assert!(out.status.success(), "{test} with GORT_PROCS={procs}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{test} with GORT_PROCS={procs}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }

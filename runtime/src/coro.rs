@@ -39,10 +39,7 @@ impl ParkReq {
     {
         /// # Safety
         /// `data` points to a live `Option<F>` that nobody else touches.
-        unsafe fn call<F: FnOnce(Box<G>) -> Option<Box<G>>>(
-            data: *mut (),
-            g: Box<G>,
-        ) -> Option<Box<G>> {
+        unsafe fn call<F: FnOnce(Box<G>) -> Option<Box<G>>>(data: *mut (), g: Box<G>) -> Option<Box<G>> {
             // SAFETY: the caller guarantees `data` is the `Option<F>` that
             // `ParkReq::new` was given and that it is still alive and unaliased.
             let slot = unsafe { &mut *data.cast::<Option<F>>() };

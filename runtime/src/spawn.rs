@@ -120,8 +120,8 @@ where
     let s = sched();
     let p = current_p();
     let (id, stack) = match p {
-        // SAFETY: this thread's M holds `p`; the borrow ends in this arm.
         Some(p) => {
+            // SAFETY: this thread's M holds `p`; the borrow ends in this arm.
             let local = unsafe { p.local() };
             (local.next_goid(), local.stacks.get(size)?)
         }

@@ -1,8 +1,8 @@
 //! `gort::stats()`: a snapshot of the scheduler's counters.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::sched::p::P;
+use crate::sched::p::Counters;
 use crate::sched::sched;
 
 /// A snapshot of the runtime, for tests, examples and curiosity. Counters
@@ -49,10 +49,10 @@ pub struct Stats {
 /// ```
 pub fn stats() -> Stats {
     let s = sched();
-    let sum = |f: fn(&P) -> u64| s.ps.iter().map(f).sum::<u64>();
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let spawned = sum(|p| load(&p.counters.spawned)) + s.foreign_spawns();
-    let exited = sum(|p| load(&p.counters.exited));
+    let per_p =
+        |f: fn(&Counters) -> &AtomicU64| s.ps.iter().map(move |p| f(&p.counters).load(Ordering::Relaxed));
+    let spawned = per_p(|c| &c.spawned).sum::<u64>() + s.foreign_spawns();
+    let exited: u64 = per_p(|c| &c.exited).sum();
     let st = crate::stack::stack_stats();
     Stats {
         gs: spawned.saturating_sub(exited),
@@ -61,10 +61,10 @@ pub fn stats() -> Stats {
         ps: s.procs(),
         idle_ps: s.idle.npidle(),
         spinning: s.idle.nmspinning(),
-        switches: sum(|p| load(&p.counters.switches)),
-        switches_per_p: s.ps.iter().map(|p| load(&p.counters.switches)).collect(),
-        steals: sum(|p| load(&p.counters.steals)),
-        parks: sum(|p| load(&p.counters.parks)),
+        switches: per_p(|c| &c.switches).sum(),
+        switches_per_p: per_p(|c| &c.switches).collect(),
+        steals: per_p(|c| &c.steals).sum(),
+        parks: per_p(|c| &c.parks).sum(),
         global_queue: s.global.len(),
         timers: s.timers.len(),
         stacks: st.total,

@@ -51,8 +51,6 @@ pub(crate) enum Switch {
 pub(crate) struct G {
     pub(crate) id: u64,
     name: Option<Box<str>>,
-    /// Usable bytes of its stack, for the overflow message.
-    stack_size: usize,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
@@ -73,7 +71,6 @@ impl G {
     where
         F: FnOnce() + 'static,
     {
-        let stack_size = stack.usable_size();
         let coro = Coro::new(stack, move |y| {
             current_g().expect("G body: not on a G").yielder.set(y);
             f()
@@ -81,7 +78,6 @@ impl G {
         Box::new(G {
             id,
             name,
-            stack_size,
             yielder: Cell::new(ptr::null()),
             coro: UnsafeCell::new(Some(coro)),
             status: Cell::new(Status::Runnable),
@@ -131,10 +127,6 @@ impl G {
             Some(n) => write!(out, " (\"{n}\")"),
             None => Ok(()),
         }
-    }
-
-    pub(crate) fn stack_size(&self) -> usize {
-        self.stack_size
     }
 }
 

@@ -49,12 +49,8 @@ impl Global {
     pub(crate) fn get_batch(&self, p: &P, procs: usize) -> Option<Box<G>> {
         let n = (self.len() / procs + 1).min(RUNQ_SIZE / 2);
         let first = self.pop()?;
-        for _ in 1..n {
-            match self.pop() {
-                Some(g) => p.runq.push_back(g, |rest| self.push_batch(rest)),
-                None => break,
-            }
-        }
+        let rest = (1..n).map_while(|_| self.pop());
+        p.runq.push_batch(rest, |extra| self.push_batch(extra));
         Some(first)
     }
 }

@@ -74,7 +74,6 @@ impl PLocal {
 /// A logical processor. Aligned so two Ps never share a cache line.
 #[repr(align(128))]
 pub(crate) struct P {
-    pub(crate) id: usize,
     pub(crate) runq: RunQueue<G>,
     /// Whether an M holds this P. Written by the M acquiring or releasing it,
     /// read by stealers to decide whether to grant `runnext` a grace period.
@@ -90,14 +89,13 @@ pub(crate) struct P {
 unsafe impl Sync for P {}
 
 impl P {
-    pub(crate) fn new(id: usize) -> P {
+    pub(crate) fn new(id: usize, stack_size: usize) -> P {
         P {
-            id,
             runq: RunQueue::new(),
             held: AtomicBool::new(false),
             local: UnsafeCell::new(PLocal {
                 schedtick: 0,
-                stacks: StackCache::new(),
+                stacks: StackCache::new(stack_size),
                 goid_next: 0,
                 goid_end: 0,
                 rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),

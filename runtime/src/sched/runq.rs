@@ -1,0 +1,544 @@
+//! A P's local run queue (Go's `runq` in `proc.go`: `runqput`, `runqputslow`,
+//! `runqget`, `runqgrab`, `runqsteal`): a 256-slot ring plus a `runnext`
+//! slot. Generic over the item so the protocol is tested without goroutines.
+//!
+//! # Who touches what
+//!
+//! The **owner** is the one thread holding the P (hand-offs between threads
+//! go through the idle lists' lock, which orders one holder before the next).
+//! Only the owner writes `tail`, writes ring slots, or stores a non-null
+//! `runnext`. **Stealers** (any thread) read `head`, `tail` and slots, claim
+//! ring items by a CAS on `head`, and take `runnext` by swapping in null.
+//! The owner claims from the head (`pop_head`, overflow) by the same CAS, so
+//! `head` is the only word that owner and stealers both write.
+//!
+//! # Invariants
+//!
+//! - `head` and `tail` count up forever (wrapping `u32`); item `i` lives in
+//!   slot `i % 256`, and items `head..tail` (at most 256) are in the ring.
+//! - Every non-null pointer in `head..tail` or in `runnext` is a leaked
+//!   `Box<T>` owned by the queue. Slots outside `head..tail` hold stale
+//!   copies that nobody may free.
+//!
+//! # Why no item is taken twice or lost
+//!
+//! Taking items `h..h+n` from the ring is: read the slots, then CAS `head`
+//! from `h` to `h+n`. Only one CAS from `h` can succeed, so each item has
+//! one taker; a taker whose CAS fails discards what it read (it never built a
+//! `Box` from it) and starts over. A successful taker read the right pointers:
+//! the owner wrote slot `i` before its Release store of a `tail` past `i`,
+//! which the taker loaded with Acquire; and the owner rewrites slot `i` (as
+//! item `i + 256`) only after an Acquire load of `head` shows `head > i`,
+//! which synchronizes with the taker's Release CAS (later CASes continue its
+//! release sequence), so the taker's reads came first. Pushes lose nothing:
+//! the owner writes only free slots (`tail - head < 256`) and publishes them
+//! with a Release store of `tail`.
+//!
+//! A stealer loads `head` then `tail`; a snapshot claiming more than half the
+//! ring (a stale `head`) is retried, as in Go. A stealer that sleeps through
+//! 2³² queue operations could see `head` come back round to its `h` (ABA);
+//! Go accepts this, and so do we.
+//!
+//! # Overflow cannot race with stealers
+//!
+//! When the ring is full, `push_back` claims the oldest half with the same
+//! CAS on `head` a stealer uses, so the owner and a stealer can never both
+//! hold an item; if a stealer wins, there is now room and the push retries.
+//! The claimed half plus the new item go to the caller's `overflow` (the
+//! global queue) in FIFO order, in one call.
+//!
+//! # Stealing
+//!
+//! `steal_into` copies the claimed items straight into the free slots of the
+//! thief's own ring (Go's `runqsteal`; a stack buffer would cost a second
+//! copy) and publishes them with one `tail` store; the last one is returned
+//! to run now instead. It takes at most as many as fit, so the thief's ring
+//! never overflows. `runnext` is taken only from an empty ring, and only
+//! when the caller asks (see `steal.rs`).
+//!
+//! The owner-only methods are safe fns whose contract is the P's: only the M
+//! holding the P calls them. Breaking it is memory-unsafe (two "owners"
+//! could fill one slot and both publish it), so keep them behind `P`.
+
+use std::iter;
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicPtr, AtomicU32};
+
+/// Ring capacity (Go's `len(p.runq)`).
+pub(crate) const RUNQ_SIZE: usize = 256;
+
+const CAP: u32 = RUNQ_SIZE as u32;
+const HALF: u32 = CAP / 2;
+
+// Slot indexing by `u32` counters modulo the size needs a power of two.
+const _: () = assert!(RUNQ_SIZE.is_power_of_two());
+
+/// A local run queue: the owner pushes and pops; any thread may steal.
+pub(crate) struct RunQueue<T> {
+    /// Next item to take. CASed by the owner and stealers.
+    head: AtomicU32,
+    /// Next free slot. Written by the owner, read by stealers.
+    tail: AtomicU32,
+    /// The item to run next. Set by the owner, taken by the owner or a stealer.
+    runnext: AtomicPtr<T>,
+    /// Written by the owner; read by the owner and stealers.
+    buf: [AtomicPtr<T>; RUNQ_SIZE],
+    /// The queue owns its items: `Send` only if `T` is, and dropck knows.
+    _owns: PhantomData<Box<T>>,
+}
+
+// SAFETY: shared access only moves whole items between threads (never hands
+// out `&T`), with the protocol in the module doc deciding a single taker; so
+// `T: Send` is enough.
+unsafe impl<T: Send> Sync for RunQueue<T> {}
+
+impl<T> RunQueue<T> {
+    pub(crate) fn new() -> Self {
+        RunQueue {
+            head: AtomicU32::new(0),
+            tail: AtomicU32::new(0),
+            runnext: AtomicPtr::new(ptr::null_mut()),
+            buf: [const { AtomicPtr::new(ptr::null_mut()) }; RUNQ_SIZE],
+            _owns: PhantomData,
+        }
+    }
+
+    /// Owner only. Puts `t` at the tail. If the ring is full, hands its older
+    /// half plus `t` (129 items, oldest first) to `overflow` in one call.
+    #[inline]
+    pub(crate) fn push_back(&self, t: Box<T>, overflow: impl FnOnce(&mut dyn Iterator<Item = Box<T>>)) {
+        loop {
+            // Acquire: pairs with the Release CAS on `head` in `grab`: the
+            // stealers' slot reads are done before we reuse their slots.
+            let h = self.head.load(Acquire);
+            // Relaxed: only we write `tail`.
+            let tail = self.tail.load(Relaxed);
+            if tail.wrapping_sub(h) < CAP {
+                // Relaxed: published by the Release store of `tail` below.
+                self.slot(tail).store(Box::into_raw(t), Relaxed);
+                // Release: pairs with the Acquire load of `tail` in `ends`.
+                self.tail.store(tail.wrapping_add(1), Release);
+                return;
+            }
+            if let Some(half) = self.claim_half(h, tail) {
+                overflow(&mut half.into_iter().chain(iter::once(t)));
+                return;
+            }
+        }
+    }
+
+    /// Go's `runqputslow`: claims the older half of the full ring `h..tail`,
+    /// or returns `None` if a stealer moved `head` first (there is room now).
+    #[cold]
+    fn claim_half(&self, h: u32, tail: u32) -> Option<[Box<T>; HALF as usize]> {
+        assert_eq!(tail.wrapping_sub(h), CAP, "runq claim_half: queue is not full");
+        let mut raw = [ptr::null_mut(); HALF as usize];
+        for (i, p) in (0..HALF).zip(raw.iter_mut()) {
+            // Relaxed: we wrote these slots ourselves.
+            *p = self.slot(h.wrapping_add(i)).load(Relaxed);
+        }
+        // Release: pairs with the Acquire load of `head` in `ends`, so a
+        // stealer that sees the new head sees a tail at least as new.
+        self.head.compare_exchange(h, h.wrapping_add(HALF), Release, Relaxed).ok()?;
+        // SAFETY: the CAS made us the only taker of items h..h+HALF, each a
+        // leaked `Box<T>` (module invariants), read before we gave them up.
+        Some(raw.map(|p| unsafe { Box::from_raw(p) }))
+    }
+
+    /// Owner only. Puts `t` in `runnext`; a previous `runnext` is kicked to
+    /// the tail through `push_back` (and so may overflow).
+    #[inline]
+    pub(crate) fn push_next(&self, t: Box<T>, overflow: impl FnOnce(&mut dyn Iterator<Item = Box<T>>)) {
+        // Release: pairs with the Acquire swap in `steal_runnext`, publishing
+        // `*t`. No Acquire needed: a non-null old value was stored by us.
+        let old = self.runnext.swap(Box::into_raw(t), Release);
+        if !old.is_null() {
+            // SAFETY: the swap took `old` out of `runnext`, so we are its only
+            // holder, and it is a leaked `Box<T>` (module invariants).
+            self.push_back(unsafe { Box::from_raw(old) }, overflow);
+        }
+    }
+
+    /// Owner only. Takes `runnext`.
+    #[inline]
+    pub(crate) fn pop_next(&self) -> Option<Box<T>> {
+        // Relaxed: a hint to skip the swap; the swap decides.
+        if self.runnext.load(Relaxed).is_null() {
+            return None;
+        }
+        // Release: pairs with the Acquire load of `runnext` in `is_empty`: a
+        // checker that sees it emptied sees the tail we published before.
+        let p = self.runnext.swap(ptr::null_mut(), Release);
+        // SAFETY: the swap made us the only holder of `p`, null or a leaked
+        // `Box<T>` (module invariants).
+        (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+    }
+
+    /// Owner only. Takes from the head of the ring (not `runnext`).
+    #[inline]
+    pub(crate) fn pop_head(&self) -> Option<Box<T>> {
+        loop {
+            // Relaxed: a stale `head` fails the CAS below; we read only slots
+            // we wrote. Only we write `tail`.
+            let h = self.head.load(Relaxed);
+            if h == self.tail.load(Relaxed) {
+                return None;
+            }
+            let p = self.slot(h).load(Relaxed);
+            // Release: pairs with the Acquire load of `head` in `ends`.
+            if self.head.compare_exchange(h, h.wrapping_add(1), Release, Relaxed).is_ok() {
+                // SAFETY: the CAS made us the only taker of item `h`, a leaked
+                // `Box<T>` that we wrote into its slot (module invariants).
+                return Some(unsafe { Box::from_raw(p) });
+            }
+        }
+    }
+
+    /// Any thread; `self` is the victim and `dst` the caller's own queue.
+    /// Steals half the victim's ring (rounded up, at most what fits in `dst`
+    /// plus one) into `dst` and returns one of them to run now. With the ring
+    /// empty and `take_runnext`, takes the victim's `runnext` instead.
+    pub(crate) fn steal_into(&self, dst: &RunQueue<T>, take_runnext: bool) -> Option<Box<T>> {
+        assert!(!ptr::eq(self, dst), "runq steal_into: a queue cannot steal from itself");
+        // Relaxed: we own `dst`, so only we write its tail.
+        let dt = dst.tail.load(Relaxed);
+        // Acquire: as in `push_back`: stealers from `dst` are done reading
+        // the slots we are about to fill. Their `head` moves only make room.
+        let room = CAP - dt.wrapping_sub(dst.head.load(Acquire));
+        loop {
+            let (h, t) = self.ends();
+            let n = t.wrapping_sub(h);
+            let n = n - n / 2;
+            if n == 0 {
+                return if take_runnext { self.steal_runnext() } else { None };
+            }
+            if n > HALF {
+                continue; // inconsistent snapshot: `head` moved after we read it
+            }
+            if let Some(last) = self.grab(h, n.min(room + 1), dst, dt) {
+                return Some(last);
+            }
+        }
+    }
+
+    /// Copies items `h..h+n` into `dst` from its slot `dt` on, except the
+    /// last, and claims them. `None` if another taker moved `head` first.
+    fn grab(&self, h: u32, n: u32, dst: &RunQueue<T>, dt: u32) -> Option<Box<T>> {
+        for i in 0..n - 1 {
+            // Relaxed: ordered by the Acquire load of `tail` in `ends`, and
+            // for `dst` published by its Release `tail` store below.
+            let p = self.slot(h.wrapping_add(i)).load(Relaxed);
+            dst.slot(dt.wrapping_add(i)).store(p, Relaxed);
+        }
+        // Relaxed: as above.
+        let last = self.slot(h.wrapping_add(n - 1)).load(Relaxed);
+        // Release: pairs with the Acquire load of `head` in the victim's
+        // `push_back`: our slot reads come before it reuses the slots.
+        self.head.compare_exchange(h, h.wrapping_add(n), Release, Relaxed).ok()?;
+        if n > 1 {
+            // Release: pairs with the Acquire load of `tail` in `ends`.
+            dst.tail.store(dt.wrapping_add(n - 1), Release);
+        }
+        // SAFETY: the CAS made us the only taker of items h..h+n, each a
+        // leaked `Box<T>` read before the CAS (module doc); the others now
+        // belong to `dst`'s ring.
+        Some(unsafe { Box::from_raw(last) })
+    }
+
+    #[cold]
+    fn steal_runnext(&self) -> Option<Box<T>> {
+        // Relaxed: a hint to skip the swap; the swap decides.
+        if self.runnext.load(Relaxed).is_null() {
+            return None;
+        }
+        // Acquire: pairs with the Release swap in `push_next`, so `*p` is visible.
+        let p = self.runnext.swap(ptr::null_mut(), Acquire);
+        // SAFETY: the swap made us the only holder of `p`, null or a leaked
+        // `Box<T>` (module invariants).
+        (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+    }
+
+    /// Owner only. Pushes `ts` at the tail with one `tail` store. What does
+    /// not fit in the ring goes to `overflow` in order (the batch's own tail,
+    /// not half the ring: the batch usually came from the global queue).
+    pub(crate) fn push_batch(
+        &self,
+        ts: impl IntoIterator<Item = Box<T>>,
+        overflow: impl FnOnce(&mut dyn Iterator<Item = Box<T>>),
+    ) {
+        let mut ts = ts.into_iter().peekable();
+        // Acquire: as in `push_back`.
+        let h = self.head.load(Acquire);
+        // Relaxed: only we write `tail`.
+        let mut tail = self.tail.load(Relaxed);
+        let room = CAP - tail.wrapping_sub(h);
+        for t in ts.by_ref().take(room as usize) {
+            // Relaxed: published by the Release store of `tail` below.
+            self.slot(tail).store(Box::into_raw(t), Relaxed);
+            tail = tail.wrapping_add(1);
+        }
+        // Release: pairs with the Acquire load of `tail` in `ends`.
+        self.tail.store(tail, Release);
+        if ts.peek().is_some() {
+            overflow(&mut ts);
+        }
+    }
+
+    /// Any thread. Approximate number of items, counting `runnext`.
+    pub(crate) fn len(&self) -> usize {
+        let (h, t) = self.ends();
+        let ring = t.wrapping_sub(h).min(CAP) as usize;
+        // Relaxed: only null-ness is read, for an estimate.
+        ring + usize::from(!self.runnext.load(Relaxed).is_null())
+    }
+
+    /// Any thread. Whether ring and `runnext` are both empty (Go's
+    /// `runqempty`). Callers in the lost-wakeup protocol fence first.
+    pub(crate) fn is_empty(&self) -> bool {
+        // An owner's push_next(b) kicking `a` to the ring, then pop_next()
+        // taking `b`, could show us an empty ring and then an empty
+        // `runnext`; an unchanged `tail` rules that out.
+        loop {
+            let (h, t) = self.ends();
+            // Acquire: pairs with the Release swap in `pop_next`, and keeps
+            // the `tail` re-load below after this load.
+            let next = self.runnext.load(Acquire);
+            // Acquire: as in `ends`.
+            if t == self.tail.load(Acquire) {
+                return h == t && next.is_null();
+            }
+        }
+    }
+
+    /// A `(head, tail)` snapshot as any thread may take it.
+    #[inline]
+    fn ends(&self) -> (u32, u32) {
+        // Acquire: pairs with the Release CASes on `head`: the tail a taker
+        // saw is visible to us, so the `tail` below is not behind `head`.
+        let h = self.head.load(Acquire);
+        // Acquire: pairs with the Release stores of `tail` in `push_back`,
+        // `push_batch` and `grab`: the slots below it are written.
+        let t = self.tail.load(Acquire);
+        (h, t)
+    }
+
+    #[inline]
+    fn slot(&self, i: u32) -> &AtomicPtr<T> {
+        &self.buf[i as usize % RUNQ_SIZE]
+    }
+}
+
+impl<T> Drop for RunQueue<T> {
+    fn drop(&mut self) {
+        let next = *self.runnext.get_mut();
+        let (h, t) = (*self.head.get_mut(), *self.tail.get_mut());
+        // Relaxed: `&mut self`, so no other thread is here.
+        let ring = (0..t.wrapping_sub(h)).map(|i| self.slot(h.wrapping_add(i)).load(Relaxed));
+        for p in iter::once(next).chain(ring).filter(|p| !p.is_null()) {
+            // SAFETY: `&mut self` rules out other takers; `runnext` and items
+            // head..tail are leaked `Box<T>`s owned by the queue (invariants).
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RunQueue, HALF, RUNQ_SIZE};
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
+    use std::sync::Arc;
+    use std::{iter, thread};
+
+    type Q = RunQueue<u64>;
+
+    fn never(_: &mut dyn Iterator<Item = Box<u64>>) {
+        panic!("unexpected overflow");
+    }
+
+    fn pop_all(q: &Q) -> Vec<u64> {
+        iter::from_fn(|| q.pop_head().map(|b| *b)).collect()
+    }
+
+    fn filled(items: std::ops::Range<u64>) -> Q {
+        let q = Q::new();
+        items.for_each(|i| q.push_back(Box::new(i), never));
+        q
+    }
+
+    #[test]
+    fn fifo_order() {
+        let q = filled(0..10);
+        assert_eq!(q.len(), 10);
+        assert_eq!(q.pop_next(), None);
+        assert_eq!(pop_all(&q), (0..10).collect::<Vec<_>>());
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn runnext_kicks_previous_to_tail() {
+        let q = filled(1..2);
+        q.push_next(Box::new(2), never);
+        q.push_next(Box::new(3), never);
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.pop_next().as_deref(), Some(&3));
+        assert_eq!(q.pop_next(), None);
+        assert_eq!(pop_all(&q), [1, 2]);
+    }
+
+    #[test]
+    fn overflow_moves_half_plus_one_in_fifo_order() {
+        let q = filled(0..RUNQ_SIZE as u64);
+        q.push_next(Box::new(1000), never);
+        let mut spilled = Vec::new();
+        q.push_next(Box::new(1001), |it| spilled.extend(it.map(|b| *b)));
+        assert_eq!(spilled, (0..HALF as u64).chain([1000]).collect::<Vec<_>>());
+        assert_eq!(q.pop_next().as_deref(), Some(&1001));
+        assert_eq!(pop_all(&q), (HALF as u64..RUNQ_SIZE as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn push_batch_overflows_what_does_not_fit() {
+        let q = filled(0..250);
+        let mut spilled = Vec::new();
+        q.push_batch((250..260).map(Box::new), |it| spilled.extend(it.map(|b| *b)));
+        assert_eq!(spilled, (256..260).collect::<Vec<_>>());
+        assert_eq!(pop_all(&q), (0..256).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn steal_takes_half_and_returns_one() {
+        let (victim, dst) = (filled(0..7), filled(100..102));
+        assert_eq!(victim.steal_into(&dst, false).as_deref(), Some(&3));
+        assert_eq!(pop_all(&dst), [100, 101, 0, 1, 2]);
+        assert_eq!(pop_all(&victim), [4, 5, 6]);
+    }
+
+    #[test]
+    fn steal_is_capped_by_room_in_dst() {
+        let (victim, dst) = (filled(0..20), filled(0..250));
+        assert_eq!(victim.steal_into(&dst, false).as_deref(), Some(&6));
+        assert_eq!(dst.len(), RUNQ_SIZE);
+        assert_eq!(victim.steal_into(&dst, false).as_deref(), Some(&7));
+        assert_eq!(victim.len(), 12);
+    }
+
+    #[test]
+    fn steal_runnext_only_when_allowed_and_ring_empty() {
+        let (victim, dst) = (Q::new(), Q::new());
+        assert_eq!(victim.steal_into(&dst, true), None);
+        victim.push_next(Box::new(1), never);
+        assert_eq!(victim.steal_into(&dst, false), None);
+        assert_eq!(victim.steal_into(&dst, true).as_deref(), Some(&1));
+        victim.push_back(Box::new(2), never);
+        victim.push_next(Box::new(3), never);
+        assert_eq!(victim.steal_into(&dst, true).as_deref(), Some(&2));
+        assert_eq!(victim.pop_next().as_deref(), Some(&3));
+        assert!(dst.is_empty() && victim.is_empty());
+    }
+
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn drop_frees_leftover_items() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let q = RunQueue::new();
+        let item = || Box::new(Counted(drops.clone()));
+        (0..300).for_each(|_| q.push_back(item(), |it| it.for_each(drop)));
+        q.push_next(item(), |_| unreachable!());
+        drop(q.pop_head());
+        assert_eq!(drops.load(Relaxed), HALF as usize + 2);
+        drop(q);
+        assert_eq!(drops.load(Relaxed), 301);
+    }
+
+    /// Items per stress round (few under Miri).
+    const N: u64 = if cfg!(miri) { 2_000 } else { 1_000_000 };
+
+    /// xorshift64: reproducible per seed, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn mark(seen: &[AtomicU8], b: Box<u64>) {
+        let prev = seen[*b as usize].fetch_add(1, Relaxed);
+        assert_eq!(prev, 0, "item {b} taken twice");
+    }
+
+    /// Pushes ids 0..N in a random mix with pops, which are switched off
+    /// every other 4096 operations so that the ring fills and overflows.
+    fn owner(q: &Q, seen: &[AtomicU8], rng: &mut Rng) {
+        let spill = |it: &mut dyn Iterator<Item = Box<u64>>| it.for_each(|b| mark(seen, b));
+        let (mut id, mut op) = (0, 0u64);
+        while id < N {
+            op += 1;
+            let r = rng.next() % 10;
+            if r >= 7 && op & 4096 == 0 {
+                let b = if r == 7 { q.pop_next() } else { q.pop_head() };
+                b.into_iter().for_each(|b| mark(seen, b));
+                continue;
+            }
+            match r {
+                4 | 5 => q.push_next(Box::new(id), spill),
+                6 => {
+                    let end = (id + rng.next() % 8 + 1).min(N);
+                    q.push_batch((id..end).map(Box::new), spill);
+                    id = end - 1;
+                }
+                _ => q.push_back(Box::new(id), spill),
+            }
+            id += 1;
+        }
+    }
+
+    /// Steals from random victims into `qs[me]`, popping a few after each.
+    fn stealer(qs: &[Q], me: usize, seen: &[AtomicU8], done: &AtomicBool, mut rng: Rng) {
+        while !done.load(Relaxed) {
+            let victim = &qs[(me + 1 + rng.next() as usize % 3) % 4];
+            let stolen = victim.steal_into(&qs[me], rng.next() & 1 == 0);
+            stolen.into_iter().for_each(|b| mark(seen, b));
+            let pops = rng.next() % 4;
+            iter::from_fn(|| qs[me].pop_head()).take(pops as usize).for_each(|b| mark(seen, b));
+        }
+    }
+
+    fn stress_round(seed: u64) {
+        let qs: [Q; 4] = std::array::from_fn(|_| Q::new());
+        let seen: Vec<AtomicU8> = (0..N).map(|_| AtomicU8::new(0)).collect();
+        let done = AtomicBool::new(false);
+        thread::scope(|s| {
+            for me in 1..4 {
+                let (qs, seen, done) = (&qs, &seen, &done);
+                s.spawn(move || stealer(qs, me, seen, done, Rng(seed * 31 + me as u64)));
+            }
+            owner(&qs[0], &seen, &mut Rng(seed));
+            done.store(true, Relaxed);
+        });
+        for q in &qs {
+            iter::from_fn(|| q.pop_next().or_else(|| q.pop_head())).for_each(|b| mark(&seen, b));
+        }
+        let bad = seen.iter().position(|c| c.load(Relaxed) != 1);
+        assert_eq!(bad, None, "seed {seed}: an item was lost");
+    }
+
+    #[test]
+    fn stress_owner_and_three_stealers_take_each_item_once() {
+        let rounds = if cfg!(debug_assertions) { 2 } else { 8 };
+        (1..=rounds).for_each(stress_round);
+    }
+}

@@ -1,0 +1,457 @@
+//! Goroutine stacks: carved from big arenas, guarded, pooled, trimmed.
+//!
+//! ```text
+//!   arena (one MAP_NORESERVE mapping, MADV_NOHUGEPAGE, one VMA)
+//!   | guard | usable ............ top | guard | usable ............ top | ...
+//!   ^ limit                       ^ base (stacks grow down towards the guard)
+//! ```
+//!
+//! - A stack is a fixed reservation (`size`, guard page included) of which
+//!   only touched pages become resident. Its lowest page is a guard installed
+//!   with `MADV_GUARD_INSTALL` (Linux ≥ 6.13), which does not split the
+//!   mapping: a million guarded stacks stay a handful of VMAs. Older kernels
+//!   fall back to `mprotect`, two VMAs a stack, and get a clear error at the
+//!   `vm.max_map_count` limit.
+//! - Installing a guard costs about a microsecond, so stacks are carved once
+//!   and reused forever: per-P caches of the default size (no lock), a global
+//!   pool per size behind a lock taken in batches.
+//! - Shrinking is lazy: stacks flushed from a P cache to the global pool are
+//!   "hot" (maybe deep); about once a second sysmon calls `trim_sweep`, which
+//!   drops all but their top pages with `MADV_DONTNEED`. Stacks in P caches
+//!   stay warm.
+//! - Every arena is listed in a lock-free table the SIGSEGV handler reads: a
+//!   fault inside a guard page is reported as that goroutine's overflow.
+
+use std::fmt::{self, Write as _};
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use corosensei::stack::StackPointer;
+use parking_lot::Mutex;
+
+use crate::sys;
+
+/// Default reservation of a goroutine stack, guard page included.
+pub(crate) const DEFAULT_STACK_SIZE: usize = 256 << 10;
+/// Smallest reservation: a guard page plus three usable pages.
+const MIN_STACK_SIZE: usize = 16 << 10;
+/// Virtual size of one arena (more for huge stacks: at least 16 of them).
+const ARENA_BYTES: usize = 1 << 30;
+/// Stacks kept per P cache, and moved to or from the global pool at once.
+const CACHE_CAP: usize = 32;
+const CACHE_BATCH: usize = 16;
+/// Pages at the top of a stack that trimming keeps.
+const KEEP_PAGES: usize = 2;
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+/// Arena table size: 4096 arenas of 1 GiB is 16 million default stacks.
+const MAX_ARENAS: usize = 4096;
+
+/// One goroutine stack: `limit..base`, the guard page at `limit`.
+pub(crate) struct Stack {
+    base: usize,
+    size: usize,
+}
+
+impl Stack {
+    fn limit(&self) -> usize {
+        self.base - self.size
+    }
+}
+
+// SAFETY: `base` is 16-aligned (arenas are page-aligned, sizes page
+// multiples), and `limit..base` is mapped read-write with a guard page at
+// `limit` that faults on overflow, which is what corosensei requires.
+unsafe impl corosensei::stack::Stack for Stack {
+    fn base(&self) -> StackPointer {
+        StackPointer::new(self.base).expect("Stack::base: null")
+    }
+
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.limit()).expect("Stack::limit: null")
+    }
+}
+
+/// Rounds a requested reservation up to whole pages, at least 16 KiB.
+pub(crate) fn round_size(requested: usize) -> usize {
+    let page = sys::page_size();
+    requested.max(MIN_STACK_SIZE).div_ceil(page) * page
+}
+
+/// A P's private cache of default-size stacks (owner-only, no lock).
+pub(crate) struct StackCache {
+    size: usize,
+    stacks: Vec<Stack>,
+}
+
+impl StackCache {
+    pub(crate) fn new(size: usize) -> StackCache {
+        StackCache { size, stacks: Vec::with_capacity(CACHE_CAP) }
+    }
+
+    /// A stack of `size` bytes (rounded), from the cache when it can.
+    #[inline]
+    pub(crate) fn get(&mut self, size: usize) -> io::Result<Stack> {
+        if size != self.size {
+            return alloc(size);
+        }
+        match self.stacks.pop() {
+            Some(s) => Ok(s),
+            None => self.refill(),
+        }
+    }
+
+    #[cold]
+    fn refill(&mut self) -> io::Result<Stack> {
+        pools().take(self.size, CACHE_BATCH, &mut self.stacks)?;
+        Ok(self.stacks.pop().expect("StackCache::refill: pool gave nothing"))
+    }
+
+    /// Takes a stack back; half the cache goes to the global pool when full.
+    #[inline]
+    pub(crate) fn put(&mut self, s: Stack) {
+        if s.size != self.size {
+            return free(s);
+        }
+        if self.stacks.len() == CACHE_CAP {
+            let spill = self.stacks.drain(..CACHE_BATCH);
+            pools().give(spill);
+        }
+        self.stacks.push(s);
+    }
+}
+
+/// A stack from the global pool (for threads without a P, and odd sizes).
+pub(crate) fn alloc(size: usize) -> io::Result<Stack> {
+    let mut one = Vec::with_capacity(1);
+    pools().take(size, 1, &mut one)?;
+    Ok(one.pop().expect("stack::alloc: pool gave nothing"))
+}
+
+/// Returns a stack to the global pool.
+pub(crate) fn free(s: Stack) {
+    pools().give(std::iter::once(s));
+}
+
+/// Free stacks of one size.
+struct Pool {
+    size: usize,
+    /// Returned since the last sweep: maybe deep, handed out first (warm).
+    hot: Vec<Stack>,
+    /// Trimmed back to their top pages.
+    cold: Vec<Stack>,
+    /// Uncarved rest of the current arena.
+    next: usize,
+    end: usize,
+}
+
+struct Pools {
+    pools: Mutex<Vec<Pool>>,
+    carved: AtomicUsize,
+}
+
+fn pools() -> &'static Pools {
+    static POOLS: OnceLock<Pools> = OnceLock::new();
+    POOLS.get_or_init(|| Pools { pools: Mutex::new(Vec::new()), carved: AtomicUsize::new(0) })
+}
+
+impl Pools {
+    /// Moves `n` stacks of `size` into `out`, carving new ones as needed.
+    fn take(&self, size: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
+        let mut pools = self.pools.lock();
+        let pool = match pools.iter().position(|p| p.size == size) {
+            Some(i) => &mut pools[i],
+            None => {
+                pools.push(Pool { size, hot: Vec::new(), cold: Vec::new(), next: 0, end: 0 });
+                pools.last_mut().expect("Pools::take: just pushed")
+            }
+        };
+        while out.len() < n {
+            let s = match pool.hot.pop().or_else(|| pool.cold.pop()) {
+                Some(s) => s,
+                None => self.carve(pool)?,
+            };
+            out.push(s);
+        }
+        Ok(())
+    }
+
+    fn give(&self, stacks: impl Iterator<Item = Stack>) {
+        let mut pools = self.pools.lock();
+        for s in stacks {
+            match pools.iter_mut().find(|p| p.size == s.size) {
+                Some(p) => p.hot.push(s),
+                None => unreachable!("stack::give: a stack of a size never carved"),
+            }
+        }
+    }
+
+    /// Cuts a fresh stack from the pool's arena and guards it.
+    fn carve(&self, pool: &mut Pool) -> io::Result<Stack> {
+        if pool.end - pool.next < pool.size {
+            let bytes = ARENA_BYTES.max(16 * pool.size);
+            let start = new_arena(bytes, pool.size)?;
+            (pool.next, pool.end) = (start, start + bytes);
+        }
+        let limit = pool.next;
+        install_guard(limit, self.carved.load(Ordering::Relaxed))?;
+        pool.next += pool.size;
+        self.carved.fetch_add(1, Ordering::Relaxed);
+        Ok(Stack { base: limit + pool.size, size: pool.size })
+    }
+}
+
+/// Maps an arena, keeps huge pages off it, and lists it for the handler.
+fn new_arena(bytes: usize, stack_size: usize) -> io::Result<usize> {
+    let start = sys::map_reserve(bytes)?;
+    // SAFETY: the arena is fresh; nobody uses it yet. NOHUGEPAGE only stops
+    // 2 MiB pages from backing eight stacks at once.
+    unsafe { sys::madvise(start, bytes, libc::MADV_NOHUGEPAGE) }?;
+    ARENAS.register(start, start + bytes, stack_size);
+    Ok(start)
+}
+
+/// Whether `MADV_GUARD_INSTALL` failed once, so `mprotect` is used.
+static NO_GUARD_REGIONS: AtomicBool = AtomicBool::new(false);
+
+fn install_guard(page: usize, carved: usize) -> io::Result<()> {
+    let len = sys::page_size();
+    if !NO_GUARD_REGIONS.load(Ordering::Relaxed) {
+        // SAFETY: the page is the bottom of a stack not handed out yet.
+        match unsafe { sys::madvise(page, len, MADV_GUARD_INSTALL) } {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                NO_GUARD_REGIONS.store(true, Ordering::Relaxed)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // SAFETY: as above.
+    unsafe { sys::protect_none(page, len) }.map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOMEM) => io::Error::other(format!(
+            "gort: cannot guard another goroutine stack: the kernel's map limit is reached \
+             ({carved} stacks, each guard split by mprotect costs 2 of vm.max_map_count); \
+             raise it with `sysctl vm.max_map_count=...` or use Linux >= 6.13, whose guard regions cost none"
+        )),
+        _ => e,
+    })
+}
+
+/// Drops all but the top pages of every stack returned since the last
+/// sweep. Called by sysmon about once a second.
+pub(crate) fn trim_sweep() {
+    let hot: Vec<(usize, Vec<Stack>)> = {
+        let mut pools = pools().pools.lock();
+        pools.iter_mut().filter(|p| !p.hot.is_empty()).map(|p| (p.size, std::mem::take(&mut p.hot))).collect()
+    };
+    for (_, stacks) in &hot {
+        stacks.iter().for_each(trim);
+    }
+    let mut pools = pools().pools.lock();
+    for (size, stacks) in hot {
+        if let Some(p) = pools.iter_mut().find(|p| p.size == size) {
+            p.cold.extend(stacks);
+        }
+    }
+}
+
+fn trim(s: &Stack) {
+    let page = sys::page_size();
+    let from = s.limit() + page;
+    let to = s.base - KEEP_PAGES * page;
+    if to > from {
+        // SAFETY: the stack is in the pool: no goroutine runs on it, and its
+        // contents are dead. The guard page below `from` is untouched.
+        let r = unsafe { sys::madvise(from, to - from, libc::MADV_DONTNEED) };
+        debug_assert!(r.is_ok(), "stack::trim: madvise: {r:?}");
+    }
+}
+
+/// Stack counts for `gort::stats()`.
+pub(crate) struct StackStats {
+    /// Stacks ever carved.
+    pub(crate) total: usize,
+    /// Stacks in the global pool (P caches not counted).
+    pub(crate) free: usize,
+}
+
+pub(crate) fn stack_stats() -> StackStats {
+    let free = pools().pools.lock().iter().map(|p| p.hot.len() + p.cold.len()).sum();
+    StackStats { total: pools().carved.load(Ordering::Relaxed), free }
+}
+
+/// Arenas as the signal handler sees them: published with Release, read
+/// with Acquire, never removed.
+struct ArenaTable {
+    len: AtomicUsize,
+    entries: [[AtomicUsize; 3]; MAX_ARENAS],
+}
+
+static ARENAS: ArenaTable = ArenaTable {
+    len: AtomicUsize::new(0),
+    entries: [const { [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)] }; MAX_ARENAS],
+};
+
+impl ArenaTable {
+    /// Called under the pools lock, so one writer at a time.
+    fn register(&self, start: usize, end: usize, stack_size: usize) {
+        let i = self.len.load(Ordering::Relaxed);
+        assert!(i < MAX_ARENAS, "stack: more than {MAX_ARENAS} arenas");
+        for (slot, v) in self.entries[i].iter().zip([start, end, stack_size]) {
+            slot.store(v, Ordering::Relaxed);
+        }
+        // Release: pairs with the Acquire in `guard_hit`.
+        self.len.store(i + 1, Ordering::Release);
+    }
+
+    /// If `addr` is in a stack's guard page, that stack's size.
+    fn guard_hit(&self, addr: usize) -> Option<usize> {
+        // Acquire: pairs with the Release in `register`.
+        let n = self.len.load(Ordering::Acquire);
+        self.entries[..n].iter().find_map(|e| {
+            let [start, end, size] = [0, 1, 2].map(|k| e[k].load(Ordering::Relaxed));
+            (start <= addr && addr < end && (addr - start) % size < sys::page_size()).then_some(size)
+        })
+    }
+}
+
+static OLD_SEGV: OnceLock<libc::sigaction> = OnceLock::new();
+
+/// Installs the SIGSEGV handler that reports stack overflows (once).
+pub(crate) fn install_overflow_handler() {
+    OLD_SEGV.get_or_init(|| match sys::sigaction_install(libc::SIGSEGV, on_segv) {
+        Ok(old) => old,
+        Err(e) => crate::sched::m::fatal(format_args!("cannot install the SIGSEGV handler: {e}")),
+    });
+}
+
+/// Gives the calling M an alternate signal stack big enough for the handler.
+pub(crate) fn ensure_altstack() {
+    const ALTSTACK: usize = 64 << 10;
+    if sys::altstack_size() < ALTSTACK {
+        if let Err(e) = sys::altstack_install(ALTSTACK) {
+            crate::sched::m::fatal(format_args!("cannot install an alternate signal stack: {e}"));
+        }
+    }
+}
+
+extern "C" fn on_segv(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    match ARENAS.guard_hit(addr) {
+        Some(size) => report_overflow(size),
+        None => {
+            // Not ours: restore the previous action and return, so the fault
+            // happens again and goes where it would have gone without us.
+            if let Some(old) = OLD_SEGV.get() {
+                sys::sigaction_restore(sig, old);
+            }
+        }
+    }
+}
+
+fn report_overflow(size: usize) -> ! {
+    let mut buf = FixedBuf { buf: [0; 512], len: 0 };
+    let _ = buf.write_str("gort: ");
+    let _ = crate::sched::describe_current_g(&mut buf);
+    let _ = write!(
+        buf,
+        " overflowed its {} KiB stack\ngort: raise it with gort::Builder::stack_size or the GORT_STACK_SIZE \
+         environment variable\n",
+        size >> 10
+    );
+    sys::write_stderr(&buf.buf[..buf.len]);
+    // SAFETY: abort has no preconditions and is async-signal-safe.
+    unsafe { libc::abort() }
+}
+
+/// Formatting into a fixed buffer: no allocation in the signal handler.
+struct FixedBuf {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl fmt::Write for FixedBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps_lines() -> usize {
+        std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
+    }
+
+    #[test]
+    fn twenty_thousand_guarded_stacks_add_few_mappings() {
+        let size = round_size(64 << 10);
+        let before = maps_lines();
+        let stacks: Vec<Stack> = (0..20_000).map(|_| alloc(size).unwrap()).collect();
+        let grown = maps_lines().saturating_sub(before);
+        assert!(grown < 100, "20,000 stacks added {grown} mappings");
+        for s in &stacks {
+            // SAFETY: the stack is ours and unused; write its lowest and
+            // highest usable bytes.
+            unsafe {
+                std::ptr::write_volatile((s.limit() + sys::page_size()) as *mut u8, 1);
+                std::ptr::write_volatile((s.base - 1) as *mut u8, 1);
+            }
+            assert_eq!(ARENAS.guard_hit(s.limit()), Some(size));
+            assert_eq!(ARENAS.guard_hit(s.limit() + sys::page_size()), None);
+        }
+        stacks.into_iter().for_each(free);
+    }
+
+    #[test]
+    fn freed_stacks_are_reused() {
+        let size = round_size(48 << 10);
+        let a = alloc(size).unwrap();
+        let base = a.base;
+        free(a);
+        assert_eq!(alloc(size).unwrap().base, base);
+    }
+
+    #[test]
+    fn cache_serves_its_size_and_passes_others_through() {
+        let mut c = StackCache::new(round_size(32 << 10));
+        let odd = c.get(round_size(80 << 10)).unwrap();
+        assert_eq!(odd.size, round_size(80 << 10));
+        let s = c.get(round_size(32 << 10)).unwrap();
+        let base = s.base;
+        c.put(s);
+        c.put(odd);
+        assert_eq!(c.get(round_size(32 << 10)).unwrap().base, base);
+    }
+
+    fn rss() -> usize {
+        let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+        s.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap() * sys::page_size()
+    }
+
+    #[test]
+    fn trim_returns_deep_pages() {
+        let size = round_size(8 << 20);
+        let s = alloc(size).unwrap();
+        let from = s.limit() + sys::page_size();
+        // SAFETY: the stack is ours and unused: fill all of it.
+        unsafe { std::ptr::write_bytes(from as *mut u8, 7, s.base - from) };
+        let deep = rss();
+        free(s);
+        trim_sweep();
+        let after = rss();
+        assert!(deep - after > 6 << 20, "trim freed only {} KiB", (deep - after) >> 10);
+    }
+
+    #[test]
+    fn sizes_round_to_pages_with_a_floor() {
+        assert_eq!(round_size(1), MIN_STACK_SIZE);
+        assert_eq!(round_size(DEFAULT_STACK_SIZE), DEFAULT_STACK_SIZE);
+        assert_eq!(round_size(65_537), 68 << 10);
+    }
+}
