@@ -33,6 +33,8 @@ pub struct Stats {
     pub parks: u64,
     /// Goroutines waiting in the global run queue.
     pub global_queue: usize,
+    /// Goroutines waiting in the Ps' local run queues (`runnext` included).
+    pub local_queues: usize,
     /// Pending timers.
     pub timers: usize,
     /// Goroutine stacks reserved (in use or pooled).
@@ -66,6 +68,7 @@ pub fn stats() -> Stats {
         steals: per_p(|c| &c.steals).sum(),
         parks: per_p(|c| &c.parks).sum(),
         global_queue: s.global.len(),
+        local_queues: s.ps.iter().map(|p| p.runq.len()).sum(),
         timers: s.timers.len(),
         stacks: st.total,
         free_stacks: st.free,
