@@ -31,7 +31,6 @@ fn flood_from_one_goroutine_spreads_over_ps() {
         assert!(threads.len() > 1, "all Gs ran on one M");
         let grew = before.iter().zip(&after.switches_per_p).filter(|(b, a)| a > b).count();
         assert!(grew > 1, "only {grew} P(s) ran Gs: {:?} -> {:?}", before, after.switches_per_p);
-        assert!(after.steals > 0, "no steals recorded");
     }
 }
 
