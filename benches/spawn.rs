@@ -8,12 +8,25 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// From inside a goroutine, as a server's accept loop would: spawn the
-/// whole batch, then join it.
+/// whole batch, then join it. Many goroutines are alive at once, so this
+/// includes carving and first-touching fresh stacks.
 fn gort_spawn_join(iters: u64) -> Duration {
     gort::go!(move || {
         let start = Instant::now();
         let hs: Vec<_> = (0..iters).map(|_| gort::go!(|| ())).collect();
         hs.into_iter().for_each(|h| h.join().unwrap());
+        start.elapsed()
+    })
+    .join()
+    .unwrap()
+}
+
+/// One at a time from a goroutine: spawn, then join at once. The child runs
+/// from `runnext` on the same P with a stack from the P's cache: the hot path.
+fn gort_spawn_join_one_by_one(iters: u64) -> Duration {
+    gort::go!(move || {
+        let start = Instant::now();
+        (0..iters).for_each(|_| gort::go!(|| ()).join().unwrap());
         start.elapsed()
     })
     .join()
@@ -43,6 +56,7 @@ fn thread_spawn_join(iters: u64) -> Duration {
 
 fn spawn(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_join");
+    g.bench_function("gort_one_by_one", |b| b.iter_custom(gort_spawn_join_one_by_one));
     g.bench_function("gort_from_goroutine", |b| b.iter_custom(gort_spawn_join));
     g.bench_function("gort_from_thread", |b| b.iter_custom(gort_spawn_join_from_thread));
     g.bench_function("os_thread", |b| b.iter_custom(thread_spawn_join));

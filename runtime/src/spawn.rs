@@ -9,7 +9,7 @@ use crate::coro::Req;
 use crate::join::{JoinHandle, Packet};
 use crate::sched::g::{current_g, current_p, G};
 use crate::sched::p::{bump, goid_take};
-use crate::sched::sched;
+use crate::sched::{park, sched};
 use crate::stack;
 
 /// Configures a goroutine before it starts: its name (shown in panic and
@@ -131,16 +131,10 @@ where
     let theirs = packet.clone();
     let g = G::new(id, name, stack, move || theirs.finish(panic::catch_unwind(AssertUnwindSafe(f))));
     match p {
-        Some(p) => {
-            bump(&p.counters.spawned);
-            p.runq.push_next(g, |rest| s.global.push_batch(rest));
-        }
-        None => {
-            s.count_foreign_spawn();
-            s.global.push(g);
-        }
+        Some(p) => bump(&p.counters.spawned),
+        None => s.count_foreign_spawn(),
     }
-    s.idle.wakep();
+    park::ready(g);
     Ok(JoinHandle::new(packet, id))
 }
 

@@ -4,11 +4,12 @@
 //! The lists sit behind one lock (Go's `sched.lock`), taken only when an M
 //! goes idle or is woken, never on a spawn or ready that finds an M already
 //! looking. `npidle` and `nmspinning` mirror the state for lock-free checks.
-//! The lost-wakeup argument is in `sched/mod.rs`: the submitter fences after
-//! publishing work and before reading these counters (`wakep`); an M going
-//! idle updates them before fencing and re-checking the queues (`M::drop_p`).
+//! The lost-wakeup argument is in `sched/mod.rs`: the submitter publishes
+//! work with a SeqCst operation before reading these counters (`wakep`); an
+//! M going idle updates them before fencing and re-checking the queues
+//! (`M::drop_p`).
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -46,13 +47,15 @@ impl Idle {
     }
 
     /// Wakes one M to look for work, if a P is idle and nobody is looking.
-    /// Called after publishing work (spawn, ready, overflow).
+    ///
+    /// The caller has just published work with a SeqCst operation (the
+    /// `runnext` swap) or followed its publication with `fence(SeqCst)`:
+    /// together with the SeqCst loads here, that pairs with the fence in
+    /// `M::drop_p`, so either we see the idle P or its M sees the work.
     #[inline]
     pub(crate) fn wakep(&self) {
-        // SeqCst: pairs with the fence in `M::drop_p`; the work published
-        // before this point is visible to an M that went idle after our loads.
-        fence(Ordering::SeqCst);
-        if self.npidle.load(Ordering::Relaxed) == 0 || self.nmspinning.load(Ordering::Relaxed) != 0 {
+        // SeqCst: see above; on x86 these are plain loads.
+        if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
             return;
         }
         self.wakep_slow();

@@ -31,10 +31,11 @@
 //! finds work stops spinning and calls `wakep` again, so wake-ups fan out one
 //! at a time instead of waking every M for every G (the thundering herd).
 //! The protocol that prevents a lost wake-up is Go's: the submitter publishes
-//! its work, fences, then reads `npidle`/`nmspinning`; an M going idle
-//! publishes `npidle += 1` (and `nmspinning -= 1` if it spun), fences, then
-//! re-checks every queue. Sequential consistency of the two fences means at
-//! least one side sees the other.
+//! its work with a SeqCst operation (the `runnext` swap, or a push followed by
+//! a fence), then reads `npidle`/`nmspinning`; an M going idle publishes
+//! `npidle += 1` (and `nmspinning -= 1` if it spun), fences, then re-checks
+//! every queue. In the single total order of SeqCst operations one of the two
+//! comes first, so at least one side sees the other.
 //!
 //! # Alternatives rejected
 //!

@@ -17,7 +17,7 @@
 //! The callback runs on the M's own stack while the M holds its P: it must not
 //! block, and should only take short locks.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, Thread};
 
@@ -105,8 +105,13 @@ pub(crate) fn ready(g: Box<G>) {
     g.set_status(Status::Runnable);
     let s = sched();
     match current_p() {
+        // The SeqCst swap into `runnext` is the publication `wakep` needs.
         Some(p) => p.runq.push_next(g, |batch| s.global.push_batch(batch)),
-        None => s.global.push(g),
+        None => {
+            s.global.push(g);
+            // SeqCst: the publication `wakep` needs (see `Idle::wakep`).
+            fence(Ordering::SeqCst);
+        }
     }
     s.idle.wakep();
 }

@@ -63,7 +63,7 @@
 use std::iter;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicPtr, AtomicU32};
 
 /// Ring capacity (Go's `len(p.runq)`).
@@ -153,7 +153,11 @@ impl<T> RunQueue<T> {
     pub(crate) fn push_next(&self, t: Box<T>, overflow: impl FnOnce(&mut dyn Iterator<Item = Box<T>>)) {
         // Release: pairs with the Acquire swap in `steal_runnext`, publishing
         // `*t`. No Acquire needed: a non-null old value was stored by us.
-        let old = self.runnext.swap(Box::into_raw(t), Release);
+        // SeqCst: this swap is also the submitter's half of the lost-wakeup
+        // protocol (it pairs with the fence in `M::drop_p`), which lets
+        // `Idle::wakep` skip a fence of its own. On x86 a swap is a locked
+        // instruction whatever the ordering, so this costs nothing extra.
+        let old = self.runnext.swap(Box::into_raw(t), SeqCst);
         if !old.is_null() {
             // SAFETY: the swap took `old` out of `runnext`, so we are its only
             // holder, and it is a leaked `Box<T>` (module invariants).
