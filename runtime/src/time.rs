@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use crate::sched::g::{current_g, WaitReason};
 use crate::sched::park;
 use crate::sched::sched;
+use crate::timer::Fire;
 
 /// Puts the current goroutine to sleep for at least `d`; its M runs other
 /// goroutines meanwhile. On a plain thread, sleeps the thread.
@@ -32,7 +33,7 @@ pub fn sleep_until(deadline: Instant) {
         return;
     }
     park::park(WaitReason::Sleep, |w| {
-        sched().timers.add(deadline, w);
+        sched().timers.add(deadline, Fire::Wake(w));
         Ok(())
     });
 }

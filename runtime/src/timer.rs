@@ -1,49 +1,75 @@
-//! Timers: one min-heap of deadlines, each holding the waiter to wake.
-//! `sleep` (and later deadlines and timeouts) add to it; the sysmon thread
-//! sleeps on a condition variable until the earliest deadline and wakes the
-//! waiters that are due, readying their Gs onto the global queue. Adding a
+//! Timers: one min-heap of deadlines serving `sleep`, timeouts and (later)
+//! socket deadlines. The sysmon thread sleeps on a condition variable until
+//! the earliest deadline and fires the timers that are due, outside the lock:
+//! a timer either wakes a parked waiter or calls a short callback. Adding a
 //! timer earlier than every other one notifies sysmon so it sleeps less.
+//!
+//! Timers can be cancelled by id. The heap holds `(when, id)` pairs and the
+//! live timers sit in a map by id, so cancelling is a map removal; the stale
+//! heap entry is skipped when it surfaces, and the heap is rebuilt when stale
+//! entries outnumber live ones (a server that re-arms a 120 s idle deadline on
+//! every request would otherwise grow the heap without bound).
 //!
 //! Invariant: sysmon only waits on `cv` while holding `heap`'s lock between
 //! its last look at the heap and the wait, so an `add` (which needs the lock)
 //! cannot slip in unseen.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::sched::park::Waiter;
 
-struct Timer {
-    when: Instant,
-    /// Insertion order, so equal deadlines fire first-in first-out.
-    seq: u64,
-    waiter: Waiter,
+/// What a timer does when it fires. Callbacks run on the sysmon thread: they
+/// must not block, and should only take short locks.
+pub(crate) enum Fire {
+    /// Make a parked G or blocked thread runnable.
+    Wake(Waiter),
+    /// Run a callback (a timeout that must first unlink a waiter, say).
+    Call(Box<dyn FnOnce() + Send>),
 }
 
-impl PartialEq for Timer {
-    fn eq(&self, other: &Self) -> bool {
-        (self.when, self.seq) == (other.when, other.seq)
+impl Fire {
+    fn fire(self) {
+        match self {
+            Fire::Wake(w) => w.wake(),
+            Fire::Call(f) => f(),
+        }
     }
 }
-impl Eq for Timer {}
-impl PartialOrd for Timer {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Timer {
-    /// Reversed: `BinaryHeap` is a max-heap and we want the earliest on top.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.when, other.seq).cmp(&(self.when, self.seq))
-    }
-}
+
+/// Identifies a pending timer for [`Timers::cancel`]. Ids are never reused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct TimerId(u64);
 
 struct Heap {
-    timers: BinaryHeap<Timer>,
-    seq: u64,
+    /// Deadlines, earliest on top; ids equal on `when` fire in add order.
+    order: BinaryHeap<Reverse<(Instant, u64)>>,
+    live: HashMap<u64, Fire>,
+    next_id: u64,
+}
+
+impl Heap {
+    /// Drops heap entries of cancelled timers once they dominate.
+    fn compact(&mut self) {
+        if self.order.len() > 64 && self.order.len() > 2 * self.live.len() {
+            let live = &self.live;
+            self.order.retain(|Reverse((_, id))| live.contains_key(id));
+        }
+    }
+
+    /// The earliest live deadline, skipping (and dropping) cancelled ones.
+    fn peek(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((when, id))) = self.order.peek() {
+            if self.live.contains_key(&id) {
+                return Some(when);
+            }
+            self.order.pop();
+        }
+        None
+    }
 }
 
 pub(crate) struct Timers {
@@ -53,44 +79,93 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) fn new() -> Timers {
-        Timers { heap: Mutex::new(Heap { timers: BinaryHeap::new(), seq: 0 }), cv: Condvar::new() }
+        let heap = Heap { order: BinaryHeap::new(), live: HashMap::new(), next_id: 0 };
+        Timers { heap: Mutex::new(heap), cv: Condvar::new() }
     }
 
-    /// Wakes `waiter` at `when`.
-    pub(crate) fn add(&self, when: Instant, waiter: Waiter) {
+    /// Fires `fire` at `when` unless cancelled first.
+    pub(crate) fn add(&self, when: Instant, fire: Fire) -> TimerId {
         let mut h = self.heap.lock();
-        let earliest = h.timers.peek().is_none_or(|t| when < t.when);
-        h.seq += 1;
-        let seq = h.seq;
-        h.timers.push(Timer { when, seq, waiter });
+        let earliest = h.peek().is_none_or(|t| when < t);
+        h.next_id += 1;
+        let id = h.next_id;
+        h.order.push(Reverse((when, id)));
+        h.live.insert(id, fire);
         drop(h);
         if earliest {
             self.cv.notify_one();
         }
+        TimerId(id)
     }
 
-    /// Sleeps until a timer is due or `until` passes, then wakes every due
-    /// timer's waiter (outside the lock). Called by sysmon in a loop.
+    /// Cancels a pending timer. Returns what it would have fired, or `None`
+    /// when it has already fired (or is firing right now).
+    pub(crate) fn cancel(&self, id: TimerId) -> Option<Fire> {
+        let mut h = self.heap.lock();
+        let fire = h.live.remove(&id.0);
+        h.compact();
+        fire
+    }
+
+    /// Sleeps until a timer is due or `until` passes, then fires every due
+    /// timer (outside the lock). Called by sysmon in a loop.
     pub(crate) fn run(&self, until: Instant) {
         let mut due = Vec::new();
         let mut h = self.heap.lock();
         loop {
             let now = Instant::now();
-            while h.timers.peek().is_some_and(|t| t.when <= now) {
-                due.push(h.timers.pop().expect("Timers::run: peeked timer vanished").waiter);
+            while let Some(when) = h.peek().filter(|&t| t <= now) {
+                let Some(Reverse((_, id))) = h.order.pop() else {
+                    unreachable!("Timers::run: peeked {when:?} vanished")
+                };
+                due.extend(h.live.remove(&id));
             }
             if !due.is_empty() || now >= until {
                 break;
             }
-            let wake_at = h.timers.peek().map_or(until, |t| t.when.min(until));
+            let wake_at = h.peek().map_or(until, |t| t.min(until));
             self.cv.wait_until(&mut h, wake_at);
         }
         drop(h);
-        due.into_iter().for_each(Waiter::wake);
+        due.into_iter().for_each(Fire::fire);
     }
 
     /// Timers pending, for stats.
     pub(crate) fn len(&self) -> usize {
-        self.heap.lock().timers.len()
+        self.heap.lock().live.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Fire, Timers};
+
+    fn counter(timers: &Timers, n: &Arc<AtomicUsize>, when: std::time::Instant) -> super::TimerId {
+        let n = n.clone();
+        timers.add(when, Fire::Call(Box::new(move || _ = n.fetch_add(1, Ordering::SeqCst))))
+    }
+
+    #[test]
+    fn cancelled_timers_do_not_fire_and_are_compacted() {
+        let timers = Timers::new();
+        let fired = Arc::new(AtomicUsize::new(0));
+        let now = std::time::Instant::now();
+        let ids: Vec<_> =
+            (0..1000).map(|i| counter(&timers, &fired, now + Duration::from_millis(i % 3))).collect();
+        for id in &ids[..900] {
+            assert!(timers.cancel(*id).is_some());
+        }
+        assert!(timers.cancel(ids[0]).is_none(), "a timer cancels once");
+        assert!(timers.heap.lock().order.len() < 300, "stale entries were dropped");
+        while timers.len() > 0 {
+            timers.run(now + Duration::from_millis(10));
+        }
+        assert_eq!(fired.load(Ordering::SeqCst), 100);
+        assert_eq!(timers.len(), 0);
+        assert!(timers.cancel(ids[999]).is_none(), "a fired timer cannot be cancelled");
     }
 }
