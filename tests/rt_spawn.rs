@@ -97,3 +97,40 @@ fn builder_names_and_sizes() {
     assert_eq!(h.join().unwrap(), (Some("sized".to_string()), 16 << 10));
     assert!(gort::current().is_none());
 }
+
+/// Counts drops of goroutine results, to check each is freed exactly once.
+struct Tally(Arc<AtomicU64>);
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn detached_results_are_dropped_once_whichever_side_finishes_last() {
+    let drops = Arc::new(AtomicU64::new(0));
+    let n = 20_000u64;
+    let mut finished_first = Vec::new();
+    for i in 0..n {
+        let d = drops.clone();
+        let h = gort::go!(move || {
+            if i % 2 == 0 {
+                gort::yield_now();
+            }
+            Tally(d)
+        });
+        match i % 4 {
+            0 | 1 => drop(h), // detach, usually before the goroutine finished
+            2 => finished_first.push(h),
+            _ => drop(h.join().unwrap()),
+        }
+    }
+    for h in &finished_first {
+        assert!(common::wait_until(std::time::Duration::from_secs(10), || h.is_finished()));
+    }
+    drop(finished_first); // detach after finishing: the handle frees the result
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || drops.load(Ordering::SeqCst) == n));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(drops.load(Ordering::SeqCst), n, "a result was dropped twice");
+}

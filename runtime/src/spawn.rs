@@ -3,10 +3,9 @@
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 
 use crate::coro::Req;
-use crate::join::{JoinHandle, Packet};
+use crate::join::{self, JoinHandle};
 use crate::sched::g::{current_g, current_p, G};
 use crate::sched::p::{bump, goid_take};
 use crate::sched::{park, sched};
@@ -127,15 +126,14 @@ where
         }
         None => (goid_take(1), stack::alloc(size)?),
     };
-    let packet = Arc::new(Packet::new());
-    let theirs = packet.clone();
-    let g = G::new(id, name, stack, move || theirs.finish(panic::catch_unwind(AssertUnwindSafe(f))));
+    let (finisher, handle) = join::packet(id);
+    let g = G::new(id, name, stack, move || finisher.finish(panic::catch_unwind(AssertUnwindSafe(f))));
     match p {
         Some(p) => bump(&p.counters.spawned),
         None => s.count_foreign_spawn(),
     }
     park::ready(g);
-    Ok(JoinHandle::new(packet, id))
+    Ok(handle)
 }
 
 /// Lets other goroutines run: the caller goes to the back of its P's run
