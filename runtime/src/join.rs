@@ -46,7 +46,11 @@ unsafe impl<T: Send> Send for Finisher<T> {}
 
 /// A new packet's two halves.
 pub(crate) fn packet<T>(id: u64) -> (Finisher<T>, JoinHandle<T>) {
-    let p = Box::new(Packet { state: AtomicU8::new(EMPTY), waiter: UnsafeCell::new(None), result: UnsafeCell::new(None) });
+    let p = Box::new(Packet {
+        state: AtomicU8::new(EMPTY),
+        waiter: UnsafeCell::new(None),
+        result: UnsafeCell::new(None),
+    });
     let p = NonNull::from(Box::leak(p));
     (Finisher(p), JoinHandle { packet: p, id })
 }
@@ -130,7 +134,9 @@ impl<T> JoinHandle<T> {
             Ok(_) => Ok(()),
             // SAFETY: DONE was published without WAITING, so `finish` never
             // looked at the cell; it is still ours.
-            Err(_) => Err(unsafe { (*p.waiter.get()).take() }.expect("JoinHandle::register: waiter vanished")),
+            Err(_) => {
+                Err(unsafe { (*p.waiter.get()).take() }.expect("JoinHandle::register: waiter vanished"))
+            }
         }
     }
 

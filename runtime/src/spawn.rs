@@ -138,6 +138,7 @@ where
 
 /// Lets other goroutines run: the caller goes to the back of its P's run
 /// queue (Go's `Gosched`). On a plain thread, yields the thread.
+#[inline]
 pub fn yield_now() {
     match current_g() {
         Some(g) => g.suspend(Req::Yield),

@@ -99,6 +99,7 @@ impl G {
     /// Runs the G until it switches out. Taking the box proves the caller
     /// owns the G; the G itself is only reached through shared references,
     /// because code running on it reads it too.
+    #[inline]
     pub(crate) fn resume(self: &mut Box<G>) -> Switch {
         let g: &G = self;
         debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id);
@@ -114,6 +115,7 @@ impl G {
     }
 
     /// Switches from the running G (which must be `self`) back to its M.
+    #[inline]
     pub(crate) fn suspend(&self, req: Req) {
         // SAFETY: `self` is the G running on the current stack (callers get it
         // from `current_g`), so its yielder belongs to this coroutine.
