@@ -65,11 +65,14 @@ fn flags() -> &'static Result<u64, String> {
     FLAGS.get_or_init(|| {
         let all = DISABLED | EXCLUDE_HV;
         let user = all | EXCLUDE_KERNEL;
-        let err = match open(0, HW_INSTRUCTIONS, all) {
+        let all_err = match open(0, HW_INSTRUCTIONS, all) {
             Ok(_) => return Ok(all),
             Err(e) => e,
         };
-        open(0, HW_INSTRUCTIONS, user).map(|_| user).map_err(|e| format!("{err} / user only: {e}"))
+        open(0, HW_INSTRUCTIONS, user).map(|_| user).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => format!("perf_event_open: {e} (no hardware PMU, e.g. a VM without one)"),
+            _ => format!("perf_event_open: user + kernel: {all_err}; user only: {e}"),
+        })
     })
 }
 
@@ -120,11 +123,11 @@ fn ioctl(f: &File, req: libc::c_ulong) {
 fn read_scaled(mut f: &File) -> Option<f64> {
     let mut buf = [0u8; 24];
     f.read_exact(&mut buf).ok()?;
-    let word = |i: usize| u64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap()) as f64;
+    let word = |i: usize| u64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap());
     match (word(0), word(1), word(2)) {
-        (_, enabled, _) if enabled == 0.0 => Some(0.0),
-        (_, _, running) if running == 0.0 => None,
-        (value, enabled, running) => Some(value * enabled / running),
+        (_, 0, _) => Some(0.0),
+        (_, _, 0) => None,
+        (value, enabled, running) => Some(value as f64 * enabled as f64 / running as f64),
     }
 }
 
