@@ -27,12 +27,13 @@ use memory::MemRow;
 use perf::{Meter, Sample};
 
 /// One row of the switch table: what switches, how, the `GORT_PROCS` of the
-/// child process that runs it, and its loop (`switches.rs`).
+/// child process that runs it (None: the row does not use gort), and its
+/// loop (`switches.rs`).
 struct Row {
     key: &'static str,
     what: &'static str,
     how: &'static str,
-    procs: usize,
+    procs: Option<usize>,
     run: fn(u64) -> Sample,
 }
 
@@ -45,42 +46,42 @@ const ROWS: &[Row] = &[
         key: "coro",
         what: "raw corosensei resume/yield",
         how: "no scheduler: save/restore callee-saved registers + stack pointer",
-        procs: 1,
+        procs: Some(1),
         run: switches::coro::<Meter>,
     },
     Row {
         key: "gort_yield_1p",
         what: "gort `yield_now`, 1 P",
         how: "scheduler round trip: G → M loop → run queue → G",
-        procs: 1,
+        procs: Some(1),
         run: switches::gort_yield::<Meter>,
     },
     Row {
         key: "futex_same_core",
         what: "OS threads: futex (parking_lot) ping-pong, same core",
         how: "kernel switch: syscall, scheduler, register + FPU state",
-        procs: 1,
+        procs: None,
         run: switches::futex_same_core::<Meter>,
     },
     Row {
         key: "futex_two_cores",
         what: "OS threads: futex (parking_lot) ping-pong, two cores",
         how: "kernel switch + cross-core wake-up (IPI), idle exit",
-        procs: 1,
+        procs: None,
         run: switches::futex_two_cores::<Meter>,
     },
     Row {
         key: "thread_mpsc",
         what: "OS threads: std mpsc ping-pong",
         how: "kernel switch, unpinned; mpsc spins a little before it sleeps",
-        procs: 1,
+        procs: None,
         run: switches::thread_mpsc::<Meter>,
     },
     Row {
         key: "pipe",
         what: "two processes over a pipe",
         how: "kernel switch + address-space switch (page tables, TLB)",
-        procs: 1,
+        procs: None,
         run: switches::pipe::<Meter>,
     },
 ];
@@ -155,7 +156,7 @@ fn mem_row(row: &MemRow, plan: &Plan) -> Result<MemFigure, String> {
     eprintln!("switchlab: {} ({} parked) …", row.key, plan.parked);
     let mut reps = Vec::new();
     for _ in 0..plan.mem_reps {
-        match measure::in_child(&["--mem", row.key], 1, plan)?[..] {
+        match measure::in_child(&["--mem", row.key], None, plan)?[..] {
             [Some(r), Some(k)] => reps.push([r, k]),
             ref n => return Err(format!("unexpected answer {n:?}")),
         }

@@ -110,12 +110,16 @@ pub fn answer(numbers: &[Option<f64>]) {
     println!("SWITCHLAB {}", words.join(" "));
 }
 
-/// Runs this program with `args` and `GORT_PROCS=procs`, and returns the
-/// numbers of its `SWITCHLAB` line, or what went wrong.
-pub fn in_child(args: &[&str], procs: usize, plan: &Plan) -> Result<Vec<Option<f64>>, String> {
+/// Runs this program with `args` (and `GORT_PROCS=procs` if given, else
+/// this process's environment), and returns the numbers of its `SWITCHLAB`
+/// line, or what went wrong.
+pub fn in_child(args: &[&str], procs: Option<usize>, plan: &Plan) -> Result<Vec<Option<f64>>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let mut cmd = Command::new(exe);
-    cmd.args(args).env("GORT_PROCS", procs.to_string());
+    cmd.args(args);
+    if let Some(n) = procs {
+        cmd.env("GORT_PROCS", n.to_string());
+    }
     if plan.quick {
         cmd.arg("--quick");
     }

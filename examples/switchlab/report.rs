@@ -166,7 +166,7 @@ fn switch_json(r: &Row, f: &Result<Figure, String>, base: Option<f64>) -> String
         string(r.key),
         string(r.what),
         string(r.how),
-        r.procs
+        opt(r.procs.map(|n| n as f64))
     );
     match f {
         Ok(f) => format!(

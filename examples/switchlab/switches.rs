@@ -7,7 +7,8 @@
 //! `iters` switches (rounded up to whole round trips) and measures only the
 //! loop, with the probe `P` started and stopped by the measuring party:
 //! `Instant` under criterion, a time + perf-counter meter in the example.
-//! Set-up (spawning the partner, one warm round trip) stays outside.
+//! Set-up (spawning the partner, `WARM` round trips so that the first,
+//! cold wake-ups of a fresh thread or process are not timed) stays outside.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -16,6 +17,9 @@ use std::time::{Duration, Instant};
 
 use corosensei::{Coroutine, Yielder};
 use parking_lot::{Condvar, Mutex};
+
+/// Untimed round trips before the loop of each thread and process row.
+const WARM: u64 = 16;
 
 /// What measures a loop: started just before it by the measuring party,
 /// stopped just after.
@@ -110,7 +114,7 @@ fn futex<P: Probe>(iters: u64, cpus: Option<[usize; 2]>) -> P::Out {
     let turn = Arc::new(Turn::default());
     let theirs = turn.clone();
     let b = move || {
-        for _ in 0..=half {
+        for _ in 0..half + WARM {
             theirs.wait(true);
             theirs.pass(false);
         }
@@ -122,7 +126,7 @@ fn futex<P: Probe>(iters: u64, cpus: Option<[usize; 2]>) -> P::Out {
                 turn.wait(false);
             }
         };
-        rounds(1);
+        rounds(WARM);
         let p = P::start(&[]);
         rounds(half);
         p.stop()
@@ -135,7 +139,7 @@ pub fn thread_mpsc<P: Probe>(iters: u64) -> P::Out {
     let half = iters.div_ceil(2);
     let (to_b, b_rx) = mpsc::channel::<u64>();
     let (to_a, a_rx) = mpsc::channel::<u64>();
-    let b = move || b_rx.iter().take(half as usize + 1).for_each(|v| to_a.send(v).unwrap());
+    let b = move || b_rx.iter().take((half + WARM) as usize).for_each(|v| to_a.send(v).unwrap());
     let a = move || {
         let rounds = |n: u64| {
             for i in 0..n {
@@ -143,7 +147,7 @@ pub fn thread_mpsc<P: Probe>(iters: u64) -> P::Out {
                 a_rx.recv().unwrap();
             }
         };
-        rounds(1);
+        rounds(WARM);
         let p = P::start(&[]);
         rounds(half);
         p.stop()
@@ -221,7 +225,7 @@ pub fn pipe<P: Probe>(iters: u64) -> P::Out {
             rx.read_exact(&mut byte).unwrap();
         }
     };
-    rounds(1);
+    rounds(WARM);
     let p = P::start(&[child.id()]);
     rounds(iters.div_ceil(2));
     let out = p.stop();
