@@ -90,8 +90,14 @@ const ROWS: &[Row] = &[
 struct Args {
     json: bool,
     quick: bool,
-    /// `--row KEY` or `--mem KEY`: run one row as a child and answer.
-    child: Option<(String, String)>,
+    /// Set in a child process: the one row to run and answer.
+    child: Option<Child>,
+}
+
+/// The row a child process runs (`--row KEY` or `--mem KEY`).
+enum Child {
+    Switch(String),
+    Memory(String),
 }
 
 fn main() {
@@ -99,7 +105,7 @@ fn main() {
     let args = parse_args();
     let plan = Plan::new(args.quick);
     match args.child {
-        Some((kind, key)) => child(&kind, &key, &plan),
+        Some(c) => child(&c, &plan),
         None => {
             let switch: Vec<_> = ROWS.iter().map(|r| (r, switch_row(r, &plan))).collect();
             let mem: Vec<_> = memory::ROWS.iter().map(|r| (r, mem_row(r, &plan))).collect();
@@ -110,14 +116,17 @@ fn main() {
 
 fn parse_args() -> Args {
     let mut args = Args { json: false, quick: false, child: None };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(1).peekable();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => args.json = true,
-            "--quick" => args.quick = true,
-            "--row" | "--mem" => args.child = it.next().map(|key| (a, key)),
+        match (a.as_str(), it.next_if(|k| !k.starts_with("--"))) {
+            ("--json", None) => args.json = true,
+            ("--quick", None) => args.quick = true,
+            ("--row", Some(key)) => args.child = Some(Child::Switch(key)),
+            ("--mem", Some(key)) => args.child = Some(Child::Memory(key)),
             _ => {
-                eprintln!("usage: switchlab [--json] [--quick]");
+                eprintln!(
+                    "usage: switchlab [--json] [--quick]   (--row KEY, --mem KEY: one row, as a child)"
+                );
                 std::process::exit(2);
             }
         }
@@ -126,13 +135,13 @@ fn parse_args() -> Args {
 }
 
 /// Runs one row in this (child) process and prints its answer line.
-fn child(kind: &str, key: &str, plan: &Plan) {
-    match kind {
-        "--row" => {
+fn child(c: &Child, plan: &Plan) {
+    match c {
+        Child::Switch(key) => {
             let row = ROWS.iter().find(|r| r.key == key).expect("switchlab: no such row");
             measure::answer(&measure::switch_figure(row.run, plan).numbers());
         }
-        _ => {
+        Child::Memory(key) => {
             let row = memory::ROWS.iter().find(|r| r.key == key).expect("switchlab: no such memory row");
             measure::answer(&row.measure(plan.parked).map(Some));
         }
