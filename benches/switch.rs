@@ -1,58 +1,35 @@
-//! What a switch costs: gort `yield_now` between two goroutines on one P,
-//! beside an OS-thread switch (two threads handing a token over std mpsc) in
-//! the same run. Runs with `GORT_PROCS=1` so both goroutines share a P.
+//! What a switch costs, under criterion: the rows of the `switchlab`
+//! example, from a raw corosensei resume/yield through gort `yield_now` on
+//! one P to OS threads (futex pinned to one or two cores, std mpsc) and two
+//! processes over a pipe, all in the same run. The loops are the example's
+//! own (`examples/switchlab/switches.rs`), timed here with `Instant`; one
+//! criterion iteration is one switch (a round trip is two). Runs with
+//! `GORT_PROCS=1` so both goroutines share a P.
 //!
 //! `cargo bench --bench switch`
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
 
-/// One iteration = one switch: two goroutines each yield `iters / 2` times.
-fn gort_yield(iters: u64) -> Duration {
-    let half = iters.div_ceil(2);
-    gort::go!(move || {
-        let start = Instant::now();
-        let other = gort::go!(move || (0..half).for_each(|_| gort::yield_now()));
-        (0..half).for_each(|_| gort::yield_now());
-        other.join().unwrap();
-        start.elapsed()
-    })
-    .join()
-    .unwrap()
-}
-
-/// One iteration = one switch: a token crosses between two OS threads.
-fn thread_mpsc(iters: u64) -> Duration {
-    let (to_b, b_rx) = mpsc::channel::<u64>();
-    let (to_a, a_rx) = mpsc::channel::<u64>();
-    let half = iters.div_ceil(2);
-    let b = std::thread::spawn(move || {
-        for v in b_rx.iter().take(half as usize) {
-            to_a.send(v).unwrap();
-        }
-    });
-    let start = Instant::now();
-    for i in 0..half {
-        to_b.send(i).unwrap();
-        a_rx.recv().unwrap();
-    }
-    let t = start.elapsed();
-    b.join().unwrap();
-    t
-}
+#[path = "../examples/switchlab/switches.rs"]
+mod switches;
 
 fn switch(c: &mut Criterion) {
     let mut g = c.benchmark_group("switch");
-    g.bench_function("gort_yield_1p", |b| b.iter_custom(gort_yield));
-    g.bench_function("os_thread_mpsc", |b| b.iter_custom(thread_mpsc));
+    g.bench_function("coro_resume_yield", |b| b.iter_custom(switches::coro::<Instant>));
+    g.bench_function("gort_yield_1p", |b| b.iter_custom(switches::gort_yield::<Instant>));
+    g.bench_function("os_thread_futex_same_core", |b| b.iter_custom(switches::futex_same_core::<Instant>));
+    g.bench_function("os_thread_futex_two_cores", |b| b.iter_custom(switches::futex_two_cores::<Instant>));
+    g.bench_function("os_thread_mpsc", |b| b.iter_custom(switches::thread_mpsc::<Instant>));
+    g.bench_function("process_pipe", |b| b.iter_custom(switches::pipe::<Instant>));
     g.finish();
 }
 
 criterion_group!(benches, switch);
 
 fn main() {
+    switches::serve_pipe_echo();
     if std::env::var_os("GORT_PROCS").is_none() {
         // Before the runtime starts: both goroutines on one P.
         std::env::set_var("GORT_PROCS", "1");

@@ -9,11 +9,15 @@
 //! chain; the first waits for a flag. Resident cost is VmRSS + VmPTE from
 //! /proc/self/status, before and after, divided by the count; for threads the
 //! growth of `KernelStack` in /proc/meminfo is shown too, since a thread keeps
-//! part of its cost in the kernel.
+//! part of its cost in the kernel. The parking and reading live in
+//! `common/parked.rs`, shared with `switchlab`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
+
+#[path = "common/parked.rs"]
+mod parked;
+
+use parked::{Chain, Mem, Sleepers};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -52,24 +56,10 @@ struct Row {
 fn goroutines(n: usize) -> Row {
     gort::go!(|| ()).join().unwrap(); // start the runtime before the baseline
     let before = Mem::now();
-    let release = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
-    let first = {
-        let release = release.clone();
-        gort::go!(move || {
-            while !release.load(Ordering::Acquire) {
-                gort::time::sleep(Duration::from_millis(1));
-            }
-            0u64
-        })
-    };
-    let mut last = first;
-    for _ in 1..n {
-        let prev = last;
-        last = gort::go!(move || prev.join().unwrap() + 1);
-    }
+    let chain = Chain::spawn(n, None);
     let spawn = start.elapsed();
-    wait_all_parked(n);
+    chain.wait_parked();
     let after = Mem::now();
     let s = gort::stats();
     println!(
@@ -81,41 +71,18 @@ fn goroutines(n: usize) -> Row {
         (after.pte - before.pte) >> 20,
         maps_lines()
     );
-    release.store(true, Ordering::Release);
     let t = Instant::now();
-    assert_eq!(last.join().unwrap(), n as u64 - 1);
+    chain.release();
     println!("goroutines: released the chain of {n} joins in {:?}\n", t.elapsed());
     Row { model: "goroutine", count: n, spawn, resident: after.resident() - before.resident(), kernel: 0 }
 }
 
-/// Waits until every goroutine is parked: all Ps idle with n+ live Gs.
-fn wait_all_parked(n: usize) {
-    loop {
-        let s = gort::stats();
-        if s.gs >= n as u64 && s.idle_ps == s.ps && s.global_queue == 0 {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn os_threads(n: usize) -> Row {
     let before = Mem::now();
-    let barrier = Arc::new(Barrier::new(n + 1));
-    let parked = Arc::new(Barrier::new(n + 1));
     let start = Instant::now();
-    let hs: Vec<_> = (0..n)
-        .map(|_| {
-            let (b, p) = (barrier.clone(), parked.clone());
-            std::thread::spawn(move || {
-                p.wait();
-                b.wait();
-            })
-        })
-        .collect();
+    let sleepers = Sleepers::spawn(n, None);
     let spawn = start.elapsed();
-    parked.wait();
-    std::thread::sleep(Duration::from_millis(100));
+    sleepers.wait_parked();
     let after = Mem::now();
     println!(
         "threads: VmRSS +{} MiB, VmPTE +{} MiB, KernelStack +{} MiB",
@@ -123,8 +90,7 @@ fn os_threads(n: usize) -> Row {
         (after.pte - before.pte) >> 20,
         after.kernel_stack.saturating_sub(before.kernel_stack) >> 20
     );
-    barrier.wait();
-    hs.into_iter().for_each(|h| h.join().unwrap());
+    sleepers.release();
     Row {
         model: "OS thread",
         count: n,
@@ -132,37 +98,6 @@ fn os_threads(n: usize) -> Row {
         resident: after.resident() - before.resident(),
         kernel: after.kernel_stack.saturating_sub(before.kernel_stack),
     }
-}
-
-/// Memory figures in bytes.
-struct Mem {
-    rss: u64,
-    pte: u64,
-    kernel_stack: u64,
-}
-
-impl Mem {
-    fn now() -> Mem {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        Mem {
-            rss: kib(&status, "VmRSS:"),
-            pte: kib(&status, "VmPTE:"),
-            kernel_stack: kib(&meminfo, "KernelStack:"),
-        }
-    }
-
-    fn resident(&self) -> u64 {
-        self.rss + self.pte
-    }
-}
-
-/// The value of a `Key:   123 kB` line, in bytes.
-fn kib(text: &str, key: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |k| k * 1024)
 }
 
 fn maps_lines() -> usize {
