@@ -132,10 +132,11 @@ impl<T> JoinHandle<T> {
         // Release: pairs with the AcqRel swap in `finish`.
         match p.state.compare_exchange(EMPTY, WAITING, Ordering::Release, Ordering::Acquire) {
             Ok(_) => Ok(()),
-            // SAFETY: DONE was published without WAITING, so `finish` never
-            // looked at the cell; it is still ours.
             Err(_) => {
-                Err(unsafe { (*p.waiter.get()).take() }.expect("JoinHandle::register: waiter vanished"))
+                // SAFETY: DONE was published without WAITING, so `finish`
+                // never looked at the cell; it is still ours.
+                let w = unsafe { (*p.waiter.get()).take() };
+                Err(w.expect("JoinHandle::register: waiter vanished"))
             }
         }
     }

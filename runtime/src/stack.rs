@@ -43,6 +43,10 @@ const CACHE_CAP: usize = 32;
 const CACHE_BATCH: usize = 16;
 /// Pages at the top of a stack that trimming keeps.
 const KEEP_PAGES: usize = 2;
+/// Stacks of one size trimmed per sweep, one `madvise` each: a burst of a million
+/// returned stacks must not cost sysmon a second of CPU every second. The
+/// rest stay hot (first to be reused) until later sweeps reach them.
+const TRIM_PER_SWEEP: usize = 4096;
 const MADV_GUARD_INSTALL: libc::c_int = 102;
 /// Arena table size: 4096 arenas of 1 GiB is 16 million default stacks.
 const MAX_ARENAS: usize = 4096;
@@ -237,12 +241,14 @@ fn install_guard(page: usize, carved: usize) -> io::Result<()> {
     })
 }
 
-/// Drops all but the top pages of every stack returned since the last
-/// sweep. Called by sysmon about once a second.
+/// Drops all but the top pages of the stacks returned since the last sweep,
+/// oldest first and at most `TRIM_PER_SWEEP` of each size a call. Called by sysmon about
+/// once a second.
 pub(crate) fn trim_sweep() {
     let hot: Vec<(usize, Vec<Stack>)> = {
         let mut pools = pools().pools.lock();
-        pools.iter_mut().filter(|p| !p.hot.is_empty()).map(|p| (p.size, std::mem::take(&mut p.hot))).collect()
+        let hot = pools.iter_mut().filter(|p| !p.hot.is_empty());
+        hot.map(|p| (p.size, p.hot.drain(..p.hot.len().min(TRIM_PER_SWEEP)).collect())).collect()
     };
     for (_, stacks) in &hot {
         stacks.iter().for_each(trim);
