@@ -118,16 +118,16 @@ where
 {
     let s = sched();
     let p = current_p();
-    let (id, stack) = match p {
+    let (id, stack, dead) = match p {
         Some(p) => {
             // SAFETY: this thread's M holds `p`; the borrow ends in this arm.
             let local = unsafe { p.local() };
-            (local.next_goid(), local.stacks.get(size)?)
+            (local.next_goid(), local.stacks.get(size)?, local.gfree.get(&s.gfree))
         }
-        None => (goid_take(1), stack::alloc(size)?),
+        None => (goid_take(1), stack::alloc(size)?, None),
     };
     let (finisher, handle) = join::packet(id);
-    let g = G::new(id, name, stack, move || finisher.finish(panic::catch_unwind(AssertUnwindSafe(f))));
+    let g = G::new(dead, id, name, stack, move || finisher.finish(panic::catch_unwind(AssertUnwindSafe(f))));
     match p {
         Some(p) => bump(&p.counters.spawned),
         None => s.count_foreign_spawn(),

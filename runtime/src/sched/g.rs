@@ -66,8 +66,9 @@ pub(crate) struct G {
 unsafe impl Send for G {}
 
 impl G {
-    /// Builds a runnable G that will run `f` on `stack`.
-    pub(crate) fn new<F>(id: u64, name: Option<Box<str>>, stack: Stack, f: F) -> Box<G>
+    /// Builds a runnable G that will run `f` on `stack`, in the allocation
+    /// of a dead G (see `gfree.rs`) when one is given.
+    pub(crate) fn new<F>(dead: Option<Box<G>>, id: u64, name: Option<Box<str>>, stack: Stack, f: F) -> Box<G>
     where
         F: FnOnce() + 'static,
     {
@@ -75,13 +76,27 @@ impl G {
             current_g().expect("G body: not on a G").yielder.set(y);
             f()
         });
-        Box::new(G {
+        let g = G {
             id,
             name,
             yielder: Cell::new(ptr::null()),
             coro: UnsafeCell::new(Some(coro)),
             status: Cell::new(Status::Runnable),
-        })
+        };
+        match dead {
+            Some(mut b) => {
+                *b = g;
+                b
+            }
+            None => Box::new(g),
+        }
+    }
+
+    /// Empties a finished G for the dead list: its name goes now, not at reuse.
+    pub(crate) fn retire(mut self: Box<G>) -> Box<G> {
+        debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id);
+        self.name = None;
+        self
     }
 
     pub(crate) fn name(&self) -> Option<&str> {

@@ -112,8 +112,10 @@ impl Mach {
                     }
                 }
                 Switch::Finished(stack) => {
-                    // SAFETY: this M holds `p`; the borrow ends with the statement.
-                    unsafe { p.local() }.stacks.put(stack);
+                    // SAFETY: this M holds `p`; the borrow ends in this block.
+                    let local = unsafe { p.local() };
+                    local.stacks.put(stack);
+                    local.gfree.put(g.retire(), &sched().gfree);
                     bump(&p.counters.exited);
                     return;
                 }

@@ -48,6 +48,7 @@
 //!   sleeps on a condition variable until the earliest deadline instead.
 
 pub(crate) mod g;
+pub(crate) mod gfree;
 pub(crate) mod global;
 pub(crate) mod idle;
 pub(crate) mod m;
@@ -64,6 +65,7 @@ pub(crate) use g::describe_current_g;
 
 use crate::stack;
 use crate::timer::Timers;
+use gfree::GlobalFree;
 use global::Global;
 use idle::Idle;
 use p::P;
@@ -75,6 +77,8 @@ pub(crate) struct Sched {
     pub(crate) global: Global,
     pub(crate) idle: Idle,
     pub(crate) timers: Timers,
+    /// Dead Gs beyond what the Ps keep (Go's `sched.gFree`).
+    pub(crate) gfree: GlobalFree,
     /// Default stack reservation for new Gs (`GORT_STACK_SIZE`).
     pub(crate) stack_size: usize,
     /// Gs spawned from threads with no P (the per-P counters miss them).
@@ -114,6 +118,7 @@ impl Sched {
             ps,
             global: Global::new(),
             timers: Timers::new(),
+            gfree: GlobalFree::new(),
             stack_size,
             foreign_spawns: AtomicU64::new(0),
         }

@@ -1,12 +1,13 @@
 //! P: a logical processor. The shared part (run queue, `held` flag, counters)
 //! may be read by any thread; the private part (`PLocal`: schedule tick, stack
-//! cache, goid cache, steal RNG) only by the M holding the P, so it needs no
+//! cache, dead Gs, goid cache, steal RNG) only by the M holding the P, so it needs no
 //! lock. Ps are created once and live for the whole process.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::sched::g::G;
+use crate::sched::gfree::LocalFree;
 use crate::sched::runq::RunQueue;
 use crate::stack::StackCache;
 
@@ -46,6 +47,7 @@ pub(crate) struct PLocal {
     /// Incremented on every G started; drives the 61-tick fairness rule.
     pub(crate) schedtick: u32,
     pub(crate) stacks: StackCache,
+    pub(crate) gfree: LocalFree,
     goid_next: u64,
     goid_end: u64,
     rng: u64,
@@ -96,6 +98,7 @@ impl P {
             local: UnsafeCell::new(PLocal {
                 schedtick: 0,
                 stacks: StackCache::new(stack_size),
+                gfree: LocalFree::new(),
                 goid_next: 0,
                 goid_end: 0,
                 rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),

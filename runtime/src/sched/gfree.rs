@@ -1,0 +1,93 @@
+//! Dead G structs kept for reuse (Go's `gfput`/`gfget`): spawning and
+//! exiting a goroutine would otherwise cost a `malloc` and a `free`, and a G
+//! spawned on one P usually exits on another, which is glibc's slowest case
+//! (cross-thread frees, arena locks). Each P keeps up to `LOCAL_CAP` dead Gs
+//! with no lock; beyond that half go to one global list, and an empty P
+//! refills from it in batches, so a spawner on one P and an exiter on
+//! another balance through the global list. The global list is capped: after
+//! a burst of a million goroutines the rest are freed, not hoarded.
+//!
+//! A dead G has no coroutine and no name; only its allocation is reused.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::sched::g::G;
+
+/// Dead Gs a P keeps before spilling half to the global list.
+const LOCAL_CAP: usize = 64;
+/// Dead Gs moved between a P and the global list at once.
+const BATCH: usize = LOCAL_CAP / 2;
+/// Dead Gs the global list keeps; more are freed.
+const GLOBAL_CAP: usize = 4096;
+
+/// The global list of dead Gs, behind a lock taken once per `BATCH`.
+pub(crate) struct GlobalFree {
+    list: Mutex<Vec<Box<G>>>,
+    /// `list.len()`, written under the lock, read without it so that a P
+    /// finding the list empty does not take the lock on every spawn.
+    len: AtomicUsize,
+}
+
+impl GlobalFree {
+    pub(crate) fn new() -> GlobalFree {
+        GlobalFree { list: Mutex::new(Vec::new()), len: AtomicUsize::new(0) }
+    }
+
+    fn publish_len(&self, list: &[Box<G>]) {
+        // Relaxed: a hint; the lock orders the list itself.
+        self.len.store(list.len(), Ordering::Relaxed);
+    }
+}
+
+/// A P's private list of dead Gs (owner-only, no lock).
+pub(crate) struct LocalFree(Vec<Box<G>>);
+
+impl LocalFree {
+    pub(crate) fn new() -> LocalFree {
+        LocalFree(Vec::with_capacity(LOCAL_CAP))
+    }
+
+    /// Keeps a dead G, spilling half the list to `global` when full.
+    #[inline]
+    pub(crate) fn put(&mut self, g: Box<G>, global: &GlobalFree) {
+        if self.0.len() == LOCAL_CAP {
+            self.spill(global);
+        }
+        self.0.push(g);
+    }
+
+    #[cold]
+    fn spill(&mut self, global: &GlobalFree) {
+        let mut list = global.list.lock();
+        let keep = GLOBAL_CAP.saturating_sub(list.len()).min(BATCH);
+        list.extend(self.0.drain(..keep));
+        global.publish_len(&list);
+        drop(list);
+        self.0.truncate(LOCAL_CAP - BATCH);
+    }
+
+    /// A dead G to reuse, if this P or the global list has one.
+    #[inline]
+    pub(crate) fn get(&mut self, global: &GlobalFree) -> Option<Box<G>> {
+        match self.0.pop() {
+            Some(g) => Some(g),
+            None => self.refill(global),
+        }
+    }
+
+    #[cold]
+    fn refill(&mut self, global: &GlobalFree) -> Option<Box<G>> {
+        // Relaxed: a stale zero only means one malloc instead of a reuse.
+        if global.len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut list = global.list.lock();
+        let from = list.len().saturating_sub(BATCH);
+        self.0.extend(list.drain(from..));
+        global.publish_len(&list);
+        drop(list);
+        self.0.pop()
+    }
+}
