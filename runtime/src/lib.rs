@@ -29,6 +29,7 @@
 //! `GORT_PROCS` sets the number of Ps; `GORT_STACK_SIZE` the default stack
 //! reservation (`65536`, `64k`, `1m`).
 
+pub mod chan;
 mod coro;
 mod join;
 mod panic;

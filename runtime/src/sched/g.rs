@@ -25,6 +25,14 @@ use crate::stack::Stack;
 pub(crate) enum WaitReason {
     Join,
     Sleep,
+    ChanSend,
+    ChanRecv,
+    Select,
+    Mutex,
+    RwLock,
+    Cond,
+    Sema,
+    WaitGroup,
 }
 
 /// The life of a G. Each state says who owns the `Box<G>` (and so the stack).
