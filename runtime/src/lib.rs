@@ -37,6 +37,7 @@ mod sched;
 mod spawn;
 mod stack;
 mod stats;
+pub mod sync;
 mod sys;
 pub mod time;
 mod timer;

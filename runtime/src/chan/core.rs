@@ -232,11 +232,3 @@ impl<T> Chan<T> {
         }
     }
 }
-
-/// Wakes the waiter a locked operation found, once the lock is released.
-#[inline]
-pub(crate) fn wake(w: Option<Waiter>) {
-    if let Some(w) = w {
-        w.wake();
-    }
-}

@@ -30,11 +30,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use self::core::{wake, Chan, Recvd, Sent};
+use self::core::{Chan, Recvd, Sent};
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use select::{block_one, RecvArm, SendArm};
 
 use crate::sched::g::WaitReason;
+use crate::sched::waitq::wake;
 
 /// What `select!` expands to; not a public API.
 #[doc(hidden)]

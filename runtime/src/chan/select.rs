@@ -21,11 +21,11 @@ use std::cell::Cell;
 use std::hash::RandomState;
 use std::time::{Duration, Instant};
 
-use crate::chan::core::{wake, Chan, Recvd, Sent};
+use crate::chan::core::{Chan, Recvd, Sent};
 use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::sched::g::WaitReason;
 use crate::sched::park::Waiter;
-use crate::sched::waitq::{wait, Parker, Publish, Sudog, TIMED_OUT};
+use crate::sched::waitq::{wait, wake, Parker, Publish, Sudog, TIMED_OUT};
 
 /// A waiter found by a locked attempt, to wake once the locks are released.
 pub struct Wake(Option<Waiter>);

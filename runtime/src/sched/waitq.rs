@@ -208,10 +208,13 @@ impl<T> WaitQueue<T> {
         }
         None
     }
+}
 
-    /// Whether no sudog is queued (stale ones included).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.q.is_empty()
+/// Wakes the waiter a locked operation found, once the lock is released.
+#[inline]
+pub(crate) fn wake(w: Option<Waiter>) {
+    if let Some(w) = w {
+        w.wake();
     }
 }
 
