@@ -32,6 +32,7 @@
 pub mod chan;
 mod coro;
 mod join;
+mod local;
 mod panic;
 mod sched;
 mod spawn;
@@ -43,5 +44,6 @@ pub mod time;
 mod timer;
 
 pub use join::JoinHandle;
+pub use local::LocalKey;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
 pub use stats::{stats, Stats};

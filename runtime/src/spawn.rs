@@ -129,7 +129,13 @@ where
     };
     let packet = Arc::new(Packet::new());
     let theirs = packet.clone();
-    let g = G::new(id, name, stack, move || theirs.finish(panic::catch_unwind(AssertUnwindSafe(f))));
+    let g = G::new(id, name, stack, move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        // Locals drop before joiners can see the result; a panicking
+        // destructor is reported by the hook and otherwise ignored.
+        let _ = panic::catch_unwind(crate::local::drop_current);
+        theirs.finish(result)
+    });
     match p {
         Some(p) => bump(&p.counters.spawned),
         None => s.count_foreign_spawn(),
