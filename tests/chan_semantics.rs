@@ -80,7 +80,12 @@ const CASES: &[Case] = &[
     Case {
         name: "buffered: dropping every receiver fails sends",
         cap: Some(2),
-        steps: &[(Op::Send(7), "ok"), (Op::DropReceivers, ""), (Op::Send(8), "closed 8"), (Op::TrySend(9), "closed 9")],
+        steps: &[
+            (Op::Send(7), "ok"),
+            (Op::DropReceivers, ""),
+            (Op::Send(8), "closed 8"),
+            (Op::TrySend(9), "closed 9"),
+        ],
     },
     Case {
         name: "unbounded: never full",
@@ -128,11 +133,11 @@ fn run(case: &Case) {
                 String::new()
             }
             Op::DropSenders => {
-                (tx.take(), spare_tx.take());
+                drop((tx.take(), spare_tx.take()));
                 String::new()
             }
             Op::DropReceivers => {
-                (rx.take(), spare_rx.take());
+                drop((rx.take(), spare_rx.take()));
                 String::new()
             }
         };

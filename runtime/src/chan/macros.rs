@@ -1,6 +1,6 @@
 //! The `select!` macro: parses the arms into a list, then builds one arm
-//! object per channel operation, runs `select`, and evaluates the body of
-//! the arm that fired. Each parsing step names its arm `__arm`; macro
+//! object per channel operation, runs `select`, and matches the index it
+//! returns to the body of the arm that fired. Each parsing step names its arm `__arm`; macro
 //! hygiene makes every step's `__arm` a distinct variable.
 
 /// Waits on several channel operations at once and runs the body of the
@@ -92,17 +92,16 @@ macro_rules! __select_parse {
     (@run ($([$arm:ident ($new:expr) ($p:pat) ($body:expr)])*) ($t:expr) ($def:expr)) => {{
         $( let $arm = $new; )*
         let __fired = $crate::chan::__private::select([$(&$arm as &dyn $crate::chan::__private::Arm),*], $t);
+        // Guards run in order until one holds, so `__k` counts the arms.
         let mut __k = 0usize;
-        '__select: {
+        match __fired {
             $(
-                if __fired == ::core::option::Option::Some(__k) {
+                ::core::option::Option::Some(__i) if __i == { __k += 1; __k - 1 } => {
                     let $p = $arm.result();
-                    break '__select $body;
+                    $body
                 }
-                __k += 1;
             )*
-            let _ = __k;
-            $def
+            _ => $def,
         }
     }};
 }

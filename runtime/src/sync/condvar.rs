@@ -88,7 +88,11 @@ impl Condvar {
         (g, WaitTimeoutResult(timed_out))
     }
 
-    fn wait_until<'a, T>(&self, guard: MutexGuard<'a, T>, deadline: Option<Instant>) -> (MutexGuard<'a, T>, bool) {
+    fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, T>, bool) {
         let mutex = guard.mutex;
         // The park callback unlocks instead of the guard.
         std::mem::forget(guard);

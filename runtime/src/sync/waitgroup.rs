@@ -53,7 +53,9 @@ pub struct WaitGroup {
 impl WaitGroup {
     /// A group counting this one handle.
     pub fn new() -> WaitGroup {
-        WaitGroup { inner: Arc::new(Inner { count: AtomicUsize::new(1), waiters: Lock::new(WaitQueue::new()) }) }
+        WaitGroup {
+            inner: Arc::new(Inner { count: AtomicUsize::new(1), waiters: Lock::new(WaitQueue::new()) }),
+        }
     }
 
     /// Adds `n` to the count (Go's `Add`): `n` more `done` calls to wait for.
