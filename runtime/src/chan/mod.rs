@@ -30,9 +30,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use self::core::{Chan, Recvd, Sent};
+use self::core::{Chan, Locked, Recvd, Sent};
 pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
-use select::{block_one, RecvArm, SendArm};
+use select::{block_locked, RecvArm, SendArm};
 
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::wake;
@@ -120,20 +120,26 @@ impl<T> Sender<T> {
 
     #[inline]
     fn send_until(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        match self.try_send(v) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Disconnected(v)) => Err(SendTimeoutError::Disconnected(v)),
-            Err(TrySendError::Full(v)) => self.send_slow(v, deadline),
+        let mut s = self.chan.lock();
+        match s.send(v) {
+            Sent::Done(w) => {
+                drop(s);
+                wake(w);
+                Ok(())
+            }
+            Sent::Closed(v) => Err(SendTimeoutError::Disconnected(v)),
+            Sent::Full(v) => self.send_slow(s, v, deadline),
         }
     }
 
+    /// Waits with the lock of the failed attempt still held (see `block_locked`).
     #[cold]
-    fn send_slow(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    fn send_slow(&self, held: Locked<'_, T>, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(SendTimeoutError::Timeout(v));
         }
         let arm = SendArm::new(self, v);
-        let fired = block_one(&arm, WaitReason::ChanSend, deadline);
+        let fired = block_locked(&arm, held, WaitReason::ChanSend, deadline);
         match (arm.result(), fired) {
             (Ok(()), _) => Ok(()),
             (Err(SendError(v)), true) => Err(SendTimeoutError::Disconnected(v)),
@@ -208,20 +214,26 @@ impl<T> Receiver<T> {
 
     #[inline]
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match self.try_recv() {
-            Ok(v) => Ok(v),
-            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) => self.recv_slow(deadline),
+        let mut s = self.chan.lock();
+        match s.recv() {
+            Recvd::Got(v, w) => {
+                drop(s);
+                wake(w);
+                Ok(v)
+            }
+            Recvd::Closed => Err(RecvTimeoutError::Disconnected),
+            Recvd::Empty => self.recv_slow(s, deadline),
         }
     }
 
+    /// Waits with the lock of the failed attempt still held (see `block_locked`).
     #[cold]
-    fn recv_slow(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    fn recv_slow(&self, held: Locked<'_, T>, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(RecvTimeoutError::Timeout);
         }
         let arm = RecvArm::new(self);
-        let fired = block_one(&arm, WaitReason::ChanRecv, deadline);
+        let fired = block_locked(&arm, held, WaitReason::ChanRecv, deadline);
         match arm.result() {
             Ok(v) => Ok(v),
             Err(RecvError) if fired => Err(RecvTimeoutError::Disconnected),

@@ -3,6 +3,10 @@
 //! select with one arm, so there is one way to wait on channels.
 //!
 //! Each arm is a channel operation with its own [`Sudog`]. A select:
+//! A plain send or receive skips step 1 (its fast path just tried) and
+//! step 2's re-try: it keeps the lock of its failed attempt across the
+//! switch ([`block_locked`]).
+//!
 //! 1. locks every distinct channel in address order (so two selects over
 //!    the same channels cannot deadlock), tries the arms starting at a
 //!    random one (fairness), and unlocks;
@@ -21,7 +25,7 @@ use std::cell::Cell;
 use std::hash::RandomState;
 use std::time::{Duration, Instant};
 
-use crate::chan::core::{Chan, Recvd, Sent};
+use crate::chan::core::{Chan, Locked, Recvd, Sent};
 use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::sched::g::WaitReason;
 use crate::sched::park::Waiter;
@@ -203,10 +207,31 @@ pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<u
     }
 }
 
-/// Waits on one arm whose fast path already failed: a blocking send or
-/// receive. Returns whether it fired before `deadline`.
-pub(crate) fn block_one(arm: &dyn Arm, reason: WaitReason, deadline: Option<Instant>) -> bool {
-    block(&[arm], &[0], reason, deadline).is_some()
+/// Waits on one arm whose fast path just failed under `held`, the arm's
+/// channel lock, which stays held across the switch and is released by the
+/// park callback once the sudog is queued (Go's `gopark` with
+/// `chanparkcommit`): a blocking send or receive locks its channel twice,
+/// not three times. Returns whether the arm fired before `deadline`.
+pub(crate) fn block_locked<T>(arm: &dyn Arm, held: Locked<'_, T>, reason: WaitReason, deadline: Option<Instant>) -> bool {
+    std::mem::forget(held);
+    let fired = wait(reason, deadline, |parker| {
+        // SAFETY: the forgotten guard holds the arm's channel lock, and the
+        // arm is in the parked G's frame until it is dequeued or claimed.
+        unsafe {
+            arm.enqueue(parker, 0);
+            arm.unlock();
+        }
+        Publish::Queued
+    });
+    if fired == TIMED_OUT {
+        arm.lock();
+        // SAFETY: locked just above.
+        unsafe {
+            arm.dequeue();
+            arm.unlock();
+        }
+    }
+    fired != TIMED_OUT
 }
 
 /// Arm indices sorted by channel address (Go's `lockorder`).
