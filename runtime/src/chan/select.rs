@@ -29,7 +29,7 @@ use crate::chan::core::{Chan, Locked, Recvd, Sent};
 use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::sched::g::WaitReason;
 use crate::sched::park::Waiter;
-use crate::sched::waitq::{wait, wake, Parker, Publish, Sudog, TIMED_OUT};
+use crate::sched::waitq::{wait, wait_any, wake, Parker, Publish, Sudog, TIMED_OUT};
 
 /// A waiter found by a locked attempt, to wake once the locks are released.
 pub struct Wake(Option<Waiter>);
@@ -305,7 +305,7 @@ fn poll(arms: &[&dyn Arm], order: &[usize]) -> Option<usize> {
 
 /// Steps 2 and 3.
 fn block(arms: &[&dyn Arm], order: &[usize], reason: WaitReason, deadline: Option<Instant>) -> Option<usize> {
-    let fired = wait(reason, deadline, |parker| {
+    let fired = wait_any(reason, deadline, |parker| {
         lock_all(arms, order);
         if let Some((i, Wake(w))) = try_all(arms) {
             unlock_all(arms, order);

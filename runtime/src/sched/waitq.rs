@@ -49,6 +49,9 @@ const TIMER_UNWANTED: u64 = u64::MAX;
 pub struct Parker {
     /// OPEN until claimed; CLAIMED by exactly one claimant.
     state: AtomicU8,
+    /// All claimants hold one queue's lock (one queue, no timer), so a
+    /// claim needs no read-modify-write.
+    serialized: bool,
     /// Written by `wait` before any sudog is published; taken by the claimant.
     waiter: UnsafeCell<Option<Waiter>>,
     /// Which sudog fired (its `arm`), or `TIMED_OUT`. Written by the
@@ -67,9 +70,10 @@ unsafe impl Sync for Parker {}
 unsafe impl Send for Parker {}
 
 impl Parker {
-    fn new() -> Parker {
+    fn new(serialized: bool) -> Parker {
         Parker {
             state: AtomicU8::new(OPEN),
+            serialized,
             waiter: UnsafeCell::new(None),
             fired: AtomicUsize::new(TIMED_OUT),
             timer: AtomicU64::new(NO_TIMER),
@@ -78,10 +82,16 @@ impl Parker {
 
     /// Takes the waiter if nobody claimed it yet, recording `arm` as fired.
     pub(crate) fn claim(&self, arm: usize) -> Option<Waiter> {
-        // AcqRel: Acquire pairs with the publication of `waiter` (a lock
-        // release or the timers lock), Release orders `fired` for the loser
-        // nobody reads; the CAS decides the single claimant.
-        if self.state.compare_exchange(OPEN, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        if self.serialized {
+            // Relaxed: every claimant holds the one queue's lock, which
+            // orders them and publishes `waiter` to them.
+            if self.state.load(Ordering::Relaxed) != OPEN {
+                return None;
+            }
+            self.state.store(CLAIMED, Ordering::Relaxed);
+        } else if self.state.compare_exchange(OPEN, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            // AcqRel: Acquire pairs with the publication of `waiter` (a lock
+            // release or the timers lock); the CAS decides the one claimant.
             return None;
         }
         // Relaxed: the woken party reads it after `Waiter::wake`, which orders it.
@@ -226,21 +236,37 @@ pub(crate) enum Publish {
     Done(usize),
 }
 
-/// Parks the caller until one of its sudogs is claimed or `deadline`
-/// passes, and returns the arm that fired (`TIMED_OUT` on timeout).
+/// Parks the caller until its sudog is claimed or `deadline` passes, and
+/// returns the arm that fired (`TIMED_OUT` on timeout). The caller's sudogs
+/// all go into one queue (a channel's, a semaphore's).
 ///
 /// `publish` runs from the park callback (off the G's stack, after it
-/// switched out): it must bind and queue the sudogs under their queues'
-/// locks, or complete an arm at once. After it returns `Queued` it must not
-/// touch the G's frame again except to release the last of those locks. On
+/// switched out): it must bind and queue the sudogs under their queue's
+/// lock, or complete an arm at once. After it returns `Queued` it must not
+/// touch the G's frame again except to release the last of its locks. On
 /// a return other than `Done`, the caller must dequeue its remaining sudogs.
 pub(crate) fn wait<F>(reason: WaitReason, deadline: Option<Instant>, publish: F) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
 {
+    wait_in(reason, deadline, true, publish)
+}
+
+/// [`wait`] with sudogs in several queues (a select).
+pub(crate) fn wait_any<F>(reason: WaitReason, deadline: Option<Instant>, publish: F) -> usize
+where
+    F: FnOnce(&Parker) -> Publish,
+{
+    wait_in(reason, deadline, false, publish)
+}
+
+fn wait_in<F>(reason: WaitReason, deadline: Option<Instant>, one_queue: bool, publish: F) -> usize
+where
+    F: FnOnce(&Parker) -> Publish,
+{
     match deadline {
         None => {
-            let p = Parker::new();
+            let p = Parker::new(one_queue);
             park(reason, |w| register(&p, w, publish));
             p.fired()
         }
@@ -274,7 +300,7 @@ fn wait_timed<F>(reason: WaitReason, deadline: Instant, publish: F) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
 {
-    let p = Arc::new(Parker::new());
+    let p = Arc::new(Parker::new(false));
     let mine = p.clone();
     park(reason, move |w| {
         register(&mine, w, publish)?;
