@@ -56,6 +56,8 @@ unsafe impl<T: Send> Sync for Slot<T> {}
 
 struct Shared<T> {
     new: Box<dyn Fn() -> T + Send + Sync>,
+    /// Address of `sched().ps[0]`: a P's slot index is its offset from it.
+    ps_base: usize,
     slots: Box<[Slot<T>]>,
     /// Sweeps so far. Written by sysmon, read by holders.
     epoch: AtomicU64,
@@ -108,7 +110,8 @@ impl<T: Send + 'static> Pool<T> {
                 victim: Lock::new(Vec::new()),
             })
             .collect();
-        let shared = Arc::new(Shared { new: Box::new(new), slots, epoch: AtomicU64::new(0) });
+        let ps_base = sched().ps.as_ptr().addr();
+        let shared = Arc::new(Shared { new: Box::new(new), ps_base, slots, epoch: AtomicU64::new(0) });
         let weak: Weak<dyn Sweep> = Arc::downgrade(&shared) as Weak<dyn Sweep>;
         REGISTRY.lock().push(weak);
         Pool { shared }
@@ -150,7 +153,7 @@ impl<T: Send + 'static> Pool<T> {
     /// This P's slot.
     #[inline]
     fn slot(&self, p: &P) -> &Slot<T> {
-        let i = (std::ptr::from_ref(p).addr() - sched().ps.as_ptr().addr()) / mem::size_of::<P>();
+        let i = (std::ptr::from_ref(p).addr() - self.shared.ps_base) / mem::size_of::<P>();
         &self.shared.slots[i]
     }
 
