@@ -134,7 +134,12 @@ impl<T> Sender<T> {
 
     /// Waits with the lock of the failed attempt still held (see `block_locked`).
     #[cold]
-    fn send_slow(&self, held: Locked<'_, T>, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+    fn send_slow(
+        &self,
+        held: Locked<'_, T>,
+        v: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(SendTimeoutError::Timeout(v));
         }

@@ -1,11 +1,9 @@
-//! `select` (Go's `selectgo`), and through it every blocking channel
-//! operation: a plain `send` or `recv` that cannot complete at once is a
-//! select with one arm, so there is one way to wait on channels.
+//! `select` (Go's `selectgo`), and every blocking channel operation: a
+//! plain `send` or `recv` that cannot complete at once waits as a one-arm
+//! select, with the same arms, sudogs and parker, so there is one way to
+//! wait on channels.
 //!
 //! Each arm is a channel operation with its own [`Sudog`]. A select:
-//! A plain send or receive skips step 1 (its fast path just tried) and
-//! step 2's re-try: it keeps the lock of its failed attempt across the
-//! switch ([`block_locked`]).
 //!
 //! 1. locks every distinct channel in address order (so two selects over
 //!    the same channels cannot deadlock), tries the arms starting at a
@@ -15,6 +13,10 @@
 //!    otherwise queues one sudog per arm, all sharing one `Parker`;
 //! 3. once woken by the first peer to claim the parker (or the timeout),
 //!    locks the channels and removes its other sudogs.
+//!
+//! A plain send or receive skips step 1 (its fast path just tried) and
+//! step 2's re-try: it keeps the lock of its failed attempt across the
+//! switch ([`block_locked`]).
 //!
 //! After the park callback releases the last lock the G may already run on
 //! another M, so the unlock loop goes in reverse and keeps the lowest
@@ -200,10 +202,10 @@ pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<u
     }
     match timeout {
         Timeout::Now => None,
-        Timeout::Never => block(&arms, &order, WaitReason::Select, None),
-        Timeout::After(d) => block(&arms, &order, WaitReason::Select, Instant::now().checked_add(d)),
+        Timeout::Never => block(&arms, &order, None),
+        Timeout::After(d) => block(&arms, &order, Instant::now().checked_add(d)),
         Timeout::At(t) if t <= Instant::now() => None,
-        Timeout::At(t) => block(&arms, &order, WaitReason::Select, Some(t)),
+        Timeout::At(t) => block(&arms, &order, Some(t)),
     }
 }
 
@@ -212,7 +214,12 @@ pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<u
 /// park callback once the sudog is queued (Go's `gopark` with
 /// `chanparkcommit`): a blocking send or receive locks its channel twice,
 /// not three times. Returns whether the arm fired before `deadline`.
-pub(crate) fn block_locked<T>(arm: &dyn Arm, held: Locked<'_, T>, reason: WaitReason, deadline: Option<Instant>) -> bool {
+pub(crate) fn block_locked<T>(
+    arm: &dyn Arm,
+    held: Locked<'_, T>,
+    reason: WaitReason,
+    deadline: Option<Instant>,
+) -> bool {
     std::mem::forget(held);
     let fired = wait(reason, deadline, |parker| {
         // SAFETY: the forgotten guard holds the arm's channel lock, and the
@@ -304,8 +311,8 @@ fn poll(arms: &[&dyn Arm], order: &[usize]) -> Option<usize> {
 }
 
 /// Steps 2 and 3.
-fn block(arms: &[&dyn Arm], order: &[usize], reason: WaitReason, deadline: Option<Instant>) -> Option<usize> {
-    let fired = wait_any(reason, deadline, |parker| {
+fn block(arms: &[&dyn Arm], order: &[usize], deadline: Option<Instant>) -> Option<usize> {
+    let fired = wait_any(WaitReason::Select, deadline, |parker| {
         lock_all(arms, order);
         if let Some((i, Wake(w))) = try_all(arms) {
             unlock_all(arms, order);
