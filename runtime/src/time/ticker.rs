@@ -2,9 +2,10 @@
 //! a runtime timer whose callback sends the current instant on a
 //! one-slot channel, for use with `recv` or `select!`.
 //!
-//! The pending timer's id sits in a small lock shared with the callback;
-//! `add` runs under it, so the callback (which takes it too) always finds
-//! the id it belongs to, and `stop` never cancels a stale one. A tick that
+//! The pending timer's id and a generation sit in a small lock shared with
+//! the callback; `add` runs under it, so the callback (which takes it too)
+//! always finds the id it belongs to, and one that was already firing when
+//! `stop` or `reset` ran sees a newer generation and sends nothing. A tick that
 //! finds the channel full is dropped (Go's rule: a slow reader misses
 //! ticks rather than queueing them); once every receiver is gone the
 //! callbacks stop re-arming.
@@ -28,6 +29,10 @@ struct Shared {
 struct Armed {
     /// The pending timer, if any.
     id: Option<TimerId>,
+    /// Bumped by every arm and stop: a callback already firing when the
+    /// timer was stopped or reset finds a newer generation and does nothing,
+    /// so no stale instant arrives after `stop` or `reset`.
+    generation: u64,
     /// For tickers: the interval between ticks.
     period: Option<Duration>,
 }
@@ -39,20 +44,24 @@ fn deadline(d: Duration) -> Instant {
 impl Shared {
     fn start(period: Option<Duration>, first: Instant) -> (Receiver<Instant>, Arc<Shared>) {
         let (tx, rx) = bounded(1);
-        let shared = Arc::new(Shared { tx, armed: Lock::new(Armed { id: None, period }) });
+        let shared = Arc::new(Shared { tx, armed: Lock::new(Armed { id: None, generation: 0, period }) });
         shared.arm(&mut shared.armed.lock(), first);
         (rx, shared)
     }
 
     /// Adds the timer for `when`; the caller holds `armed`.
     fn arm(self: &Arc<Shared>, armed: &mut Armed, when: Instant) {
-        let me = self.clone();
-        armed.id = Some(sched().timers.add(when, Fire::Call(Box::new(move || me.fire(when)))));
+        armed.generation += 1;
+        let (me, generation) = (self.clone(), armed.generation);
+        armed.id = Some(sched().timers.add(when, Fire::Call(Box::new(move || me.fire(when, generation)))));
     }
 
     /// The timer callback, on sysmon.
-    fn fire(self: Arc<Shared>, when: Instant) {
+    fn fire(self: Arc<Shared>, when: Instant, generation: u64) {
         let mut armed = self.armed.lock();
+        if armed.generation != generation {
+            return;
+        }
         armed.id = None;
         let gone = matches!(self.tx.try_send(Instant::now()), Err(TrySendError::Disconnected(_)));
         if let (Some(period), false) = (armed.period, gone) {
@@ -63,6 +72,7 @@ impl Shared {
 
     /// Cancels the pending timer; true if one was cancelled before firing.
     fn stop(&self, armed: &mut Armed) -> bool {
+        armed.generation += 1;
         armed.id.take().is_some_and(|id| sched().timers.cancel(id).is_some())
     }
 }
