@@ -6,6 +6,14 @@ use std::sync::Arc;
 
 use gort::sync::{BufPool, Pool};
 
+/// Sweeps touch every pool in the process: tests that sweep must not run
+/// beside tests that count reuse.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 struct Tracked {
     id: usize,
     dropped: Arc<AtomicUsize>,
@@ -27,6 +35,7 @@ fn tracked_pool() -> (Arc<Pool<Tracked>>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
 
 #[test]
 fn objects_are_reused_on_the_same_p() {
+    let _serial = serial();
     let (pool, made, _) = tracked_pool();
     gort::go!(move || {
         let a = pool.get();
@@ -48,6 +57,7 @@ fn objects_are_reused_on_the_same_p() {
 /// is dropped. The private slot is aged by its P at its next use.
 #[test]
 fn idle_objects_are_freed_after_two_sweeps() {
+    let _serial = serial();
     let (pool, made, dropped) = tracked_pool();
     gort::go!(move || {
         let objs: Vec<_> = (0..10).map(|_| pool.get()).collect();
@@ -67,6 +77,7 @@ fn idle_objects_are_freed_after_two_sweeps() {
 /// One sweep only demotes: the objects are still there to reuse.
 #[test]
 fn one_sweep_keeps_objects_for_reuse() {
+    let _serial = serial();
     let (pool, made, _) = tracked_pool();
     gort::go!(move || {
         let objs: Vec<_> = (0..4).map(|_| pool.get()).collect();
@@ -82,6 +93,7 @@ fn one_sweep_keeps_objects_for_reuse() {
 
 #[test]
 fn plain_threads_and_other_ps_share_objects() {
+    let _serial = serial();
     let (pool, made, _) = tracked_pool();
     let objs: Vec<_> = (0..8).map(|_| pool.get()).collect();
     objs.into_iter().for_each(|o| pool.put(o)); // plain thread: shared lists
@@ -93,6 +105,7 @@ fn plain_threads_and_other_ps_share_objects() {
 
 #[test]
 fn bufpool_size_classes() {
+    let _serial = serial();
     for (want, class) in [(1, 4096), (4096, 4096), (4097, 16384), (65536, 65536)] {
         let b = BufPool::get(want);
         assert_eq!(b.len(), class, "BufPool::get({want})");
