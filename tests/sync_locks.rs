@@ -195,3 +195,34 @@ fn gort_wait(mut cond: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// A plain thread writes while goroutines read, and the reverse.
+#[test]
+fn rwlock_between_thread_and_goroutines() {
+    let l = Arc::new(RwLock::new(Vec::<u32>::new()));
+    let w = l.write();
+    let readers: Vec<_> = (0..10)
+        .map(|_| {
+            let l = l.clone();
+            gort::go!(move || l.read().len())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    drop(w);
+    assert!(readers.into_iter().all(|h| h.join().unwrap() == 0));
+    let r = l.read();
+    let writer = {
+        let l = l.clone();
+        gort::go!(move || l.write().push(1))
+    };
+    let t = {
+        let l = l.clone();
+        std::thread::spawn(move || l.write().push(2))
+    };
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(r.is_empty(), "writers wait for the reader");
+    drop(r);
+    writer.join().unwrap();
+    t.join().unwrap();
+    assert_eq!(l.read().len(), 2);
+}
