@@ -10,21 +10,34 @@
 //! per-thread map, dropped at thread exit.
 //!
 //! Invariants: a map is touched only by code running on its G (or thread);
-//! values are boxed and never removed before the map is dropped, so a
+//! values are leaked boxes never removed before the map is dropped, so a
 //! reference handed to `with` stays valid while the map grows (an
 //! initialiser or `with` body may itself use other keys).
 
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::sched::g::current_g;
 
-/// One goroutine's (or thread's) values, indexed by key id - 1.
+/// One goroutine's (or thread's) values, indexed by key id - 1. Values are
+/// leaked boxes, owned by the map and freed by its `Drop`: a raw pointer is
+/// not retagged when the vector moves it, so references handed out stay
+/// valid.
 #[derive(Default)]
 pub(crate) struct LocalMap {
-    values: Vec<Option<Box<dyn Any>>>,
+    values: Vec<Option<NonNull<dyn Any>>>,
+}
+
+impl Drop for LocalMap {
+    fn drop(&mut self) {
+        for v in self.values.drain(..).flatten() {
+            // SAFETY: made by `Box::into_raw` in `get_or_init`, freed once here.
+            drop(unsafe { Box::from_raw(v.as_ptr()) });
+        }
+    }
 }
 
 /// Key ids handed out so far; 0 means "not yet assigned".
@@ -86,21 +99,24 @@ fn get_or_init<T: 'static>(id: usize, init: fn() -> T, map: impl Fn() -> &'stati
     if let Some(v) = lookup::<T>(map(), id) {
         return v;
     }
-    let fresh: Box<dyn Any> = Box::new(init());
+    let fresh = init();
     let m = map();
     if m.values.len() < id {
         m.values.resize_with(id, || None);
     }
     let slot = &mut m.values[id - 1];
     if slot.is_none() {
-        *slot = Some(fresh);
+        let boxed: Box<dyn Any> = Box::new(fresh);
+        *slot = Some(NonNull::from(Box::leak(boxed)));
     }
     lookup::<T>(m, id).expect("local: value vanished")
 }
 
 fn lookup<T: 'static>(m: &LocalMap, id: usize) -> Option<*const T> {
-    let v = m.values.get(id - 1)?.as_ref()?;
-    Some(std::ptr::from_ref(v.downcast_ref::<T>().expect("local: key type mismatch")))
+    let v = (*m.values.get(id - 1)?)?;
+    // SAFETY: a live value owned by the map (see `LocalMap`).
+    let any = unsafe { v.as_ref() };
+    Some(std::ptr::from_ref(any.downcast_ref::<T>().expect("local: key type mismatch")))
 }
 
 /// Drops the running goroutine's values; called by the G as its body ends.
