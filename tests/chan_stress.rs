@@ -92,6 +92,29 @@ fn timeout_races_send() {
     assert_eq!(receiver.join().unwrap(), delivered);
 }
 
+/// A select's timeout races a sender: a value is either taken by the select
+/// (and the send succeeds) or not at all (and the send times out).
+#[test]
+fn select_timeout_races_send() {
+    let (tx, rx) = chan::bounded::<u64>(0);
+    let sender = gort::go!(move || {
+        (0..300u64)
+            .filter(|&v| tx.send_timeout(v, Duration::from_micros(150 + v % 4 * 50)).is_ok())
+            .collect::<Vec<_>>()
+    });
+    let mut got = Vec::new();
+    while !sender.is_finished() {
+        gort::select! {
+            recv(rx) -> v => match v {
+                Ok(v) => got.push(v),
+                Err(_) => break,
+            },
+            default(Duration::from_micros(100 + got.len() as u64 % 3 * 100)) => {},
+        }
+    }
+    assert_eq!(sender.join().unwrap(), got);
+}
+
 /// Two selects wait on the same channels; every value is taken exactly
 /// once, so a select woken by one sender is never also woken by another.
 #[test]
@@ -140,6 +163,7 @@ fn stress_passes_with_2_and_4_procs() {
             "producers_consumers_exact_multiset",
             "close_races_recv",
             "timeout_races_send",
+            "select_timeout_races_send",
             "select_wakeup_races_another_select",
         ] {
             let out = common::run_child(test, &[("GORT_PROCS", procs)]);

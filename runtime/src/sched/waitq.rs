@@ -284,6 +284,7 @@ where
     match publish(p) {
         Publish::Queued => Ok(()),
         Publish::Done(arm) => {
+            // Relaxed: read by this same thread or G once `park` returns.
             p.fired.store(arm, Ordering::Relaxed);
             // SAFETY: publish queued nothing, so the parker is still ours.
             Err(unsafe { (*p.waiter.get()).take() }.expect("wait: waiter vanished"))

@@ -58,6 +58,7 @@ impl RawMutex {
 
     #[inline]
     pub(crate) fn try_lock(&self) -> bool {
+        // Relaxed: a guess for the CAS, which decides.
         let old = self.state.load(Ordering::Relaxed);
         // Acquire: pairs with the Release in `unlock`.
         old & (LOCKED | STARVING) == 0
@@ -71,12 +72,15 @@ impl RawMutex {
         let mut starving = false;
         let mut awoke = false;
         let mut spins = 0;
+        // Relaxed throughout the loop: state words are guesses for the next
+        // CAS; only a CAS that takes the lock needs Acquire (below).
         let mut old = self.state.load(Ordering::Relaxed);
         loop {
             // Spin while another running G holds it in normal mode; tell
             // unlock not to wake anyone meanwhile.
             if old & (LOCKED | STARVING) == LOCKED && can_spin(spins) {
                 if !awoke && old & WOKEN == 0 && old >> WAITER_SHIFT != 0 {
+                    // Relaxed: WOKEN only tells unlock not to wake anyone.
                     awoke = self
                         .state
                         .compare_exchange(old, old | WOKEN, Ordering::Relaxed, Ordering::Relaxed)
@@ -84,6 +88,7 @@ impl RawMutex {
                 }
                 (0..30).for_each(|_| std::hint::spin_loop());
                 spins += 1;
+                // Relaxed: a guess, as above.
                 old = self.state.load(Ordering::Relaxed);
                 continue;
             }
@@ -109,6 +114,8 @@ impl RawMutex {
                     let start = *wait_start.get_or_insert_with(Instant::now);
                     self.sema.acquire(lifo, WaitReason::Mutex);
                     starving = starving || start.elapsed() > STARVATION_THRESHOLD;
+                    // Relaxed: the sema hand-off ordered us after the unlock;
+                    // STARVING here means the lock was handed to us.
                     old = self.state.load(Ordering::Relaxed);
                     if old & STARVING != 0 {
                         self.take_handoff(old, starving);
@@ -159,6 +166,7 @@ impl RawMutex {
                 return;
             }
             let woken = (old - WAITER) | WOKEN;
+            // Release: pairs with the Acquire CAS of the waiter we wake.
             match self.state.compare_exchange(old, woken, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => return self.sema.release(),
                 Err(cur) => old = cur,

@@ -122,6 +122,7 @@ impl<T: Send + 'static> Pool<T> {
     pub fn get(&self) -> T {
         if let Some(p) = current_p() {
             let slot = self.slot(p);
+            // Relaxed: the epoch only says "a sweep happened"; no data rides on it.
             if slot.seen.get() == self.shared.epoch.load(Ordering::Relaxed) {
                 // SAFETY: this thread's M holds `p` and no switch happens
                 // before the borrow ends (module doc).
@@ -138,6 +139,7 @@ impl<T: Send + 'static> Pool<T> {
     pub fn put(&self, v: T) {
         if let Some(p) = current_p() {
             let slot = self.slot(p);
+            // Relaxed: as in `get`.
             if slot.seen.get() == self.shared.epoch.load(Ordering::Relaxed) {
                 // SAFETY: as in `get`.
                 let private = unsafe { &mut *slot.private.get() };
@@ -209,6 +211,7 @@ impl<T: Send + 'static> Pool<T> {
     /// returns what is to be dropped. The caller drops it once done with the
     /// slot: a `Drop` may block, and the G could then move to another P.
     fn age_private(&self, slot: &Slot<T>) -> Option<T> {
+        // Relaxed: as in `get`.
         let epoch = self.shared.epoch.load(Ordering::Relaxed);
         let missed = epoch - slot.seen.get();
         if missed == 0 {
