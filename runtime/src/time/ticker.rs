@@ -80,6 +80,10 @@ impl Shared {
 /// A channel that receives the instant once, `d` from now (Go's
 /// `time.After`).
 ///
+/// The timer stays pending until it fires, even once the receiver is gone:
+/// in a loop, a `select!` `default(d)` arm or a [`Timer`] (stopped when
+/// dropped) frees its timer at once.
+///
 /// ```
 /// use std::time::Duration;
 /// let (_tx, rx) = gort::chan::bounded::<()>(0);
