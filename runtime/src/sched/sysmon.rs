@@ -1,8 +1,8 @@
 //! sysmon: the runtime's background thread (Go's `sysmon`). For now it fires
 //! timers and, about once a second, trims the stacks that went back to the
-//! global pool (gort's stack shrinking) and sweeps the `sync::Pool`s. It sleeps on the timer condition
+//! global pool (gort's stack shrinking). It sleeps on the timer condition
 //! variable between deadlines, so an idle process stays idle: one wake-up a
-//! second at most.
+//! second at most. The same once-a-second tick sweeps the `sync::Pool`s.
 
 use std::thread;
 use std::time::{Duration, Instant};
