@@ -139,3 +139,23 @@ fn timers_deliver_in_select() {
     while ticker.receiver().try_recv().is_ok() {} // a tick sent before stop
     assert!(ticker.receiver().recv_timeout(Duration::from_millis(20)).is_err());
 }
+
+/// The arm shapes the macro accepts: block bodies without commas, a
+/// trailing comma, `send` with and without a result pattern.
+#[test]
+fn macro_accepts_every_arm_shape() {
+    let (tx, rx) = chan::bounded::<u8>(2);
+    gort::select! {
+        send(tx, 1) => {}
+        default => unreachable!()
+    }
+    gort::select! {
+        send(tx, 2) -> res => { res.unwrap() }
+        recv(rx) -> _ => {}
+    }
+    let n = gort::select! {
+        recv(rx) -> v => { v.unwrap() }
+        default(Duration::from_secs(1)) => { 0 },
+    };
+    assert!(n == 1 || n == 2);
+}

@@ -44,37 +44,41 @@ macro_rules! select {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
+    // The comma after a block body is optional.
+    ($arms:tt $def:tt , $($rest:tt)*) => {
+        $crate::__select_parse!($arms $def $($rest)*)
+    };
     // recv(rx) -> pat => body
-    (($($arms:tt)*) $def:tt recv($rx:expr) -> $p:pat => $body:block $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::RecvArm::new(&$rx)) ($p) ($body)]) $def $($($rest)*)?)
+    (($($arms:tt)*) $def:tt recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::RecvArm::new(&$rx)) ($p) ($body)]) $def $($rest)*)
     };
     (($($arms:tt)*) $def:tt recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::RecvArm::new(&$rx)) ($p) ($body)]) $def $($($rest)*)?)
     };
     // send(tx, v) -> pat => body
-    (($($arms:tt)*) $def:tt send($tx:expr, $v:expr) -> $p:pat => $body:block $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $v)) ($p) ($body)]) $def $($($rest)*)?)
+    (($($arms:tt)*) $def:tt send($tx:expr, $v:expr) -> $p:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $v)) ($p) ($body)]) $def $($rest)*)
     };
     (($($arms:tt)*) $def:tt send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $v)) ($p) ($body)]) $def $($($rest)*)?)
     };
     // send(tx, v) => body
-    (($($arms:tt)*) $def:tt send($tx:expr, $v:expr) => $body:block $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $v)) (_) ($body)]) $def $($($rest)*)?)
+    (($($arms:tt)*) $def:tt send($tx:expr, $v:expr) => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $v)) (_) ($body)]) $def $($rest)*)
     };
     (($($arms:tt)*) $def:tt send($tx:expr, $v:expr) => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(($($arms)* [__arm ($crate::chan::__private::SendArm::new(&$tx, $v)) (_) ($body)]) $def $($($rest)*)?)
     };
     // default(d) => body
-    ($arms:tt () default($d:expr) => $body:block $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!($arms (($crate::chan::__private::Timeout::After($d)) ($body)) $($($rest)*)?)
+    ($arms:tt () default($d:expr) => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!($arms (($crate::chan::__private::Timeout::After($d)) ($body)) $($rest)*)
     };
     ($arms:tt () default($d:expr) => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!($arms (($crate::chan::__private::Timeout::After($d)) ($body)) $($($rest)*)?)
     };
     // default => body
-    ($arms:tt () default => $body:block $(, $($rest:tt)*)?) => {
-        $crate::__select_parse!($arms (($crate::chan::__private::Timeout::Now) ($body)) $($($rest)*)?)
+    ($arms:tt () default => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!($arms (($crate::chan::__private::Timeout::Now) ($body)) $($rest)*)
     };
     ($arms:tt () default => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!($arms (($crate::chan::__private::Timeout::Now) ($body)) $($($rest)*)?)
