@@ -44,6 +44,6 @@ pub fn sleep_until(deadline: Instant) {
 }
 
 /// About thirty years from now: a deadline that never comes.
-fn far_future() -> Instant {
+pub(crate) fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }

@@ -36,6 +36,7 @@ use select::{block_locked, RecvArm, SendArm};
 
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::wake;
+use crate::time::far_future;
 
 /// What `select!` expands to; not a public API.
 #[doc(hidden)]
@@ -281,11 +282,6 @@ impl<T> Receiver<T> {
     pub fn capacity(&self) -> Option<usize> {
         self.chan.capacity()
     }
-}
-
-/// About thirty years from now: a deadline that never comes.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 impl<T> Clone for Sender<T> {

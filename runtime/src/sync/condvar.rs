@@ -11,6 +11,7 @@ use parking_lot::Mutex as Lock;
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::{wait, Publish, Sudog, WaitQueue, TIMED_OUT};
 use crate::sync::MutexGuard;
+use crate::time::far_future;
 
 /// Whether `Condvar::wait_timeout` returned because time ran out.
 #[derive(Debug, PartialEq, Eq, Copy, Clone)]
@@ -146,9 +147,4 @@ impl fmt::Debug for Condvar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condvar").finish_non_exhaustive()
     }
-}
-
-/// About thirty years from now.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }

@@ -18,6 +18,7 @@ use parking_lot::Mutex as Lock;
 
 use crate::chan::{bounded, Receiver, Sender, TrySendError};
 use crate::sched::sched;
+use crate::time::far_future;
 use crate::timer::{Fire, TimerId};
 
 /// What the callback and the handle share.
@@ -38,7 +39,7 @@ struct Armed {
 }
 
 fn deadline(d: Duration) -> Instant {
-    Instant::now().checked_add(d).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 30))
+    Instant::now().checked_add(d).unwrap_or_else(far_future)
 }
 
 impl Shared {
