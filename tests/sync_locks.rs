@@ -33,7 +33,9 @@ fn mutex_no_lost_update_under_1000_goroutines() {
 
 /// Go's TestMutexFairness: a hog re-locks as soon as it unlocks, holding
 /// the lock across a sleep; a waiter still gets it, because after 1 ms of
-/// waiting the lock switches to hand-off.
+/// waiting the lock switches to hand-off. The hog sleeps 2 ms, so a waiter
+/// woken by its unlock has waited past the threshold and marks the lock
+/// starving while the hog sleeps again, where the hog sees it.
 #[test]
 fn mutex_starvation_mode_hands_the_lock_to_a_waiter() {
     let m = Arc::new(Mutex::new(()));
@@ -44,7 +46,7 @@ fn mutex_starvation_mode_hands_the_lock_to_a_waiter() {
         gort::go!(move || {
             while !stop.load(Ordering::Relaxed) {
                 let _g = m.lock();
-                gort::time::sleep(Duration::from_micros(100));
+                gort::time::sleep(Duration::from_millis(2));
                 saw.fetch_or(m.is_starving(), Ordering::Relaxed);
             }
         })
