@@ -17,29 +17,38 @@
 //! | call | the G | its M | its P |
 //! |---|---|---|---|
 //! | `join`, `time::sleep`, `yield_now` | parks (or requeues) | runs other Gs | stays with the M |
+//! | channel ops, `select!`, `sync::{Mutex, RwLock, Condvar, WaitGroup, Semaphore, Once}` | parks | runs other Gs | stays with the M |
 //! | a loop that never calls into gort | runs | is held | is held: preemption is cooperative |
 //! | `std::thread::sleep`, blocking std I/O, a `std` lock | runs (blocked) | blocked | blocked with it |
 //!
 //! On a plain OS thread (such as `main`) every blocking call blocks the
-//! thread, so `join` and `sleep` work everywhere. The runtime starts on
-//! first use.
+//! thread, so `join`, `sleep`, channels and gort's locks work everywhere,
+//! between threads and goroutines alike. The runtime starts on first use.
+//!
+//! Everything that waits goes through one mechanism: `sched/park.rs`
+//! (park/ready) and `sched/waitq.rs` (wait queues of sudogs sharing a
+//! parker, claimed once), used by `chan`, `sync` and `time`.
 //!
 //! # Environment
 //!
 //! `GORT_PROCS` sets the number of Ps; `GORT_STACK_SIZE` the default stack
 //! reservation (`65536`, `64k`, `1m`).
 
+pub mod chan;
 mod coro;
 mod join;
+mod local;
 mod panic;
 mod sched;
 mod spawn;
 mod stack;
 mod stats;
+pub mod sync;
 mod sys;
 pub mod time;
 mod timer;
 
 pub use join::JoinHandle;
+pub use local::LocalKey;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
 pub use stats::{stats, Stats};

@@ -127,7 +127,13 @@ where
         None => (goid_take(1), stack::alloc(size)?, None),
     };
     let (finisher, handle) = join::packet(id);
-    let g = G::new(dead, id, name, stack, move || finisher.finish(panic::catch_unwind(AssertUnwindSafe(f))));
+    let g = G::new(dead, id, name, stack, move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        // Locals drop before joiners can see the result; a panicking
+        // destructor is reported by the hook and otherwise ignored.
+        let _ = panic::catch_unwind(crate::local::drop_current);
+        finisher.finish(result)
+    });
     match p {
         Some(p) => bump(&p.counters.spawned),
         None => s.count_foreign_spawn(),

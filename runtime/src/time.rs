@@ -1,4 +1,7 @@
-//! Time: sleeping without holding an OS thread.
+//! Time: sleeping without holding an OS thread, and timers that deliver
+//! on channels (`ticker.rs`).
+
+mod ticker;
 
 use std::time::{Duration, Instant};
 
@@ -6,6 +9,8 @@ use crate::sched::g::{current_g, WaitReason};
 use crate::sched::park;
 use crate::sched::sched;
 use crate::timer::Fire;
+
+pub use ticker::{after, tick, Ticker, Timer};
 
 /// Puts the current goroutine to sleep for at least `d`; its M runs other
 /// goroutines meanwhile. On a plain thread, sleeps the thread.
@@ -39,6 +44,6 @@ pub fn sleep_until(deadline: Instant) {
 }
 
 /// About thirty years from now: a deadline that never comes.
-fn far_future() -> Instant {
+pub(crate) fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }

@@ -44,6 +44,18 @@ impl Fire {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct TimerId(u64);
 
+impl TimerId {
+    /// The id as a number (never 0 or `u64::MAX`), for storing in an atomic.
+    pub(crate) fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// Rebuilds an id from [`TimerId::raw`].
+    pub(crate) fn from_raw(raw: u64) -> TimerId {
+        TimerId(raw)
+    }
+}
+
 struct Heap {
     /// Deadlines, earliest on top; ids equal on `when` fire in add order.
     order: BinaryHeap<Reverse<(Instant, u64)>>,

@@ -17,6 +17,7 @@ use std::fmt;
 use std::ptr;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
+use crate::local::LocalMap;
 use crate::sched::p::P;
 use crate::stack::Stack;
 
@@ -25,6 +26,14 @@ use crate::stack::Stack;
 pub(crate) enum WaitReason {
     Join,
     Sleep,
+    ChanSend,
+    ChanRecv,
+    Select,
+    Mutex,
+    RwLock,
+    Cond,
+    Sema,
+    WaitGroup,
 }
 
 /// The life of a G. Each state says who owns the `Box<G>` (and so the stack).
@@ -57,6 +66,9 @@ pub(crate) struct G {
     coro: UnsafeCell<Option<Coro>>,
     /// Written by whoever owns the G at each hand-over.
     status: Cell<Status>,
+    /// Goroutine-local values (`local!`), allocated on first use; touched
+    /// only by code running on the G.
+    locals: UnsafeCell<Option<Box<LocalMap>>>,
 }
 
 // SAFETY: a G is only ever touched by one thread at a time: the holder of its
@@ -82,6 +94,7 @@ impl G {
             yielder: Cell::new(ptr::null()),
             coro: UnsafeCell::new(Some(coro)),
             status: Cell::new(Status::Runnable),
+            locals: UnsafeCell::new(None),
         };
         match dead {
             Some(mut b) => {
@@ -135,6 +148,27 @@ impl G {
         // SAFETY: `self` is the G running on the current stack (callers get it
         // from `current_g`), so its yielder belongs to this coroutine.
         unsafe { coro::suspend(self.yielder.get(), req) }
+    }
+
+    /// The G's local map, created on first use.
+    ///
+    /// # Safety
+    /// The caller runs on this G and keeps no other borrow of the map.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn locals_mut(&self) -> &'static mut LocalMap {
+        // SAFETY: only code running on the G touches `locals` (caller's
+        // contract); the map lives until the G drops it, after its body.
+        unsafe { (*self.locals.get()).get_or_insert_with(Box::default) }
+    }
+
+    /// The slot holding the G's local map.
+    ///
+    /// # Safety
+    /// As for `locals_mut`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn locals_mut_opt(&self) -> &mut Option<Box<LocalMap>> {
+        // SAFETY: guaranteed by the caller.
+        unsafe { &mut *self.locals.get() }
     }
 
     /// Writes `goroutine 17 ("name")` for messages.

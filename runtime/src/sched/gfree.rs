@@ -9,6 +9,9 @@
 //!
 //! A dead G has no coroutine and no name; only its allocation is reused.
 
+// The lists hold `Box<G>` on purpose: the boxes are what is being reused.
+#![allow(clippy::vec_box)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;

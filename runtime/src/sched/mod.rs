@@ -57,6 +57,7 @@ pub(crate) mod park;
 pub(crate) mod runq;
 pub(crate) mod steal;
 pub(crate) mod sysmon;
+pub(crate) mod waitq;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

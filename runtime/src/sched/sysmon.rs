@@ -2,7 +2,7 @@
 //! timers and, about once a second, trims the stacks that went back to the
 //! global pool (gort's stack shrinking). It sleeps on the timer condition
 //! variable between deadlines, so an idle process stays idle: one wake-up a
-//! second at most.
+//! second at most. The same once-a-second tick sweeps the `sync::Pool`s.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ pub(crate) fn start() {
             s.timers.run(next_trim);
             if Instant::now() >= next_trim {
                 stack::trim_sweep();
+                crate::sync::sweep_pools();
                 next_trim = Instant::now() + TRIM_EVERY;
             }
         }

@@ -1,0 +1,337 @@
+//! `select` (Go's `selectgo`), and every blocking channel operation: a
+//! plain `send` or `recv` that cannot complete at once waits as a one-arm
+//! select, with the same arms, sudogs and parker, so there is one way to
+//! wait on channels.
+//!
+//! Each arm is a channel operation with its own [`Sudog`]. A select:
+//!
+//! 1. locks every distinct channel in address order (so two selects over
+//!    the same channels cannot deadlock), tries the arms starting at a
+//!    random one (fairness), and unlocks;
+//! 2. if none was ready and it may block, parks; the park callback locks
+//!    the channels again, re-tries (a peer may have come meanwhile), and
+//!    otherwise queues one sudog per arm, all sharing one `Parker`;
+//! 3. once woken by the first peer to claim the parker (or the timeout),
+//!    locks the channels and removes its other sudogs.
+//!
+//! A plain send or receive skips step 1 (its fast path just tried) and
+//! step 2's re-try: it keeps the lock of its failed attempt across the
+//! switch ([`block_locked`]).
+//!
+//! After the park callback releases the last lock the G may already run on
+//! another M, so the unlock loop goes in reverse and keeps the lowest
+//! channel's lock for last: the woken G cannot finish its dequeue pass
+//! (which needs that lock) while the loop still reads the arm list.
+
+use std::cell::Cell;
+use std::hash::RandomState;
+use std::time::{Duration, Instant};
+
+use crate::chan::core::{Chan, Locked, Recvd, Sent};
+use crate::chan::{Receiver, RecvError, SendError, Sender};
+use crate::sched::g::WaitReason;
+use crate::sched::park::Waiter;
+use crate::sched::waitq::{wait, wait_any, wake, Parker, Publish, Sudog, TIMED_OUT};
+
+/// A waiter found by a locked attempt, to wake once the locks are released.
+pub struct Wake(Option<Waiter>);
+
+/// One arm of a select. Implemented by [`RecvArm`] and [`SendArm`]; used
+/// by the `select!` macro, not meant to be implemented elsewhere.
+#[doc(hidden)]
+pub trait Arm {
+    /// The channel's address: the lock order, and how duplicates are found.
+    fn chan_addr(&self) -> usize;
+    /// Locks the channel.
+    fn lock(&self);
+    /// Unlocks the channel.
+    ///
+    /// # Safety
+    /// The caller holds the lock through `lock`.
+    unsafe fn unlock(&self);
+    /// With the lock held: completes the operation if it can.
+    ///
+    /// # Safety
+    /// The caller holds the lock, and the arm is not queued.
+    unsafe fn try_locked(&self) -> Option<Wake>;
+    /// With the lock held: queues the arm's sudog.
+    ///
+    /// # Safety
+    /// The caller holds the lock; the arm stays in place until dequeued.
+    unsafe fn enqueue(&self, parker: &Parker, arm: usize);
+    /// With the lock held: removes the arm's sudog if still queued.
+    ///
+    /// # Safety
+    /// The caller holds the lock.
+    unsafe fn dequeue(&self);
+}
+
+/// A receive arm: `recv(rx) -> v`.
+#[doc(hidden)]
+pub struct RecvArm<'a, T> {
+    chan: &'a Chan<T>,
+    sudog: Sudog<T>,
+}
+
+impl<'a, T> RecvArm<'a, T> {
+    /// An arm receiving from `rx`.
+    pub fn new(rx: &'a Receiver<T>) -> Self {
+        RecvArm { chan: &rx.chan, sudog: Sudog::new(None) }
+    }
+
+    /// What the arm received, once it fired.
+    pub fn result(mut self) -> Result<T, RecvError> {
+        self.sudog.slot().take().ok_or(RecvError)
+    }
+}
+
+impl<T> Arm for RecvArm<'_, T> {
+    fn chan_addr(&self) -> usize {
+        std::ptr::from_ref(self.chan).addr()
+    }
+    fn lock(&self) {
+        self.chan.raw_lock();
+    }
+    unsafe fn unlock(&self) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.raw_unlock() }
+    }
+    unsafe fn try_locked(&self) -> Option<Wake> {
+        // SAFETY: the caller holds the lock.
+        let state = unsafe { self.chan.state() };
+        match state.recv() {
+            Recvd::Got(v, w) => {
+                // SAFETY: the arm is not queued, so its slot is ours.
+                unsafe { *self.sudog.slot_mut() = Some(v) };
+                Some(Wake(w))
+            }
+            Recvd::Closed => Some(Wake(None)),
+            Recvd::Empty => None,
+        }
+    }
+    unsafe fn enqueue(&self, parker: &Parker, arm: usize) {
+        self.sudog.bind(parker, arm);
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.state() }.recvq.push(&self.sudog, false);
+    }
+    unsafe fn dequeue(&self) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.state() }.recvq.remove(&self.sudog);
+    }
+}
+
+/// A send arm: `send(tx, v) -> res`.
+#[doc(hidden)]
+pub struct SendArm<'a, T> {
+    chan: &'a Chan<T>,
+    sudog: Sudog<T>,
+}
+
+impl<'a, T> SendArm<'a, T> {
+    /// An arm sending `v` on `tx`.
+    pub fn new(tx: &'a Sender<T>, v: T) -> Self {
+        SendArm { chan: &tx.chan, sudog: Sudog::new(Some(v)) }
+    }
+
+    /// Whether the value went out, once the arm fired (else it comes back).
+    pub fn result(mut self) -> Result<(), SendError<T>> {
+        self.sudog.slot().take().map_or(Ok(()), |v| Err(SendError(v)))
+    }
+}
+
+impl<T> Arm for SendArm<'_, T> {
+    fn chan_addr(&self) -> usize {
+        std::ptr::from_ref(self.chan).addr()
+    }
+    fn lock(&self) {
+        self.chan.raw_lock();
+    }
+    unsafe fn unlock(&self) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.raw_unlock() }
+    }
+    unsafe fn try_locked(&self) -> Option<Wake> {
+        // SAFETY: the arm is not queued, so its slot is ours.
+        let slot = unsafe { self.sudog.slot_mut() };
+        let v = slot.take().expect("SendArm: value already sent");
+        // SAFETY: the caller holds the lock.
+        match unsafe { self.chan.state() }.send(v) {
+            Sent::Done(w) => Some(Wake(w)),
+            Sent::Closed(v) => {
+                *slot = Some(v);
+                Some(Wake(None))
+            }
+            Sent::Full(v) => {
+                *slot = Some(v);
+                None
+            }
+        }
+    }
+    unsafe fn enqueue(&self, parker: &Parker, arm: usize) {
+        self.sudog.bind(parker, arm);
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.state() }.sendq.push(&self.sudog, false);
+    }
+    unsafe fn dequeue(&self) {
+        // SAFETY: the caller holds the lock.
+        unsafe { self.chan.state() }.sendq.remove(&self.sudog);
+    }
+}
+
+/// How long a select may wait.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Timeout {
+    /// Block until an arm fires.
+    Never,
+    /// Do not block (a `default` arm).
+    Now,
+    /// Block at most this long.
+    After(Duration),
+    /// Block until then.
+    At(Instant),
+}
+
+/// Runs a select over `arms`; returns the arm that fired, or `None` when the
+/// `default` (or timeout) arm should run.
+#[doc(hidden)]
+pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<usize> {
+    let order = lock_order(&arms);
+    if let Some(i) = poll(&arms, &order) {
+        return Some(i);
+    }
+    match timeout {
+        Timeout::Now => None,
+        Timeout::Never => block(&arms, &order, None),
+        Timeout::After(d) => block(&arms, &order, Instant::now().checked_add(d)),
+        Timeout::At(t) if t <= Instant::now() => None,
+        Timeout::At(t) => block(&arms, &order, Some(t)),
+    }
+}
+
+/// Waits on one arm whose fast path just failed under `held`, the arm's
+/// channel lock, which stays held across the switch and is released by the
+/// park callback once the sudog is queued (Go's `gopark` with
+/// `chanparkcommit`): a blocking send or receive locks its channel twice,
+/// not three times. Returns whether the arm fired before `deadline`.
+pub(crate) fn block_locked<T>(
+    arm: &dyn Arm,
+    held: Locked<'_, T>,
+    reason: WaitReason,
+    deadline: Option<Instant>,
+) -> bool {
+    std::mem::forget(held);
+    let fired = wait(reason, deadline, |parker| {
+        // SAFETY: the forgotten guard holds the arm's channel lock, and the
+        // arm is in the parked G's frame until it is dequeued or claimed.
+        unsafe {
+            arm.enqueue(parker, 0);
+            arm.unlock();
+        }
+        Publish::Queued
+    });
+    if fired == TIMED_OUT {
+        arm.lock();
+        // SAFETY: locked just above.
+        unsafe {
+            arm.dequeue();
+            arm.unlock();
+        }
+    }
+    fired != TIMED_OUT
+}
+
+/// Arm indices sorted by channel address (Go's `lockorder`).
+fn lock_order<const N: usize>(arms: &[&dyn Arm; N]) -> [usize; N] {
+    let mut order: [usize; N] = std::array::from_fn(|i| i);
+    order.sort_unstable_by_key(|&i| arms[i].chan_addr());
+    order
+}
+
+fn lock_all(arms: &[&dyn Arm], order: &[usize]) {
+    let mut last = None;
+    for &i in order {
+        let addr = arms[i].chan_addr();
+        if last != Some(addr) {
+            arms[i].lock();
+            last = Some(addr);
+        }
+    }
+}
+
+/// Unlocks in reverse, releasing the lowest channel last (see module doc):
+/// nothing of `arms` is read after that final unlock.
+fn unlock_all(arms: &[&dyn Arm], order: &[usize]) {
+    for k in (0..order.len()).rev() {
+        let a = arms[order[k]];
+        if k > 0 && arms[order[k - 1]].chan_addr() == a.chan_addr() {
+            continue;
+        }
+        // SAFETY: `lock_all` locked each distinct channel once, and this
+        // loop unlocks each once.
+        unsafe { a.unlock() };
+    }
+}
+
+/// Tries the arms from a random start, with every lock held.
+fn try_all(arms: &[&dyn Arm]) -> Option<(usize, Wake)> {
+    let n = arms.len();
+    let start = if n > 1 { cheap_rand() as usize % n } else { 0 };
+    (0..n).map(|k| (start + k) % n).find_map(|i| {
+        // SAFETY: the caller holds every lock and nothing is queued yet.
+        unsafe { arms[i].try_locked() }.map(|w| (i, w))
+    })
+}
+
+/// A per-thread xorshift, seeded from std's random hasher keys: enough to
+/// pick a select's starting arm.
+fn cheap_rand() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static RNG: Cell<u64> = Cell::new(RandomState::new().build_hasher().finish() | 1);
+    }
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        r.set(x);
+        (x >> 32) as u32
+    })
+}
+
+/// Step 1: one locked pass without waiting.
+fn poll(arms: &[&dyn Arm], order: &[usize]) -> Option<usize> {
+    lock_all(arms, order);
+    let done = try_all(arms);
+    unlock_all(arms, order);
+    let (i, Wake(w)) = done?;
+    wake(w);
+    Some(i)
+}
+
+/// Steps 2 and 3.
+fn block(arms: &[&dyn Arm], order: &[usize], deadline: Option<Instant>) -> Option<usize> {
+    let fired = wait_any(WaitReason::Select, deadline, |parker| {
+        lock_all(arms, order);
+        if let Some((i, Wake(w))) = try_all(arms) {
+            unlock_all(arms, order);
+            wake(w);
+            return Publish::Done(i);
+        }
+        for (i, a) in arms.iter().enumerate() {
+            // SAFETY: every lock is held; the arms live in the parked G's
+            // frame until step 3 dequeues them.
+            unsafe { a.enqueue(parker, i) };
+        }
+        unlock_all(arms, order);
+        Publish::Queued
+    });
+    if arms.len() > 1 || fired == TIMED_OUT {
+        lock_all(arms, order);
+        // SAFETY: every lock is held.
+        arms.iter().for_each(|a| unsafe { a.dequeue() });
+        unlock_all(arms, order);
+    }
+    (fired != TIMED_OUT).then_some(fired)
+}

@@ -1,0 +1,265 @@
+//! `Pool`: Go's `sync.Pool` — a cache of reusable objects, per P.
+//!
+//! Each pool owns one cache-line-aligned [`Slot`] per P, indexed by the P's
+//! place in `sched().ps`. A slot has:
+//! - `private`: one object, touched only by the M holding that P, so the
+//!   fast path (`get`/`put` with the slot free or full) takes no lock and
+//!   makes no atomic read-modify-write. It is sound because `get`/`put`
+//!   never block: a G cannot switch (and so cannot move to another M, or let
+//!   another G of this P run) between reading its P and using the slot.
+//! - `shared`: a small locked list that other Ps steal from when their own
+//!   slot is empty (and plain threads use, having no P);
+//! - `victim`: what `shared` held at the last sweep.
+//!
+//! There is no GC to clear pools, so sysmon sweeps every live pool about
+//! once a second ([`sweep_all`], found through a registry of weak
+//! references): `victim` is dropped and `shared` becomes the new `victim`.
+//! An object that is not taken back within two sweeps is freed, so an idle
+//! server shrinks back. Sysmon cannot touch a `private` slot (only the P
+//! holder may); instead each sweep bumps the pool's epoch, and the holder,
+//! at its next use of the pool, moves a private object one sweep old to
+//! `victim` and drops one two sweeps old. So at most one object per P and
+//! pool outlives the sweeps until that P uses the pool again.
+
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::mem;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex as Lock;
+
+use crate::sched::g::current_p;
+use crate::sched::p::P;
+use crate::sched::sched;
+
+/// Objects a P's `shared` list keeps; more are dropped on `put`.
+const SHARED_MAX: usize = 64;
+
+/// One P's share of a pool.
+#[repr(align(128))]
+struct Slot<T> {
+    /// Touched only by the M holding this slot's P.
+    private: UnsafeCell<Option<T>>,
+    /// The pool epoch `private` was last checked at; holder-only.
+    seen: Cell<u64>,
+    /// Any thread, under the lock.
+    shared: Lock<Vec<T>>,
+    /// Any thread, under the lock; replaced by each sweep.
+    victim: Lock<Vec<T>>,
+}
+
+// SAFETY: `private` and `seen` are only touched by the holder of the slot's
+// P (the P's holder changes under the idle lists' lock, which orders the
+// accesses); the rest is locked. Objects move between threads: `T: Send`.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+struct Shared<T> {
+    new: Box<dyn Fn() -> T + Send + Sync>,
+    /// Address of `sched().ps[0]`: a P's slot index is its offset from it.
+    ps_base: usize,
+    slots: Box<[Slot<T>]>,
+    /// Sweeps so far. Written by sysmon, read by holders.
+    epoch: AtomicU64,
+}
+
+/// What the sweeper needs of a pool, whatever its `T`.
+trait Sweep: Send + Sync {
+    fn sweep(&self);
+}
+
+/// Live pools, for the sweeper. Dead entries are pruned by each sweep.
+static REGISTRY: Lock<Vec<Weak<dyn Sweep>>> = Lock::new(Vec::new());
+
+/// A cache of reusable objects (Go's `sync.Pool`): `get` returns a cached
+/// object or makes one with the pool's `new`; `put` offers one back. The
+/// pool may drop any object at any time (an object unused for two sweeps of
+/// the runtime, about two seconds, is dropped), so it holds only what can
+/// be rebuilt: buffers, scratch space, encoders.
+///
+/// `get` hands out the object by value; reset it before use or before
+/// `put`, as the pool does not.
+///
+/// ```
+/// let pool = gort::sync::Pool::new(|| Vec::<u8>::with_capacity(1024));
+/// gort::go!(move || {
+///     let mut buf = pool.get();
+///     buf.extend_from_slice(b"hello");
+///     buf.clear();
+///     pool.put(buf);
+///     assert!(pool.get().capacity() >= 1024); // the same buffer, from this P's slot
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+pub struct Pool<T: Send + 'static> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T: Send + 'static> Pool<T> {
+    /// A pool that makes new objects with `new`.
+    pub fn new<F>(new: F) -> Pool<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        let slots = (0..sched().procs())
+            .map(|_| Slot {
+                private: UnsafeCell::new(None),
+                seen: Cell::new(0),
+                shared: Lock::new(Vec::new()),
+                victim: Lock::new(Vec::new()),
+            })
+            .collect();
+        let ps_base = sched().ps.as_ptr().addr();
+        let shared = Arc::new(Shared { new: Box::new(new), ps_base, slots, epoch: AtomicU64::new(0) });
+        let weak: Weak<dyn Sweep> = Arc::downgrade(&shared) as Weak<dyn Sweep>;
+        REGISTRY.lock().push(weak);
+        Pool { shared }
+    }
+
+    /// A cached object, or a new one.
+    #[inline]
+    pub fn get(&self) -> T {
+        if let Some(p) = current_p() {
+            let slot = self.slot(p);
+            // Relaxed: the epoch only says "a sweep happened"; no data rides on it.
+            if slot.seen.get() == self.shared.epoch.load(Ordering::Relaxed) {
+                // SAFETY: this thread's M holds `p` and no switch happens
+                // before the borrow ends (module doc).
+                if let Some(v) = unsafe { &mut *slot.private.get() }.take() {
+                    return v;
+                }
+            }
+        }
+        self.get_slow()
+    }
+
+    /// Offers `v` back for reuse.
+    #[inline]
+    pub fn put(&self, v: T) {
+        if let Some(p) = current_p() {
+            let slot = self.slot(p);
+            // Relaxed: as in `get`.
+            if slot.seen.get() == self.shared.epoch.load(Ordering::Relaxed) {
+                // SAFETY: as in `get`.
+                let private = unsafe { &mut *slot.private.get() };
+                if private.is_none() {
+                    *private = Some(v);
+                    return;
+                }
+            }
+        }
+        self.put_slow(v);
+    }
+
+    /// This P's slot.
+    #[inline]
+    fn slot(&self, p: &P) -> &Slot<T> {
+        let i = (std::ptr::from_ref(p).addr() - self.shared.ps_base) / mem::size_of::<P>();
+        &self.shared.slots[i]
+    }
+
+    #[cold]
+    fn get_slow(&self) -> T {
+        let me = current_p().map(|p| self.slot(p));
+        if let Some(slot) = me {
+            let stale = self.age_private(slot);
+            // SAFETY: as in `get`; `age_private` ended its borrow.
+            let private = unsafe { &mut *slot.private.get() }.take();
+            drop(stale);
+            if let Some(v) = private {
+                return v;
+            }
+        }
+        let slots = &self.shared.slots;
+        let ours = me.into_iter();
+        let found = ours
+            .clone()
+            .chain(slots.iter())
+            .find_map(|s| s.shared.lock().pop())
+            .or_else(|| ours.chain(slots.iter()).find_map(|s| s.victim.lock().pop()));
+        found.unwrap_or_else(|| (self.shared.new)())
+    }
+
+    #[cold]
+    fn put_slow(&self, v: T) {
+        let slot = match current_p() {
+            Some(p) => {
+                let slot = self.slot(p);
+                let stale = self.age_private(slot);
+                // SAFETY: as in `get`; `age_private` ended its borrow.
+                let private = unsafe { &mut *slot.private.get() };
+                if private.is_none() {
+                    *private = Some(v);
+                    return drop(stale);
+                }
+                drop(stale);
+                slot
+            }
+            None => &self.shared.slots[0],
+        };
+        let mut shared = slot.shared.lock();
+        if shared.len() < SHARED_MAX {
+            shared.push(v);
+            return;
+        }
+        drop(shared);
+        drop(v);
+    }
+
+    /// Catches the holder's private slot up with the sweeps it missed, and
+    /// returns what is to be dropped. The caller drops it once done with the
+    /// slot: a `Drop` may block, and the G could then move to another P.
+    fn age_private(&self, slot: &Slot<T>) -> Option<T> {
+        // Relaxed: as in `get`.
+        let epoch = self.shared.epoch.load(Ordering::Relaxed);
+        let missed = epoch - slot.seen.get();
+        if missed == 0 {
+            return None;
+        }
+        slot.seen.set(epoch);
+        // SAFETY: the caller holds the slot's P; the borrow ends here.
+        let stale = unsafe { &mut *slot.private.get() }.take();
+        match stale {
+            Some(v) if missed == 1 => {
+                slot.victim.lock().push(v);
+                None
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: Send + 'static> Sweep for Shared<T> {
+    fn sweep(&self) {
+        // Relaxed: holders only compare it; objects move under the locks.
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+        for slot in self.slots.iter() {
+            let fresh = mem::take(&mut *slot.shared.lock());
+            let old = mem::replace(&mut *slot.victim.lock(), fresh);
+            drop(old);
+        }
+    }
+}
+
+/// Sweeps every live pool: sysmon calls it about once a second.
+pub(crate) fn sweep_all() {
+    let live: Vec<Arc<dyn Sweep>> = {
+        let mut reg = REGISTRY.lock();
+        reg.retain(|w| w.strong_count() > 0);
+        reg.iter().filter_map(Weak::upgrade).collect()
+    };
+    live.iter().for_each(|p| p.sweep());
+}
+
+/// Runs a pool sweep now, as sysmon does about once a second; for tests.
+#[doc(hidden)]
+pub fn sweep_pools_now() {
+    sweep_all();
+}
+
+impl<T: Send + 'static> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool").finish_non_exhaustive()
+    }
+}

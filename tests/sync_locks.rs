@@ -1,0 +1,230 @@
+//! gort's locks: no lost update under 1,000 contending goroutines, Go's
+//! starvation mode, reader/writer exclusion, condition variables, and each
+//! used between plain threads and goroutines.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gort::sync::{Condvar, Mutex, RwLock};
+
+#[test]
+fn mutex_no_lost_update_under_1000_goroutines() {
+    let m = Arc::new(Mutex::new(0u64));
+    let hs: Vec<_> = (0..1000)
+        .map(|i| {
+            let m = m.clone();
+            gort::go!(move || {
+                for j in 0..20 {
+                    let mut g = m.lock();
+                    let v = *g;
+                    if (i + j) % 5 == 0 {
+                        gort::yield_now(); // hold it across a switch
+                    }
+                    *g = v + 1;
+                }
+            })
+        })
+        .collect();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(*m.lock(), 20_000);
+    assert!(m.try_lock().is_some());
+}
+
+/// Go's TestMutexFairness: a hog re-locks as soon as it unlocks, holding
+/// the lock across a sleep; a waiter still gets it, because after 1 ms of
+/// waiting the lock switches to hand-off. The hog sleeps 2 ms, so a waiter
+/// woken by its unlock has waited past the threshold and marks the lock
+/// starving while the hog sleeps again, where the hog sees it.
+#[test]
+fn mutex_starvation_mode_hands_the_lock_to_a_waiter() {
+    let m = Arc::new(Mutex::new(()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let saw_starving = Arc::new(AtomicBool::new(false));
+    let hog = {
+        let (m, stop, saw) = (m.clone(), stop.clone(), saw_starving.clone());
+        gort::go!(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _g = m.lock();
+                gort::time::sleep(Duration::from_millis(2));
+                saw.fetch_or(m.is_starving(), Ordering::Relaxed);
+            }
+        })
+    };
+    let waiter = {
+        let m = m.clone();
+        gort::go!(move || {
+            for _ in 0..10 {
+                gort::time::sleep(Duration::from_micros(100));
+                drop(m.lock());
+            }
+        })
+    };
+    let t = Instant::now();
+    while !waiter.is_finished() {
+        assert!(t.elapsed() < Duration::from_secs(20), "the waiter starved");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    stop.store(true, Ordering::Relaxed);
+    hog.join().unwrap();
+    waiter.join().unwrap();
+    assert!(saw_starving.load(Ordering::Relaxed), "starvation mode never engaged");
+}
+
+/// A goroutine holds the lock across a blocking call while a plain thread
+/// waits for it.
+#[test]
+fn mutex_between_thread_and_goroutines() {
+    let m = Arc::new(Mutex::new(Vec::new()));
+    let g = m.lock();
+    let hs: Vec<_> = (0..10)
+        .map(|i| {
+            let m = m.clone();
+            gort::go!(move || {
+                let mut v = m.lock();
+                gort::time::sleep(Duration::from_micros(50));
+                v.push(i);
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    drop(g);
+    let t = {
+        let m = m.clone();
+        std::thread::spawn(move || m.lock().push(99))
+    };
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    t.join().unwrap();
+    let mut v = Arc::try_unwrap(m).unwrap().into_inner();
+    v.sort();
+    assert_eq!(v, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99]);
+}
+
+#[test]
+fn rwlock_readers_share_writers_exclude() {
+    let l = Arc::new(RwLock::new(0i64));
+    let inside = Arc::new(AtomicI64::new(0)); // readers inside, or -1 for a writer
+    let max_readers = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..200)
+        .map(|i| {
+            let (l, inside, max_readers) = (l.clone(), inside.clone(), max_readers.clone());
+            gort::go!(move || {
+                for _ in 0..20 {
+                    if i % 10 == 0 {
+                        let mut w = l.write();
+                        assert_eq!(inside.swap(-1, Ordering::SeqCst), 0, "writer not alone");
+                        *w += 1;
+                        gort::yield_now();
+                        inside.store(0, Ordering::SeqCst);
+                    } else {
+                        let r = l.read();
+                        let n = inside.fetch_add(1, Ordering::SeqCst);
+                        assert!(n >= 0, "reader beside a writer");
+                        max_readers.fetch_max(n as usize + 1, Ordering::Relaxed);
+                        gort::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        drop(r);
+                    }
+                }
+            })
+        })
+        .collect();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(*l.read(), 20 * 20);
+    assert!(l.try_write().is_some());
+    let r = l.try_read().unwrap();
+    assert!(l.try_write().is_none());
+    drop(r);
+}
+
+#[test]
+fn condvar_wakes_waiters_across_threads_and_goroutines() {
+    let pair = Arc::new((Mutex::new(0u32), Condvar::new()));
+    let waiters: Vec<_> = (0..20)
+        .map(|_| {
+            let pair = pair.clone();
+            gort::go!(move || {
+                let (m, cv) = &*pair;
+                drop(cv.wait_while(m.lock(), |go| *go == 0));
+            })
+        })
+        .collect();
+    let thread_waiter = {
+        let pair = pair.clone();
+        std::thread::spawn(move || {
+            let (m, cv) = &*pair;
+            drop(cv.wait_while(m.lock(), |go| *go == 0));
+        })
+    };
+    std::thread::sleep(Duration::from_millis(10));
+    *pair.0.lock() = 1;
+    pair.1.notify_all();
+    waiters.into_iter().for_each(|h| h.join().unwrap());
+    thread_waiter.join().unwrap();
+    // One at a time: each notify_one releases one waiter.
+    let (tx, rx) = gort::chan::unbounded();
+    let pair = Arc::new((Mutex::new(0u32), Condvar::new()));
+    for _ in 0..3 {
+        let (pair, tx) = (pair.clone(), tx.clone());
+        gort::go!(move || {
+            let (m, cv) = &*pair;
+            let mut g = m.lock();
+            tx.send(()).unwrap();
+            while *g == 0 {
+                g = cv.wait(g);
+            }
+            *g -= 1;
+        });
+    }
+    (0..3).for_each(|_| rx.recv().unwrap());
+    for _ in 0..3 {
+        *pair.0.lock() += 1;
+        pair.1.notify_one();
+    }
+    assert!(gort_wait(|| *pair.0.lock() == 0));
+    let (m, cv) = &*pair;
+    let (_g, r) = cv.wait_timeout(m.lock(), Duration::from_millis(5));
+    assert!(r.timed_out());
+}
+
+fn gort_wait(mut cond: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// A plain thread writes while goroutines read, and the reverse.
+#[test]
+fn rwlock_between_thread_and_goroutines() {
+    let l = Arc::new(RwLock::new(Vec::<u32>::new()));
+    let w = l.write();
+    let readers: Vec<_> = (0..10)
+        .map(|_| {
+            let l = l.clone();
+            gort::go!(move || l.read().len())
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    drop(w);
+    assert!(readers.into_iter().all(|h| h.join().unwrap() == 0));
+    let r = l.read();
+    let writer = {
+        let l = l.clone();
+        gort::go!(move || l.write().push(1))
+    };
+    let t = {
+        let l = l.clone();
+        std::thread::spawn(move || l.write().push(2))
+    };
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(r.is_empty(), "writers wait for the reader");
+    drop(r);
+    writer.join().unwrap();
+    t.join().unwrap();
+    assert_eq!(l.read().len(), 2);
+}

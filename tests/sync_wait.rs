@@ -1,0 +1,102 @@
+//! Once, WaitGroup (both the clone/drop shape and Go's add/done) and
+//! Semaphore, between goroutines and plain threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gort::sync::{Once, Semaphore, WaitGroup};
+
+#[test]
+fn once_runs_exactly_once_and_latecomers_wait() {
+    static ONCE: Once = Once::new();
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    fn init() {
+        gort::time::sleep(Duration::from_millis(5)); // the others wait meanwhile
+        RUNS.fetch_add(1, Ordering::SeqCst);
+    }
+    let hs: Vec<_> = (0..50)
+        .map(|_| {
+            gort::go!(|| {
+                ONCE.call_once(init);
+                assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+            })
+        })
+        .collect();
+    ONCE.call_once(init); // a plain thread, first or a latecomer
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    assert!(ONCE.is_completed());
+}
+
+#[test]
+fn waitgroup_clone_drop_shape_from_a_plain_thread() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let wg = WaitGroup::new();
+    for _ in 0..100 {
+        let (wg, done) = (wg.clone(), done.clone());
+        gort::go!(move || {
+            gort::time::sleep(Duration::from_millis(1));
+            done.fetch_add(1, Ordering::SeqCst);
+            drop(wg);
+        });
+    }
+    wg.wait();
+    assert_eq!(done.load(Ordering::SeqCst), 100);
+}
+
+#[test]
+fn waitgroup_go_shape_inside_a_goroutine() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    gort::go!(move || {
+        let wg = WaitGroup::new();
+        wg.add(10);
+        for _ in 0..10 {
+            let (wg, d) = (wg.clone(), d.clone());
+            gort::go!(move || {
+                d.fetch_add(1, Ordering::SeqCst);
+                wg.done();
+            });
+        }
+        wg.wait();
+        assert_eq!(d.load(Ordering::SeqCst), 10);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(done.load(Ordering::SeqCst), 10);
+    // Nothing to wait for: returns at once.
+    WaitGroup::new().wait();
+}
+
+#[test]
+fn semaphore_bounds_concurrency() {
+    let sem = Arc::new(Semaphore::new(3));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..60)
+        .map(|_| {
+            let (sem, inside, max) = (sem.clone(), inside.clone(), max.clone());
+            gort::go!(move || {
+                let _permit = sem.acquire();
+                let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(n, Ordering::SeqCst);
+                gort::time::sleep(Duration::from_micros(200));
+                inside.fetch_sub(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    // A plain thread competes too.
+    let t = {
+        let sem = sem.clone();
+        std::thread::spawn(move || drop(sem.acquire()))
+    };
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    t.join().unwrap();
+    assert!(max.load(Ordering::SeqCst) <= 3);
+    assert_eq!(sem.available_permits(), 3);
+    sem.try_acquire().unwrap().forget();
+    assert_eq!(sem.available_permits(), 2);
+    sem.add_permits(1);
+    assert_eq!(sem.available_permits(), 3);
+}
