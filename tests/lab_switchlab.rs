@@ -5,8 +5,16 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const SWITCH_ROWS: [&str; 6] =
-    ["coro", "gort_yield_1p", "futex_same_core", "futex_two_cores", "thread_mpsc", "pipe"];
+const SWITCH_ROWS: [&str; 8] = [
+    "coro",
+    "gort_yield_1p",
+    "gort_chan_1p",
+    "gort_chan_2p",
+    "futex_same_core",
+    "futex_two_cores",
+    "thread_mpsc",
+    "pipe",
+];
 const MEMORY_ROWS: [&str; 4] = ["g_default", "g_min", "thread_default", "thread_min"];
 
 /// target/<profile>/examples/switchlab, beside this test's deps directory.

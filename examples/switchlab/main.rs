@@ -57,6 +57,20 @@ const ROWS: &[Row] = &[
         run: switches::gort_yield::<Meter>,
     },
     Row {
+        key: "gort_chan_1p",
+        what: "gort unbuffered chan ping-pong, 1 P",
+        how: "park + ready into runnext: the receiver inherits the time slice",
+        procs: Some(1),
+        run: switches::gort_chan::<Meter>,
+    },
+    Row {
+        key: "gort_chan_2p",
+        what: "gort unbuffered chan ping-pong, 2 Ps",
+        how: "as above; the partner may be stolen by, or woken on, the other P",
+        procs: Some(2),
+        run: switches::gort_chan::<Meter>,
+    },
+    Row {
         key: "futex_same_core",
         what: "OS threads: futex (parking_lot) ping-pong, same core",
         how: "kernel switch: syscall, scheduler, register + FPU state",

@@ -71,6 +71,33 @@ pub fn gort_yield<P: Probe>(iters: u64) -> P::Out {
     .unwrap()
 }
 
+/// gort unbuffered channel ping-pong: each send hands the value straight to
+/// the parked receiver (Go's direct send), readies it into `runnext`, and
+/// the sender then parks on the reply: park + ready + runnext per switch.
+/// With 2 Ps the echo goroutine may run on the other P.
+pub fn gort_chan<P: Probe>(iters: u64) -> P::Out {
+    gort::go!(move || {
+        let (ping_tx, ping_rx) = gort::chan::bounded::<u64>(0);
+        let (pong_tx, pong_rx) = gort::chan::bounded::<u64>(0);
+        let echo = gort::go!(move || ping_rx.iter().for_each(|v| pong_tx.send(v).unwrap()));
+        for i in 0..WARM {
+            ping_tx.send(i).unwrap();
+            pong_rx.recv().unwrap();
+        }
+        let p = P::start(&[]);
+        for i in 0..iters.div_ceil(2) {
+            ping_tx.send(i).unwrap();
+            pong_rx.recv().unwrap();
+        }
+        let out = p.stop();
+        drop(ping_tx);
+        echo.join().unwrap();
+        out
+    })
+    .join()
+    .unwrap()
+}
+
 /// Whose turn it is, behind a parking_lot Mutex + Condvar: waking the other
 /// side is a futex wake, waiting is a futex wait.
 #[derive(Default)]
