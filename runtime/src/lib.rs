@@ -31,6 +31,7 @@
 
 mod coro;
 mod join;
+pub mod netpoll;
 mod panic;
 mod sched;
 mod spawn;

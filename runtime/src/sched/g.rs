@@ -25,6 +25,10 @@ use crate::stack::Stack;
 pub(crate) enum WaitReason {
     Join,
     Sleep,
+    /// Parked on a socket until it is readable.
+    NetRead,
+    /// Parked on a socket until it is writable.
+    NetWrite,
 }
 
 /// The life of a G. Each state says who owns the `Box<G>` (and so the stack).

@@ -15,6 +15,8 @@ use std::thread;
 use parking_lot::{Condvar, Mutex};
 
 use crate::coro::Req;
+use crate::netpoll::{self, Poller};
+use crate::sched::park;
 use crate::sched::g::{set_current_g, set_current_p, Switch, G};
 use crate::sched::p::{bump, P};
 use crate::sched::{sched, steal, Sched};
@@ -138,6 +140,13 @@ impl Mach {
             if let Some(g) = s.global.get_batch(self.p, s.procs()) {
                 return g;
             }
+            if let Some(np) = netpoll::inline_poller() {
+                let woken = np.poll_now();
+                if !woken.is_empty() {
+                    park::ready_batch(woken);
+                    continue;
+                }
+            }
             if self.spinning || s.idle.may_spin() {
                 if !self.spinning {
                     self.spinning = true;
@@ -182,8 +191,42 @@ impl Mach {
                 return self.acquire(p, was_spinning);
             }
         }
+        if let Some(np) = netpoll::inline_poller() {
+            if self.poll_idle(s, np) {
+                return;
+            }
+        }
         let (p, spinning) = self.m.stop();
         self.acquire(p, spinning);
+    }
+
+    /// `inline` netpoll mode, holding no P: while nobody else does, block in
+    /// the poller, and come back with a P when it readied goroutines or was
+    /// interrupted to take one (`Idle::startm`). The poller M never sleeps
+    /// elsewhere, so an interrupt after a `pidleput` is always seen. Returns
+    /// false when another M holds the polling role.
+    fn poll_idle(&mut self, s: &'static Sched, np: &'static Poller) -> bool {
+        loop {
+            let Some(woken) = np.block() else { return false };
+            let p = s.idle.pidleget();
+            if let Some(p) = p {
+                self.acquire(p, false);
+            }
+            if !woken.is_empty() {
+                park::ready_batch(woken);
+            }
+            if p.is_some() {
+                return true;
+            }
+            // SeqCst: as in `drop_p`; work queued while we polled finds us here.
+            fence(Ordering::SeqCst);
+            if has_work(s) {
+                if let Some(p) = s.idle.pidleget() {
+                    self.acquire(p, false);
+                    return true;
+                }
+            }
+        }
     }
 
     fn acquire(&mut self, p: &'static P, spinning: bool) {

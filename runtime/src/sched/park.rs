@@ -115,3 +115,28 @@ pub(crate) fn ready(g: Box<G>) {
     }
     s.idle.wakep();
 }
+
+/// Makes a batch of waiters runnable at once (Go's `injectglist`), as the
+/// netpoller does: goroutines go to the current P's local queue on an M
+/// (overflow to global), else to the global queue, with one fence and one
+/// `wakep` for the lot; threads are unparked one by one.
+pub(crate) fn ready_batch(ws: Vec<Waiter>) {
+    let s = sched();
+    let mut gs = ws.into_iter().filter_map(|w| match w {
+        Waiter::G(g) => {
+            g.set_status(Status::Runnable);
+            Some(g)
+        }
+        t @ Waiter::Thread(_) => {
+            t.wake();
+            None
+        }
+    });
+    match current_p() {
+        Some(p) => p.runq.push_batch(&mut gs, |rest| s.global.push_batch(rest)),
+        None => s.global.push_batch(&mut gs),
+    }
+    // SeqCst: the publication `wakep` needs (see `Idle::wakep`).
+    fence(Ordering::SeqCst);
+    s.idle.wakep();
+}
