@@ -29,6 +29,8 @@ pub(crate) enum WaitReason {
     NetRead,
     /// Parked on a socket until it is writable.
     NetWrite,
+    /// Back from `blocking` with no P free: queued until an M takes it.
+    Blocking,
 }
 
 /// The life of a G. Each state says who owns the `Box<G>` (and so the stack).

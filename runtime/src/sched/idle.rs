@@ -9,7 +9,7 @@
 //! M going idle updates them before fencing and re-checking the queues
 //! (`M::drop_p`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -123,6 +123,25 @@ impl Idle {
             None => {}
         }
         true
+    }
+
+    /// Gives away a P retaken from a blocking call (Go's `handoffp`): to an
+    /// M if there is work, else to the idle list — re-checking the queues
+    /// after the fence, as an M going idle does, so work queued meanwhile
+    /// is not stranded.
+    pub(crate) fn handoff(&self, p: &'static P) {
+        let s = sched();
+        if !p.runq.is_empty() || !s.global.is_empty() {
+            return self.startm(p, false);
+        }
+        self.pidleput(p);
+        // SeqCst: pairs with the fence in `wakep`'s callers (see `M::drop_p`).
+        fence(Ordering::SeqCst);
+        if crate::sched::m::has_work(s) {
+            if let Some(p) = self.pidleget() {
+                self.startm(p, false);
+            }
+        }
     }
 
     /// Releases `p` to the idle list (Go's `pidleput`).

@@ -17,7 +17,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::coro::Req;
 use crate::netpoll::{self, Poller};
 use crate::sched::park;
-use crate::sched::g::{set_current_g, set_current_p, Switch, G};
+use crate::sched::g::{current_p, set_current_g, set_current_p, Switch, G};
 use crate::sched::p::{bump, P};
 use crate::sched::{sched, steal, Sched};
 use crate::stack;
@@ -89,21 +89,31 @@ impl Mach {
                 self.reset_spinning();
             }
             self.execute(g);
+            if current_p().is_none() {
+                // The G came back from `blocking` to find its P retaken.
+                let (p, spinning) = self.m.stop();
+                self.acquire(p, spinning);
+            }
         }
     }
 
     /// Runs `g` until it leaves this M; a park whose callback declines
     /// (the wake-up already happened) resumes it at once.
     fn execute(&mut self, mut g: Box<G>) {
-        let p = self.p;
-        // SAFETY: this M holds `p`; the borrow ends with the statement.
-        let local = unsafe { p.local() };
+        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
+        let local = unsafe { self.p.local() };
         local.schedtick = local.schedtick.wrapping_add(1);
         loop {
-            bump(&p.counters.switches);
+            bump(&self.p.counters.switches);
             set_current_g(ptr::from_ref(&*g));
             let switch = g.resume();
             set_current_g(ptr::null());
+            // A `blocking` call inside the G may have traded our P for
+            // another one, or left us with none (then `run` idles us).
+            let Some(p) = current_p() else {
+                return self.orphan(switch, g);
+            };
+            self.p = p;
             match switch {
                 Switch::Suspended(Req::Yield) => return self.requeue(g),
                 Switch::Suspended(Req::Park(req)) => {
@@ -120,6 +130,19 @@ impl Mach {
                     return;
                 }
             }
+        }
+    }
+
+    /// The G switched out after its `blocking` call lost the P: only its
+    /// park (which readies it onto the global queue) can happen here.
+    fn orphan(&self, switch: Switch, g: Box<G>) {
+        match switch {
+            Switch::Suspended(Req::Park(req)) => {
+                if req.run(g).is_some() {
+                    fatal(format_args!("M::orphan: a G without a P declined to park"));
+                }
+            }
+            _ => fatal(format_args!("M::orphan: a G left its M without a P other than by parking")),
         }
     }
 
@@ -237,6 +260,6 @@ impl Mach {
 }
 
 /// Whether any queue holds a G.
-fn has_work(s: &Sched) -> bool {
+pub(crate) fn has_work(s: &Sched) -> bool {
     !s.global.is_empty() || s.ps.iter().any(|p| !p.runq.is_empty())
 }

@@ -47,6 +47,7 @@
 //! - A dedicated timer thread per P, or Ms polling timers with `sleep`: sysmon
 //!   sleeps on a condition variable until the earliest deadline instead.
 
+pub(crate) mod blocking;
 pub(crate) mod g;
 pub(crate) mod global;
 pub(crate) mod idle;
