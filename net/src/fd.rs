@@ -41,6 +41,7 @@ impl<S: AsFd> Fd<S> {
     /// Runs `op` until it does not return `WouldBlock`, parking on `dir`
     /// between attempts. `Interrupted` is retried at once.
     pub(crate) fn io<R>(&self, dir: Interest, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.pd.check_open()?;
         let mut deadline = None;
         let mut waited = false;
         loop {

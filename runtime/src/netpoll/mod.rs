@@ -169,6 +169,18 @@ impl Poller {
     }
 }
 
+/// `inline` mode: makes sure some M will collect events for a plain thread
+/// that just parked on a descriptor. If none is blocked in the poller, an
+/// idle M is woken; finding nothing to run, it takes the polling role. If
+/// every P is busy, their Ms poll when they run out of work.
+pub(crate) fn ensure_poller() {
+    if let Some(np) = inline_poller() {
+        if !np.is_blocked() {
+            crate::sched::sched().idle.wakep();
+        }
+    }
+}
+
 /// The `thread` mode netpoller: block, ready the batch, repeat.
 fn poller_thread() {
     let p = poller();

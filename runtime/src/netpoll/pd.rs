@@ -26,13 +26,13 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use crate::netpoll::{poller, Backend, Event};
+use crate::netpoll::{self, poller, Backend, Event};
 use crate::sched::g::WaitReason;
 use crate::sched::park::{self, Waiter};
 use crate::sched::sched;
@@ -74,6 +74,8 @@ struct State {
 #[derive(Default)]
 pub(crate) struct Slot {
     st: Mutex<State>,
+    /// Mirrors `State::closing` for the lock-free check on every call.
+    evicted: AtomicBool,
 }
 
 struct Slab {
@@ -135,6 +137,8 @@ impl PollDesc {
         let gen = {
             let mut st = slot.st.lock();
             *st = State { gen: st.gen, ..State::default() };
+            // Relaxed: the slot's lock (held here) orders it before any use.
+            slot.evicted.store(false, Ordering::Relaxed);
             st.gen
         };
         if let Err(e) = poller().backend().register(fd.as_raw_fd(), token(index, gen)) {
@@ -142,6 +146,21 @@ impl PollDesc {
             return Err(e);
         }
         Ok(PollDesc { slot, index, fd: fd.as_raw_fd() })
+    }
+
+    /// Fails with `ConnectionAborted` once [`evict`](Self::evict) was
+    /// called, so every operation on a closed socket fails the same way (a
+    /// lock-free load: callers check it before each operation).
+    ///
+    /// # Errors
+    /// As described.
+    #[inline]
+    pub fn check_open(&self) -> io::Result<()> {
+        // Acquire: pairs with the Release in `evict`.
+        if self.slot.evicted.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        Ok(())
     }
 
     /// Parks the caller until the descriptor may be ready for `dir`, then
@@ -188,11 +207,17 @@ impl PollDesc {
         if check(&st, d, op_deadline).is_err() || std::mem::take(&mut st.dirs[d].ready) {
             return Err(w);
         }
+        let on_thread = matches!(w, Waiter::Thread(_));
         let dr = &mut st.dirs[d];
         debug_assert!(dr.waiter.is_none(), "PollDesc::register: two waiters for one direction");
         dr.waiter = Some(w);
         dr.wait_seq = dr.wait_seq.wrapping_add(1);
         self.arm(&mut st, d, op_deadline);
+        drop(st);
+        if on_thread {
+            // A parked G's own M goes on to poll; a plain thread has none.
+            netpoll::ensure_poller();
+        }
         Ok(())
     }
 
@@ -226,6 +251,8 @@ impl PollDesc {
     pub fn evict(&self) {
         let mut st = self.slot.st.lock();
         st.closing = true;
+        // Release: pairs with the Acquire in `check_open`.
+        self.slot.evicted.store(true, Ordering::Release);
         let ws: Vec<Waiter> = st.dirs.iter_mut().filter_map(|d| d.waiter.take()).collect();
         drop(st);
         ws.into_iter().for_each(Waiter::wake);
