@@ -109,6 +109,23 @@ impl UnixStream {
         self.fd.sock().peer_addr()
     }
 
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// A second handle on the same connection (a `dup` of the fd), with
+    /// its own registration and the same timeouts.
+    ///
+    /// # Errors
+    /// Out of descriptors…
+    pub fn try_clone(&self) -> io::Result<UnixStream> {
+        Ok(UnixStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
+    }
+
     /// Takes over a std stream (made non-blocking).
     ///
     /// # Errors
