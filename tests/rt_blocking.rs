@@ -31,10 +31,15 @@ fn one_p_child() {
     ticker.join().unwrap();
     // Many concurrent blocking calls each get a thread: they overlap.
     let t = Instant::now();
-    let hs: Vec<_> =
-        (0..20).map(|_| gort::go!(|| gort::blocking(|| std::thread::sleep(Duration::from_millis(100))))).collect();
+    let hs: Vec<_> = (0..20)
+        .map(|_| gort::go!(|| gort::blocking(|| std::thread::sleep(Duration::from_millis(100)))))
+        .collect();
     hs.into_iter().for_each(|h| h.join().unwrap());
-    assert!(t.elapsed() < Duration::from_millis(1500), "blocking calls ran one after another: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "blocking calls ran one after another: {:?}",
+        t.elapsed()
+    );
     println!("blocking ok");
 }
 
@@ -45,7 +50,11 @@ fn blocking_keeps_other_goroutines_running_on_one_p() {
     }
     let out = common::run_child("blocking_keeps_other_goroutines_running_on_one_p", &[("GORT_PROCS", "1")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("blocking ok"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("blocking ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

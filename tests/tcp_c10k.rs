@@ -68,7 +68,14 @@ fn ten_thousand_concurrent_connections() {
     });
     let out = common::run_child("ten_thousand_concurrent_connections", &[(ADDR_ENV, &addr)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("clients done"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("clients done"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(peak.load(Ordering::SeqCst), CONNS, "the server never held every connection at once");
-    assert!(common::wait_until(Duration::from_secs(20), || live.load(Ordering::SeqCst) == 0), "connections leaked");
+    assert!(
+        common::wait_until(Duration::from_secs(20), || live.load(Ordering::SeqCst) == 0),
+        "connections leaked"
+    );
 }

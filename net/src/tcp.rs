@@ -313,5 +313,4 @@ impl Write for TcpStream {
     }
 }
 
-
 fd_traits!(TcpListener, TcpStream);

@@ -189,4 +189,3 @@ impl Write for UnixStream {
 }
 
 fd_traits!(UnixListener, UnixStream);
-

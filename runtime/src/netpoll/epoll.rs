@@ -51,7 +51,12 @@ impl Epoll {
         // SAFETY: a fresh descriptor that nothing else owns.
         let wake = File::from(unsafe { OwnedFd::from_raw_fd(evfd) });
         let ep = Epoll { epfd, wake };
-        ep.ctl(libc::EPOLL_CTL_ADD, ep.wake.as_raw_fd(), libc::EPOLLIN as u32 | libc::EPOLLET as u32, INTERRUPT)?;
+        ep.ctl(
+            libc::EPOLL_CTL_ADD,
+            ep.wake.as_raw_fd(),
+            libc::EPOLLIN as u32 | libc::EPOLLET as u32,
+            INTERRUPT,
+        )?;
         Ok(ep)
     }
 
@@ -77,7 +82,9 @@ impl Backend for Epoll {
         let ms = timeout.map_or(-1, |d| d.as_millis().min(i32::MAX as u128) as libc::c_int);
         // SAFETY: `buf` is a live array of BATCH epoll_events owned by the
         // caller for the duration of the call.
-        let n = unsafe { libc::epoll_wait(self.epfd.as_raw_fd(), events.buf.as_mut_ptr(), BATCH as libc::c_int, ms) };
+        let n = unsafe {
+            libc::epoll_wait(self.epfd.as_raw_fd(), events.buf.as_mut_ptr(), BATCH as libc::c_int, ms)
+        };
         events.len = 0;
         match cvt(n) {
             Ok(n) => {

@@ -86,7 +86,8 @@ static POLLER: OnceLock<Poller> = OnceLock::new();
 /// The poller, started by the first registered descriptor.
 pub(crate) fn poller() -> &'static Poller {
     POLLER.get_or_init(|| {
-        let backend = Epoll::new().unwrap_or_else(|e| fatal(format_args!("netpoll: cannot create epoll: {e}")));
+        let backend =
+            Epoll::new().unwrap_or_else(|e| fatal(format_args!("netpoll: cannot create epoll: {e}")));
         let mode = match std::env::var("GORT_NETPOLL").as_deref() {
             Ok("thread") => Mode::Thread,
             _ => Mode::Inline,

@@ -85,7 +85,11 @@ struct Slab {
     free: Mutex<Vec<u32>>,
 }
 
-static SLAB: Slab = Slab { chunks: [const { OnceLock::new() }; CHUNKS], next: AtomicUsize::new(0), free: Mutex::new(Vec::new()) };
+static SLAB: Slab = Slab {
+    chunks: [const { OnceLock::new() }; CHUNKS],
+    next: AtomicUsize::new(0),
+    free: Mutex::new(Vec::new()),
+};
 
 impl Slab {
     fn get(&self, index: u32) -> Option<&'static Slot> {
@@ -353,7 +357,10 @@ mod tests {
         let stale = token(pd.index, gen.wrapping_sub(1));
         let mut out = Vec::new();
         dispatch(Event { token: stale, readable: true, writable: true }, &mut out);
-        assert!(pd.slot.st.lock().dirs.iter().all(|d| !d.ready), "a stale event marked a new descriptor ready");
+        assert!(
+            pd.slot.st.lock().dirs.iter().all(|d| !d.ready),
+            "a stale event marked a new descriptor ready"
+        );
         dispatch(Event { token: token(pd.index, gen), readable: true, writable: false }, &mut out);
         assert!(pd.slot.st.lock().dirs[0].ready);
         assert!(out.is_empty());

@@ -91,7 +91,9 @@ impl Idle {
     fn startm_thread(&self, p: &'static P, spinning: bool) {
         let n = self.mcount.fetch_add(1, Ordering::Relaxed);
         if n >= MAX_MS {
-            m::fatal(format_args!("startm: program exceeds the {MAX_MS}-thread limit (too many blocking calls?)"));
+            m::fatal(format_args!(
+                "startm: program exceeds the {MAX_MS}-thread limit (too many blocking calls?)"
+            ));
         }
         m::spawn_m(n, p, spinning);
     }
@@ -113,14 +115,11 @@ impl Idle {
             return true;
         }
         // Nobody polls: take a P back (if one is still idle) for a new M.
-        match self.pidleget() {
-            Some(p) => {
-                if spinning {
-                    self.spin_start();
-                }
-                self.startm_thread(p, spinning);
+        if let Some(p) = self.pidleget() {
+            if spinning {
+                self.spin_start();
             }
-            None => {}
+            self.startm_thread(p, spinning);
         }
         true
     }

@@ -16,9 +16,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::coro::Req;
 use crate::netpoll::{self, Poller};
-use crate::sched::park;
 use crate::sched::g::{current_p, set_current_g, set_current_p, Switch, G};
 use crate::sched::p::{bump, P};
+use crate::sched::park;
 use crate::sched::{sched, steal, Sched};
 use crate::stack;
 

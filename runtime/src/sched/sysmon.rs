@@ -61,7 +61,8 @@ fn run() {
 /// Whether sysmon has to look around often: a blocking call is in
 /// progress, or (`inline` netpoll) every P is busy and nobody polls.
 fn watching() -> bool {
-    let busy_inline = netpoll::inline_poller().is_some_and(|np| sched().idle.npidle() == 0 && !np.is_blocked());
+    let busy_inline =
+        netpoll::inline_poller().is_some_and(|np| sched().idle.npidle() == 0 && !np.is_blocked());
     blocking::in_blocking() > 0 || busy_inline
 }
 
