@@ -84,23 +84,31 @@ fn client(addr: &str, conns: usize, secs: u64) {
     let pct = |p: f64| {
         let mut seen = 0;
         let at = (total as f64 * p) as u64;
-        counts.iter().position(|&c| {
-            seen += c;
-            seen > at
-        })
-        .map_or(0.0, |i| 1.1f64.powi(i as i32 + 1))
+        counts
+            .iter()
+            .position(|&c| {
+                seen += c;
+                seen > at
+            })
+            .map_or(0.0, |i| 1.1f64.powi(i as i32 + 1))
     };
     println!("{} {:.0} {:.0}", total, pct(0.50), pct(0.99));
 }
 
 fn meminfo_kib(key: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0)
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn status_field(pid: u32, key: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0)
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn spawn_self(args: &[&str]) -> Child {

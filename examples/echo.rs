@@ -33,7 +33,8 @@ fn serve(c: TcpStream) -> io::Result<()> {
 
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let addr = args.iter().position(|a| a == "--addr").and_then(|i| args.get(i + 1)).map_or("127.0.0.1:7000", |s| s);
+    let addr =
+        args.iter().position(|a| a == "--addr").and_then(|i| args.get(i + 1)).map_or("127.0.0.1:7000", |s| s);
     let ln = TcpListener::bind(addr)?;
     println!("echo: listening on {}", ln.local_addr()?);
     for conn in ln.incoming() {

@@ -243,9 +243,12 @@ impl PollDesc {
         if st.dirs[d].waiter.is_none() {
             return;
         }
-        if let Some(t) = st.dirs[d].timer.take() {
+        let dr = &mut st.dirs[d];
+        if let Some(t) = dr.timer.take() {
             drop(sched().timers.cancel(t));
         }
+        // A timer of the old deadline that is firing right now must miss.
+        dr.wait_seq = dr.wait_seq.wrapping_add(1);
         self.arm(&mut st, d, None);
     }
 

@@ -76,6 +76,7 @@ fn enter(p: &'static P) -> u64 {
 }
 
 fn exit(p: &'static P, mark: u64) {
+    // SeqCst: the same total order as `enter`'s increment (a count only).
     IN_BLOCKING.fetch_sub(1, Ordering::SeqCst);
     // AcqRel: pairs with sysmon's CAS in `retake`; whoever wins owns the P.
     if p.syscall.compare_exchange(mark, mark & !1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
@@ -95,6 +96,7 @@ fn exit(p: &'static P, mark: u64) {
 
 /// Ms currently inside `blocking`.
 pub(crate) fn in_blocking() -> usize {
+    // SeqCst: pairs with `enter`; see `sysmon::sleep_deep`.
     IN_BLOCKING.load(Ordering::SeqCst)
 }
 
