@@ -137,3 +137,28 @@ fn std_conversions_round_trip() {
     assert_eq!(&b, b"y");
     assert!(ln.into_std().is_ok());
 }
+
+/// Two goroutines parked reading the same `&TcpStream` at once: both are
+/// served (a descriptor keeps every waiter, not just the last).
+#[test]
+fn two_readers_on_one_socket_both_get_served() {
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = std::sync::Arc::new(TcpStream::connect(ln.local_addr().unwrap()).unwrap());
+    let (s, _) = ln.accept().unwrap();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let c = c.clone();
+            gort::go!(move || {
+                let mut b = [0; 1];
+                (&*c).read_exact(&mut b).map(|()| b[0])
+            })
+        })
+        .collect();
+    gort::time::sleep(std::time::Duration::from_millis(20));
+    (&s).write_all(b"a").unwrap();
+    gort::time::sleep(std::time::Duration::from_millis(20));
+    (&s).write_all(b"b").unwrap();
+    let mut got: Vec<u8> = readers.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    got.sort();
+    assert_eq!(got, b"ab");
+}

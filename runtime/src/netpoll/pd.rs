@@ -13,15 +13,20 @@
 //!
 //! # States, per direction (read, write), under the slot's lock
 //!
-//! | `ready` | `waiter` | meaning                                         |
-//! |---------|----------|-------------------------------------------------|
-//! | false   | none     | idle: the next `EAGAIN` parks                   |
-//! | true    | none     | an event arrived since the last park: retry     |
-//! | false   | some     | a G (or thread) is parked; an event wakes it    |
+//! | `ready` | `waits`   | meaning                                        |
+//! |---------|-----------|------------------------------------------------|
+//! | false   | empty     | idle: the next `EAGAIN` parks                  |
+//! | true    | empty     | an event arrived since the last park: retry    |
+//! | false   | non-empty | goroutines (or threads) are parked; an event   |
+//! |         |           | wakes them all and they retry                  |
 //!
-//! (`ready` and `waiter` are never both set: an event hands itself to the
-//! waiter instead.) A parked waiter is also woken by its deadline timer
-//! (`timed_out`) and by `evict` (`closing`); it reads why after waking. The
+//! (`ready` and `waits` are never both set: an event hands itself to the
+//! waiters instead.) Several waits per direction are allowed, because two
+//! goroutines may read one `&TcpStream`. A parked wait is also woken by its
+//! deadline timer and by `evict`. Whoever wakes a wait removes it from the
+//! list; the woken caller then decides *why* from the state alone: closing →
+//! error, a deadline that has passed → `TimedOut`, otherwise retry. So a late
+//! or spurious wake-up can never produce a wrong result, only a retry. The
 //! lock is held only for a few field updates and never while waking.
 
 use std::io;
@@ -50,22 +55,29 @@ pub enum Interest {
     Write,
 }
 
+/// One parked caller.
+struct Wait {
+    /// Names the wait for its deadline timer (unique per slot generation).
+    seq: u32,
+    waiter: Waiter,
+    /// std-style per-call deadline of this wait.
+    op_deadline: Option<Instant>,
+    timer: Option<TimerId>,
+}
+
 #[derive(Default)]
 struct Dir {
     ready: bool,
-    waiter: Option<Waiter>,
+    waits: Vec<Wait>,
     /// Go-style absolute deadline, kept until changed.
     deadline: Option<Instant>,
-    /// The parked waiter's deadline timer, and which wait it belongs to.
-    timer: Option<TimerId>,
-    wait_seq: u32,
-    timed_out: bool,
 }
 
 #[derive(Default)]
 struct State {
     gen: u32,
     closing: bool,
+    next_seq: u32,
     dirs: [Dir; 2],
 }
 
@@ -140,7 +152,11 @@ impl PollDesc {
         let (index, slot) = SLAB.alloc()?;
         let gen = {
             let mut st = slot.st.lock();
-            *st = State { gen: st.gen, ..State::default() };
+            st.closing = false;
+            for d in &mut st.dirs {
+                debug_assert!(d.waits.is_empty(), "PollDesc::new: a reused slot still has waiters");
+                (d.ready, d.deadline) = (false, None);
+            }
             // Relaxed: the slot's lock (held here) orders it before any use.
             slot.evicted.store(false, Ordering::Relaxed);
             st.gen
@@ -189,19 +205,9 @@ impl PollDesc {
         }
         let reason = if dir == Interest::Read { WaitReason::NetRead } else { WaitReason::NetWrite };
         park::park(reason, |w| self.register(d, op_deadline, w));
-        let mut st = self.slot.st.lock();
-        let dr = &mut st.dirs[d];
-        if let Some(t) = dr.timer.take() {
-            drop(sched().timers.cancel(t));
-        }
-        let timed_out = std::mem::take(&mut dr.timed_out);
-        if st.closing {
-            return Err(closed());
-        }
-        if timed_out {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        Ok(())
+        // Whoever woke us removed our wait (and its timer); now say why.
+        let st = self.slot.st.lock();
+        check(&st, d, op_deadline)
     }
 
     /// The park callback: publish the waiter unless readiness, a deadline
@@ -212,11 +218,10 @@ impl PollDesc {
             return Err(w);
         }
         let on_thread = matches!(w, Waiter::Thread(_));
-        let dr = &mut st.dirs[d];
-        debug_assert!(dr.waiter.is_none(), "PollDesc::register: two waiters for one direction");
-        dr.waiter = Some(w);
-        dr.wait_seq = dr.wait_seq.wrapping_add(1);
-        self.arm(&mut st, d, op_deadline);
+        let seq = st.next_seq;
+        st.next_seq = seq.wrapping_add(1);
+        let timer = self.arm(&st, d, seq, op_deadline);
+        st.dirs[d].waits.push(Wait { seq, waiter: w, op_deadline, timer });
         drop(st);
         if on_thread {
             // A parked G's own M goes on to poll; a plain thread has none.
@@ -225,13 +230,11 @@ impl PollDesc {
         Ok(())
     }
 
-    /// Arms the parked waiter's timer for the earlier of its deadlines.
-    fn arm(&self, st: &mut State, d: usize, op_deadline: Option<Instant>) {
-        let (gen, dr) = (st.gen, &mut st.dirs[d]);
-        let Some(when) = earliest(dr.deadline, op_deadline) else { return };
-        let (slot, seq) = (self.slot, dr.wait_seq);
-        let fire = Fire::Call(Box::new(move || expire(slot, gen, d, seq)));
-        dr.timer = Some(sched().timers.add(when, fire));
+    /// Arms a timer for wait `seq` at the earlier of its deadlines.
+    fn arm(&self, st: &State, d: usize, seq: u32, op_deadline: Option<Instant>) -> Option<TimerId> {
+        let when = earliest(st.dirs[d].deadline, op_deadline)?;
+        let (slot, gen) = (self.slot, st.gen);
+        Some(sched().timers.add(when, Fire::Call(Box::new(move || expire(slot, gen, d, seq)))))
     }
 
     /// Sets Go's absolute deadline for `dir` (`None`: no deadline). A wait
@@ -240,16 +243,12 @@ impl PollDesc {
         let d = dir as usize;
         let mut st = self.slot.st.lock();
         st.dirs[d].deadline = deadline;
-        if st.dirs[d].waiter.is_none() {
-            return;
+        let mut waits = std::mem::take(&mut st.dirs[d].waits);
+        for w in &mut waits {
+            cancel(w.timer.take());
+            w.timer = self.arm(&st, d, w.seq, w.op_deadline);
         }
-        let dr = &mut st.dirs[d];
-        if let Some(t) = dr.timer.take() {
-            drop(sched().timers.cancel(t));
-        }
-        // A timer of the old deadline that is firing right now must miss.
-        dr.wait_seq = dr.wait_seq.wrapping_add(1);
-        self.arm(&mut st, d, None);
+        st.dirs[d].waits = waits;
     }
 
     /// Go's `Close` for a shared socket: wakes every goroutine parked on
@@ -260,9 +259,10 @@ impl PollDesc {
         st.closing = true;
         // Release: pairs with the Acquire in `check_open`.
         self.slot.evicted.store(true, Ordering::Release);
-        let ws: Vec<Waiter> = st.dirs.iter_mut().filter_map(|d| d.waiter.take()).collect();
+        let mut woken = Vec::new();
+        st.dirs.iter_mut().for_each(|d| take_all(d, &mut woken));
         drop(st);
-        ws.into_iter().for_each(Waiter::wake);
+        woken.into_iter().for_each(Waiter::wake);
     }
 }
 
@@ -272,11 +272,8 @@ impl Drop for PollDesc {
         // generation first, so in-flight events and timers miss.
         {
             let mut st = self.slot.st.lock();
-            debug_assert!(st.dirs.iter().all(|d| d.waiter.is_none()), "PollDesc::drop: waiter still parked");
+            debug_assert!(st.dirs.iter().all(|d| d.waits.is_empty()), "PollDesc::drop: waiter still parked");
             st.gen = st.gen.wrapping_add(1);
-            for t in st.dirs.iter_mut().filter_map(|d| d.timer.take()) {
-                drop(sched().timers.cancel(t));
-            }
         }
         let r = poller().backend().deregister(self.fd);
         debug_assert!(r.is_ok(), "PollDesc::drop: EPOLL_CTL_DEL of fd {} failed: {r:?}", self.fd);
@@ -310,24 +307,34 @@ fn check(st: &State, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
     }
 }
 
+/// Removes every wait of `dir` into `out`, cancelling their timers.
+fn take_all(dir: &mut Dir, out: &mut Vec<Waiter>) {
+    for w in dir.waits.drain(..) {
+        cancel(w.timer);
+        out.push(w.waiter);
+    }
+}
+
+fn cancel(timer: Option<TimerId>) {
+    if let Some(t) = timer {
+        drop(sched().timers.cancel(t));
+    }
+}
+
 /// A deadline timer fired: wake the wait it was armed for, if still parked.
 fn expire(slot: &'static Slot, gen: u32, d: usize, seq: u32) {
     let mut st = slot.st.lock();
     if st.gen != gen {
         return;
     }
-    let dr = &mut st.dirs[d];
-    if dr.wait_seq != seq || dr.waiter.is_none() {
-        return;
-    }
-    dr.timer = None;
-    dr.timed_out = true;
-    let w = dr.waiter.take();
+    let waits = &mut st.dirs[d].waits;
+    let Some(i) = waits.iter().position(|w| w.seq == seq) else { return };
+    let w = waits.swap_remove(i);
     drop(st);
-    w.into_iter().for_each(Waiter::wake);
+    w.waiter.wake();
 }
 
-/// Applies one readiness event; a woken waiter is pushed to `out`.
+/// Applies one readiness event; the waiters it woke are pushed to `out`.
 pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
     let Some(slot) = SLAB.get((ev.token >> 32) as u32) else { return };
     let mut st = slot.st.lock();
@@ -335,13 +342,14 @@ pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
         return;
     }
     for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
+        let dir = &mut st.dirs[d];
         if !hit {
             continue;
         }
-        let dr = &mut st.dirs[d];
-        match dr.waiter.take() {
-            Some(w) => out.push(w),
-            None => dr.ready = true,
+        if dir.waits.is_empty() {
+            dir.ready = true;
+        } else {
+            take_all(dir, out);
         }
     }
 }
