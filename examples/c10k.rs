@@ -29,9 +29,14 @@ fn arg(name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
 }
 
+/// Echoes whatever arrives, as a real server reads: into a roomy buffer.
 fn echo_loop(mut c: impl Read + Write) {
-    let mut buf = [0u8; MSG];
-    while c.read_exact(&mut buf).is_ok() && c.write_all(&buf).is_ok() {}
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = c.read(&mut buf) {
+        if c.write_all(&buf[..n]).is_err() {
+            return;
+        }
+    }
 }
 
 /// `--server gort|threads`: prints the address, then serves until killed.
