@@ -13,7 +13,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gort_runtime::netpoll::{Interest, PollDesc};
@@ -25,17 +25,13 @@ pub(crate) struct Fd<S: AsFd> {
     sock: S,
     /// std-style per-call timeouts in nanoseconds, 0 = none; [read, write].
     timeouts: [AtomicU64; 2],
-    /// The last stream read returned less than asked: the receive queue was
-    /// empty then, so the next read waits first instead of paying for an
-    /// `EAGAIN` (edge-triggered epoll reports any byte that came after).
-    drained: AtomicBool,
 }
 
 impl<S: AsFd> Fd<S> {
     /// Registers `sock`, which must already be non-blocking.
     pub(crate) fn new(sock: S) -> io::Result<Fd<S>> {
         let pd = PollDesc::new(sock.as_fd())?;
-        Ok(Fd { pd, sock, timeouts: [AtomicU64::new(0), AtomicU64::new(0)], drained: AtomicBool::new(false) })
+        Ok(Fd { pd, sock, timeouts: [AtomicU64::new(0), AtomicU64::new(0)] })
     }
 
     pub(crate) fn sock(&self) -> &S {
@@ -44,42 +40,16 @@ impl<S: AsFd> Fd<S> {
 
     /// Runs `op` until it does not return `WouldBlock`, parking on `dir`
     /// between attempts. `Interrupted` is retried at once.
-    pub(crate) fn io<R>(&self, dir: Interest, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        self.io_from(dir, false, op)
-    }
-
-    /// A stream read of `len` bytes: `io`, skipping the first attempt when
-    /// the previous read drained the socket (see `drained`).
-    pub(crate) fn read(&self, len: usize, op: impl FnMut(&S) -> io::Result<usize>) -> io::Result<usize> {
-        // Relaxed: a hint; a stale value costs one wait or one EAGAIN.
-        let skip = self.drained.swap(false, Ordering::Relaxed);
-        let n = self.io_from(Interest::Read, skip, op)?;
-        if n > 0 && n < len {
-            self.drained.store(true, Ordering::Relaxed);
-        }
-        Ok(n)
-    }
-
-    /// The loop itself; `wait_first` starts with a wait instead of `op`.
-    fn io_from<R>(
-        &self,
-        dir: Interest,
-        wait_first: bool,
-        mut op: impl FnMut(&S) -> io::Result<R>,
-    ) -> io::Result<R> {
+    pub(crate) fn io<R>(&self, dir: Interest, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.pd.check_open()?;
         let mut deadline = None;
         let mut waited = false;
-        let mut attempt = !wait_first;
         loop {
-            if attempt {
-                match op(&self.sock) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => return r,
-                }
+            match op(&self.sock) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
             }
-            attempt = true;
             if !waited {
                 waited = true;
                 deadline = self.timeout(dir).map(|d| Instant::now() + d);

@@ -267,12 +267,11 @@ impl TcpStream {
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.read(buf.len(), |mut s| s.read(buf))
+        self.fd.io(Interest::Read, |mut s| s.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd.read(len, |mut s| s.read_vectored(bufs))
+        self.fd.io(Interest::Read, |mut s| s.read_vectored(bufs))
     }
 }
 
