@@ -162,3 +162,14 @@ fn two_readers_on_one_socket_both_get_served() {
     got.sort();
     assert_eq!(got, b"ab");
 }
+
+/// Names resolve through `lookup_host` (getaddrinfo on a blocking call).
+#[test]
+fn connect_by_name_resolves_on_a_blocking_call() {
+    let ln = TcpListener::bind("localhost:0").unwrap();
+    let port = ln.local_addr().unwrap().port();
+    let c = gort::go!(move || TcpStream::connect(("localhost", port)).map(|c| c.peer_addr().unwrap().port()));
+    let _accepted = ln.accept().unwrap();
+    assert_eq!(c.join().unwrap().unwrap(), port);
+    assert!(gort::net::lookup_host("localhost:1").unwrap().any(|a| a.ip().is_loopback()));
+}

@@ -24,7 +24,8 @@
 //!   blocked in the poller blocks in `wait` itself, holding no P, and takes
 //!   an idle P to run what it woke. Readiness then wakes the thread that
 //!   will run the goroutine, with no hand-off. sysmon polls every 10 ms
-//!   while all Ps are busy, so a CPU-bound program still sees its sockets.
+//!   while all Ps are busy, so a CPU-bound program still sees its sockets
+//!   (from sysmon's deep sleep it notices "all busy" within its 1 s tick).
 //!
 //! Both keep the no-lost-wakeup rule: an edge-triggered event stays queued
 //! in the kernel until some `wait` collects it, and in `inline` mode an M

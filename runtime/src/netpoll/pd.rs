@@ -129,7 +129,23 @@ impl Slab {
 ///
 /// Drop the `PollDesc` *before* closing its fd (declare it first in the
 /// owning struct): dropping unregisters the fd, so its number can be reused
-/// safely.
+/// safely. `gort::net` builds every socket on it; use it directly only for
+/// other pollable fds.
+///
+/// ```
+/// use std::io::{ErrorKind, Read};
+/// use std::os::fd::AsFd;
+/// use std::time::{Duration, Instant};
+/// use gort::netpoll::{Interest, PollDesc};
+///
+/// let (mut a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let pd = PollDesc::new(a.as_fd()).unwrap();
+/// assert_eq!(a.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::WouldBlock);
+/// let soon = Some(Instant::now() + Duration::from_millis(10));
+/// assert_eq!(pd.wait(Interest::Read, soon).unwrap_err().kind(), ErrorKind::TimedOut);
+/// drop(pd); // before `a` closes the fd
+/// ```
 pub struct PollDesc {
     slot: &'static Slot,
     index: u32,
