@@ -157,7 +157,7 @@ fn run_model(model: &str, conns: usize, secs: u64) {
     let (dk, dp) = (peaks.kstack.saturating_sub(base_k), peaks.ptables.saturating_sub(base_p));
     let per_conn = (peaks.rss + dk + dp) as f64 / conns as f64;
     println!(
-        "| {model:<7} | {conns:>6} | {:>9.0} | {:>7.0} | {:>7.0} | {:>8.1} | {:>9.1} | {:>10.1} | {:>9.1} | {:>7} |",
+        "| {model:<7} | {conns:>6} | {:>9.0} | {:>7.0} | {:>7.0} | {:>8.1} | {:>11.1} | {:>12.1} | {:>8.1} | {:>7} |",
         reqs / secs as f64,
         p50,
         p99,
@@ -179,7 +179,7 @@ fn main() {
         return client(&arg("--addr").expect("--addr"), conns, secs);
     }
     println!("c10k: {conns} connections, {secs} s of 64-byte echo per model\n");
-    println!("| model   |  conns |     req/s | p50 µs  | p99 µs  |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
+    println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
     println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
     for model in ["gort", "threads"] {
         run_model(model, conns, secs);
