@@ -57,3 +57,22 @@ fn pairs_talk_both_ways() {
     assert_eq!(&buf, b"pong!");
     assert_eq!(&h.join().unwrap(), b"ping!");
 }
+
+#[test]
+fn datagrams_by_path_and_deadline() {
+    use gort::net::UnixDatagram;
+    let path = std::env::temp_dir().join(format!("gort-unix-dgram-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let server = UnixDatagram::bind(&path).unwrap();
+    let client = UnixDatagram::unbound().unwrap();
+    let h = gort::go!(move || {
+        let mut buf = [0; 16];
+        let (n, _) = server.recv_from(&mut buf).unwrap();
+        server.set_read_deadline(Some(std::time::Instant::now() + std::time::Duration::from_millis(20)));
+        let late = server.recv(&mut buf).unwrap_err().kind();
+        (buf[..n].to_vec(), late)
+    });
+    client.send_to(b"to path", &path).unwrap();
+    assert_eq!(h.join().unwrap(), (b"to path".to_vec(), std::io::ErrorKind::TimedOut));
+    std::fs::remove_file(&path).unwrap();
+}

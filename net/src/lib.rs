@@ -28,4 +28,4 @@ mod unix;
 pub use resolve::lookup_host;
 pub use tcp::{default_backlog, Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,5 +1,5 @@
-//! Unix domain stream sockets: `UnixListener` and `UnixStream` with std's
-//! signatures, on the netpoller (`Fd::io`).
+//! Unix domain sockets: `UnixListener`, `UnixStream` and `UnixDatagram`
+//! with std's signatures, on the netpoller (`Fd::io`).
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
@@ -188,4 +188,105 @@ impl Write for UnixStream {
     }
 }
 
-fd_traits!(UnixListener, UnixStream);
+/// A Unix datagram socket; `recv`/`recv_from` park the goroutine.
+///
+/// ```
+/// let (a, b) = gort_net::UnixDatagram::pair().unwrap();
+/// a.send(b"dgram").unwrap();
+/// let mut buf = [0; 16];
+/// let n = gort::go!(move || b.recv(&mut buf).map(|n| buf[..n].to_vec())).join().unwrap().unwrap();
+/// assert_eq!(n, b"dgram");
+/// ```
+#[derive(Debug)]
+pub struct UnixDatagram {
+    fd: Fd<std::os::unix::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds to `path`.
+    ///
+    /// # Errors
+    /// `AddrInUse` when the path exists…
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::bind(path)?)
+    }
+
+    /// An unbound socket (it can still `send_to` and `connect`).
+    ///
+    /// # Errors
+    /// Out of descriptors.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair.
+    ///
+    /// # Errors
+    /// Out of descriptors.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?))
+    }
+
+    /// Sets the default peer for `send` and filters `recv` to it.
+    ///
+    /// # Errors
+    /// `NotFound`, `ConnectionRefused`…
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.fd.sock().connect(path)
+    }
+
+    /// Sends one datagram to the socket at `path`.
+    ///
+    /// # Errors
+    /// `NotFound`, `ConnectionRefused`…
+    pub fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.fd.io(Interest::Write, |s| s.send_to(buf, path))
+    }
+
+    /// Receives one datagram and its sender's address.
+    ///
+    /// # Errors
+    /// `TimedOut` past a deadline…
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.fd.io(Interest::Read, |s| s.recv_from(buf))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    /// `NotConnected`…
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |s| s.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    /// `TimedOut` past a deadline…
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |s| s.recv(buf))
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// Takes over a std socket (made non-blocking).
+    ///
+    /// # Errors
+    /// When it cannot be made non-blocking or registered.
+    pub fn from_std(s: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        s.set_nonblocking(true)?;
+        Ok(UnixDatagram { fd: Fd::new(s)? })
+    }
+
+    deadline_methods!();
+}
+
+fd_traits!(UnixListener, UnixStream, UnixDatagram);
