@@ -173,3 +173,41 @@ fn connect_by_name_resolves_on_a_blocking_call() {
     assert_eq!(c.join().unwrap().unwrap(), port);
     assert!(gort::net::lookup_host("localhost:1").unwrap().any(|a| a.ip().is_loopback()));
 }
+
+/// Goroutines that only yield to each other keep every P busy; sockets must
+/// still be served promptly (by an M blocked in the poller, or on the
+/// fairness tick when none is).
+#[test]
+fn sockets_progress_while_goroutines_yield_loop() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let spinners: Vec<_> = (0..gort::stats().ps * 2)
+        .map(|_| {
+            let stop = stop.clone();
+            gort::go!(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    gort::yield_now();
+                }
+            })
+        })
+        .collect();
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let server = gort::go!(move || echo(ln.accept().unwrap().0, 5));
+    let t = std::time::Instant::now();
+    let rounds = gort::go!(move || {
+        let c = TcpStream::connect(addr).unwrap();
+        let mut b = [0u8; 1];
+        for i in 0..20u8 {
+            (&c).write_all(&[i]).unwrap();
+            (&c).read_exact(&mut b).unwrap();
+        }
+        c.shutdown(Shutdown::Write).unwrap();
+    });
+    rounds.join().unwrap();
+    let took = t.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    spinners.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(server.join().unwrap(), 20);
+    assert!(took < std::time::Duration::from_secs(2), "20 round trips took {took:?} beside yielding loops");
+}

@@ -157,6 +157,7 @@ impl Mach {
     fn find_runnable(&mut self) -> Box<G> {
         let s = sched();
         loop {
+            self.poll_on_fairness_tick();
             if let Some(g) = self.p.next_local(&s.global) {
                 return g;
             }
@@ -181,6 +182,22 @@ impl Mach {
                 }
             }
             self.drop_p(s);
+        }
+    }
+
+    /// `inline` netpoll: on the 61-tick fairness turn, collect ready sockets
+    /// even though the queues are not empty, so goroutines that keep
+    /// yielding to each other cannot starve the network while no M is
+    /// blocked in the poller.
+    fn poll_on_fairness_tick(&self) {
+        let Some(np) = netpoll::inline_poller() else { return };
+        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
+        if unsafe { self.p.local() }.schedtick % 61 != 0 {
+            return;
+        }
+        let woken = np.poll_now();
+        if !woken.is_empty() {
+            park::ready_batch(woken);
         }
     }
 
