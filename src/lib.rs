@@ -21,7 +21,8 @@
 
 pub use gort_runtime::*;
 
-/// Sockets on the netpoller (coming with the netpoller issue).
+/// Sockets on the netpoller: std's socket API where a call that would
+/// block parks the goroutine, plus Go's deadlines.
 pub use gort_net as net;
 
 /// Go's net/http (coming with the HTTP issues).

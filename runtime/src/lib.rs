@@ -19,6 +19,8 @@
 //! | `join`, `time::sleep`, `yield_now` | parks (or requeues) | runs other Gs | stays with the M |
 //! | channel ops, `select!`, `sync::{Mutex, RwLock, Condvar, WaitGroup, Semaphore, Once}` | parks | runs other Gs | stays with the M |
 //! | a loop that never calls into gort | runs | is held | is held: preemption is cooperative |
+//! | `gort::net` socket I/O that would block | parks on the netpoller | runs other Gs | stays with the M |
+//! | `gort::blocking(f)`, `gort::fs`, `gort::net::lookup_host` | runs `f` (blocked) | blocked in `f` | handed to another M after ~20 µs |
 //! | `std::thread::sleep`, blocking std I/O, a `std` lock | runs (blocked) | blocked | blocked with it |
 //!
 //! On a plain OS thread (such as `main`) every blocking call blocks the
@@ -32,12 +34,15 @@
 //! # Environment
 //!
 //! `GORT_PROCS` sets the number of Ps; `GORT_STACK_SIZE` the default stack
-//! reservation (`65536`, `64k`, `1m`).
+//! reservation (`65536`, `64k`, `1m`); `GORT_NETPOLL` who waits in epoll
+//! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread).
 
 pub mod chan;
 mod coro;
+pub mod fs;
 mod join;
 mod local;
+pub mod netpoll;
 mod panic;
 mod sched;
 mod spawn;
@@ -50,5 +55,6 @@ mod timer;
 
 pub use join::JoinHandle;
 pub use local::LocalKey;
+pub use sched::blocking::blocking;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
 pub use stats::{stats, Stats};

@@ -61,6 +61,8 @@ struct Heap {
     order: BinaryHeap<Reverse<(Instant, u64)>>,
     live: HashMap<u64, Fire>,
     next_id: u64,
+    /// Set by `kick`, cleared by `run`, which returns early when it sees it.
+    kicked: bool,
 }
 
 impl Heap {
@@ -91,7 +93,7 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) fn new() -> Timers {
-        let heap = Heap { order: BinaryHeap::new(), live: HashMap::new(), next_id: 0 };
+        let heap = Heap { order: BinaryHeap::new(), live: HashMap::new(), next_id: 0, kicked: false };
         Timers { heap: Mutex::new(heap), cv: Condvar::new() }
     }
 
@@ -132,7 +134,7 @@ impl Timers {
                 };
                 due.extend(h.live.remove(&id));
             }
-            if !due.is_empty() || now >= until {
+            if !due.is_empty() || now >= until || std::mem::take(&mut h.kicked) {
                 break;
             }
             let wake_at = h.peek().map_or(until, |t| t.min(until));
@@ -140,6 +142,14 @@ impl Timers {
         }
         drop(h);
         due.into_iter().for_each(Fire::fire);
+    }
+
+    /// Makes a sleeping (or the next) `run` return now: sysmon has work
+    /// besides timers (a blocking call began). Setting the flag under the
+    /// lock means a `run` about to wait cannot miss it.
+    pub(crate) fn kick(&self) {
+        self.heap.lock().kicked = true;
+        self.cv.notify_one();
     }
 
     /// Timers pending, for stats.

@@ -34,6 +34,12 @@ pub(crate) enum WaitReason {
     Cond,
     Sema,
     WaitGroup,
+    /// Parked on a socket until it is readable.
+    NetRead,
+    /// Parked on a socket until it is writable.
+    NetWrite,
+    /// Back from `blocking` with no P free: queued until an M takes it.
+    Blocking,
 }
 
 /// The life of a G. Each state says who owns the `Box<G>` (and so the stack).

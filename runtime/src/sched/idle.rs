@@ -9,10 +9,11 @@
 //! M going idle updates them before fencing and re-checking the queues
 //! (`M::drop_p`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::netpoll;
 use crate::sched::m::{self, M};
 use crate::sched::p::P;
 use crate::sched::sched;
@@ -81,12 +82,63 @@ impl Idle {
         let idle_m = self.lists.lock().ms.pop();
         match idle_m {
             Some(m) => m.wake(p, spinning),
-            None => {
-                let n = self.mcount.fetch_add(1, Ordering::Relaxed);
-                if n >= MAX_MS {
-                    m::fatal(format_args!("program exceeds the {MAX_MS}-thread limit"));
-                }
-                m::spawn_m(n, p, spinning);
+            None if self.hand_to_poller(p, spinning) => {}
+            None => self.startm_thread(p, spinning),
+        }
+    }
+
+    /// Starts a new M with `p` (Go's `newm`), up to the cap.
+    fn startm_thread(&self, p: &'static P, spinning: bool) {
+        let n = self.mcount.fetch_add(1, Ordering::Relaxed);
+        if n >= MAX_MS {
+            m::fatal(format_args!(
+                "startm: program exceeds the {MAX_MS}-thread limit (too many blocking calls?)"
+            ));
+        }
+        m::spawn_m(n, p, spinning);
+    }
+
+    /// With no idle M, an M blocked in the `inline` netpoller can take `p`
+    /// instead of a new thread: put `p` back and interrupt the poller, which
+    /// re-checks for an idle P when it wakes (`M::poll_idle`). Returns false
+    /// (and keeps `p`) when nobody is blocked there.
+    fn hand_to_poller(&self, p: &'static P, spinning: bool) -> bool {
+        let Some(np) = netpoll::inline_poller() else { return false };
+        self.pidleput(p);
+        if spinning {
+            self.spin_stop();
+        }
+        // SeqCst (inside `is_blocked`): after our `pidleput`, so a poller that
+        // clears the flag later sees our P when it looks for one.
+        if np.is_blocked() {
+            np.interrupt();
+            return true;
+        }
+        // Nobody polls: take a P back (if one is still idle) for a new M.
+        if let Some(p) = self.pidleget() {
+            if spinning {
+                self.spin_start();
+            }
+            self.startm_thread(p, spinning);
+        }
+        true
+    }
+
+    /// Gives away a P retaken from a blocking call (Go's `handoffp`): to an
+    /// M if there is work, else to the idle list — re-checking the queues
+    /// after the fence, as an M going idle does, so work queued meanwhile
+    /// is not stranded.
+    pub(crate) fn handoff(&self, p: &'static P) {
+        let s = sched();
+        if !p.runq.is_empty() || !s.global.is_empty() {
+            return self.startm(p, false);
+        }
+        self.pidleput(p);
+        // SeqCst: pairs with the fence in `wakep`'s callers (see `M::drop_p`).
+        fence(Ordering::SeqCst);
+        if crate::sched::m::has_work(s) {
+            if let Some(p) = self.pidleget() {
+                self.startm(p, false);
             }
         }
     }

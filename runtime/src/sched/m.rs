@@ -15,8 +15,10 @@ use std::thread;
 use parking_lot::{Condvar, Mutex};
 
 use crate::coro::Req;
-use crate::sched::g::{set_current_g, set_current_p, Switch, G};
+use crate::netpoll::{self, Poller};
+use crate::sched::g::{current_p, set_current_g, set_current_p, Switch, G};
 use crate::sched::p::{bump, P};
+use crate::sched::park;
 use crate::sched::{sched, steal, Sched};
 use crate::stack;
 
@@ -87,21 +89,31 @@ impl Mach {
                 self.reset_spinning();
             }
             self.execute(g);
+            if current_p().is_none() {
+                // The G came back from `blocking` to find its P retaken.
+                let (p, spinning) = self.m.stop();
+                self.acquire(p, spinning);
+            }
         }
     }
 
     /// Runs `g` until it leaves this M; a park whose callback declines
     /// (the wake-up already happened) resumes it at once.
     fn execute(&mut self, mut g: Box<G>) {
-        let p = self.p;
-        // SAFETY: this M holds `p`; the borrow ends with the statement.
-        let local = unsafe { p.local() };
+        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
+        let local = unsafe { self.p.local() };
         local.schedtick = local.schedtick.wrapping_add(1);
         loop {
-            bump(&p.counters.switches);
+            bump(&self.p.counters.switches);
             set_current_g(ptr::from_ref(&*g));
             let switch = g.resume();
             set_current_g(ptr::null());
+            // A `blocking` call inside the G may have traded our P for
+            // another one, or left us with none (then `run` idles us).
+            let Some(p) = current_p() else {
+                return self.orphan(switch, g);
+            };
+            self.p = p;
             match switch {
                 Switch::Suspended(Req::Yield) => return self.requeue(g),
                 Switch::Suspended(Req::Park(req)) => {
@@ -123,6 +135,19 @@ impl Mach {
         }
     }
 
+    /// The G switched out after its `blocking` call lost the P: only its
+    /// park (which readies it onto the global queue) can happen here.
+    fn orphan(&self, switch: Switch, g: Box<G>) {
+        match switch {
+            Switch::Suspended(Req::Park(req)) => {
+                if req.run(g).is_some() {
+                    fatal(format_args!("M::orphan: a G without a P declined to park"));
+                }
+            }
+            _ => fatal(format_args!("M::orphan: a G left its M without a P other than by parking")),
+        }
+    }
+
     /// A yielding G goes to the back of the local queue.
     fn requeue(&self, g: Box<G>) {
         g.set_status(crate::sched::g::Status::Runnable);
@@ -134,11 +159,19 @@ impl Mach {
     fn find_runnable(&mut self) -> Box<G> {
         let s = sched();
         loop {
+            self.poll_on_fairness_tick();
             if let Some(g) = self.p.next_local(&s.global) {
                 return g;
             }
             if let Some(g) = s.global.get_batch(self.p, s.procs()) {
                 return g;
+            }
+            if let Some(np) = netpoll::inline_poller() {
+                let woken = np.poll_now();
+                if !woken.is_empty() {
+                    park::ready_batch(woken);
+                    continue;
+                }
             }
             if self.spinning || s.idle.may_spin() {
                 if !self.spinning {
@@ -151,6 +184,22 @@ impl Mach {
                 }
             }
             self.drop_p(s);
+        }
+    }
+
+    /// `inline` netpoll: on the 61-tick fairness turn, collect ready sockets
+    /// even though the queues are not empty, so goroutines that keep
+    /// yielding to each other cannot starve the network while no M is
+    /// blocked in the poller.
+    fn poll_on_fairness_tick(&self) {
+        let Some(np) = netpoll::inline_poller() else { return };
+        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
+        if unsafe { self.p.local() }.schedtick % 61 != 0 {
+            return;
+        }
+        let woken = np.poll_now();
+        if !woken.is_empty() {
+            park::ready_batch(woken);
         }
     }
 
@@ -184,8 +233,42 @@ impl Mach {
                 return self.acquire(p, was_spinning);
             }
         }
+        if let Some(np) = netpoll::inline_poller() {
+            if self.poll_idle(s, np) {
+                return;
+            }
+        }
         let (p, spinning) = self.m.stop();
         self.acquire(p, spinning);
+    }
+
+    /// `inline` netpoll mode, holding no P: while nobody else does, block in
+    /// the poller, and come back with a P when it readied goroutines or was
+    /// interrupted to take one (`Idle::startm`). The poller M never sleeps
+    /// elsewhere, so an interrupt after a `pidleput` is always seen. Returns
+    /// false when another M holds the polling role.
+    fn poll_idle(&mut self, s: &'static Sched, np: &'static Poller) -> bool {
+        loop {
+            let Some(woken) = np.block() else { return false };
+            let p = s.idle.pidleget();
+            if let Some(p) = p {
+                self.acquire(p, false);
+            }
+            if !woken.is_empty() {
+                park::ready_batch(woken);
+            }
+            if p.is_some() {
+                return true;
+            }
+            // SeqCst: as in `drop_p`; work queued while we polled finds us here.
+            fence(Ordering::SeqCst);
+            if has_work(s) {
+                if let Some(p) = s.idle.pidleget() {
+                    self.acquire(p, false);
+                    return true;
+                }
+            }
+        }
     }
 
     fn acquire(&mut self, p: &'static P, spinning: bool) {
@@ -196,6 +279,6 @@ impl Mach {
 }
 
 /// Whether any queue holds a G.
-fn has_work(s: &Sched) -> bool {
+pub(crate) fn has_work(s: &Sched) -> bool {
     !s.global.is_empty() || s.ps.iter().any(|p| !p.runq.is_empty())
 }

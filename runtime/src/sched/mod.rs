@@ -9,8 +9,12 @@
 //!   cache and its counters. Only the M holding a P touches its private parts.
 //! - **M** (`m.rs`): an OS thread. It runs Gs only while it holds a P.
 //! - The global queue (`global.rs`), idle Ps and Ms with the spinning count
-//!   (`idle.rs`), stealing (`steal.rs`), park/ready (`park.rs`), and the
-//!   sysmon thread for timers and stack trimming (`sysmon.rs`).
+//!   (`idle.rs`), stealing (`steal.rs`), park/ready (`park.rs`), blocking
+//!   calls and P hand-off (`blocking.rs`), and the sysmon thread for timers,
+//!   retaking Ps from blocking calls and stack trimming (`sysmon.rs`).
+//! - The netpoller (`crate::netpoll`) hooks in twice: an M with nothing to
+//!   run polls it without blocking before stealing, and in `inline` mode the
+//!   M that finds nothing at all blocks in it instead of sleeping.
 //!
 //! # How an M finds work (`M::find_runnable`)
 //!
@@ -47,6 +51,7 @@
 //! - A dedicated timer thread per P, or Ms polling timers with `sleep`: sysmon
 //!   sleeps on a condition variable until the earliest deadline instead.
 
+pub(crate) mod blocking;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;

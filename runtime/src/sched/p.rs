@@ -80,6 +80,11 @@ pub(crate) struct P {
     /// Whether an M holds this P. Written by the M acquiring or releasing it,
     /// read by stealers to decide whether to grant `runnext` a grace period.
     held: AtomicBool,
+    /// `syscalltick << 1 | in_blocking_call` (`blocking.rs`). Set by the M
+    /// entering a blocking call; cleared by a CAS that either that M (on
+    /// return) or sysmon (retaking the P) wins. The tick makes every call's
+    /// value unique, so a stale CAS can never take a later call's P.
+    pub(crate) syscall: AtomicU64,
     local: UnsafeCell<PLocal>,
     pub(crate) counters: Counters,
 }
@@ -95,6 +100,7 @@ impl P {
         P {
             runq: RunQueue::new(),
             held: AtomicBool::new(false),
+            syscall: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
                 schedtick: 0,
                 stacks: StackCache::new(stack_size),

@@ -117,3 +117,41 @@ pub(crate) fn ready(g: Box<G>) {
     }
     s.idle.wakep();
 }
+
+/// Makes a batch of waiters runnable at once (Go's `injectglist`), as the
+/// netpoller does: goroutines go to the current P's local queue on an M
+/// (overflow to global), else to the global queue, with one fence and one
+/// `wakep` for the lot; threads are unparked one by one. An M holding a P
+/// runs the first G itself, so it wakes another M only for a second one:
+/// a ping-pong over one socket then never pays a thread wake-up.
+pub(crate) fn ready_batch(ws: Vec<Waiter>) {
+    let s = sched();
+    let mut n = 0;
+    let mut gs = ws.into_iter().filter_map(|w| match w {
+        Waiter::G(g) => {
+            g.set_status(Status::Runnable);
+            n += 1;
+            Some(g)
+        }
+        t @ Waiter::Thread(_) => {
+            t.wake();
+            None
+        }
+    });
+    let on_m = match current_p() {
+        Some(p) => {
+            p.runq.push_batch(&mut gs, |rest| s.global.push_batch(rest));
+            true
+        }
+        None => {
+            s.global.push_batch(&mut gs);
+            false
+        }
+    };
+    drop(gs);
+    if n > usize::from(on_m) {
+        // SeqCst: the publication `wakep` needs (see `Idle::wakep`).
+        fence(Ordering::SeqCst);
+        s.idle.wakep();
+    }
+}

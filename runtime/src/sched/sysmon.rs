@@ -1,33 +1,79 @@
-//! sysmon: the runtime's background thread (Go's `sysmon`). For now it fires
-//! timers and, about once a second, trims the stacks that went back to the
-//! global pool (gort's stack shrinking). It sleeps on the timer condition
-//! variable between deadlines, so an idle process stays idle: one wake-up a
-//! second at most. The same once-a-second tick sweeps the `sync::Pool`s.
+//! sysmon: the runtime's background thread (Go's `sysmon`). It fires
+//! timers, retakes the Ps of Ms stuck in `blocking` calls (`blocking.rs`),
+//! polls the network for a CPU-bound program in `inline` netpoll mode, and
+//! about once a second trims the stacks that went back to the global pool
+//! (gort's stack shrinking) and sweeps the `sync::Pool`s.
+//!
+//! It never polls an idle process: with no blocking call in progress it
+//! sleeps on the timer condition variable until the next deadline (or the
+//! next trim), and the first `blocking` call kicks it awake. While calls are
+//! in progress it looks every 20 µs, doubling to 10 ms while it finds
+//! nothing to retake (Go's backoff).
 
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::netpoll;
+use crate::sched::blocking::{self, Retaker, RETAKE_AFTER, SYSMON_ASLEEP};
 use crate::sched::sched;
 use crate::stack;
 
 /// How often returned stacks are trimmed.
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 
+/// The longest sysmon sleeps between looks while it has something to watch.
+const MAX_DELAY: Duration = Duration::from_millis(10);
+
 /// Starts sysmon. It waits for the scheduler to finish initialising.
 pub(crate) fn start() {
-    let spawned = thread::Builder::new().name("gort-sysmon".into()).spawn(|| {
-        let s = sched();
-        let mut next_trim = Instant::now() + TRIM_EVERY;
-        loop {
-            s.timers.run(next_trim);
-            if Instant::now() >= next_trim {
-                stack::trim_sweep();
-                crate::sync::sweep_pools();
-                next_trim = Instant::now() + TRIM_EVERY;
-            }
-        }
-    });
+    let spawned = thread::Builder::new().name("gort-sysmon".into()).spawn(run);
     if let Err(e) = spawned {
         crate::sched::m::fatal(format_args!("cannot start sysmon: {e}"));
     }
+}
+
+fn run() {
+    let s = sched();
+    let mut retaker = Retaker::new(s.procs());
+    let mut next_trim = Instant::now() + TRIM_EVERY;
+    let mut delay = RETAKE_AFTER;
+    loop {
+        if watching() {
+            s.timers.run((Instant::now() + delay).min(next_trim));
+        } else {
+            delay = RETAKE_AFTER;
+            sleep_deep(next_trim);
+        }
+        delay = if retaker.retake() > 0 { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
+        if let Some(np) = netpoll::inline_poller() {
+            if s.idle.npidle() == 0 && !np.is_blocked() {
+                np.poll_for_sysmon();
+            }
+        }
+        if Instant::now() >= next_trim {
+            stack::trim_sweep();
+            crate::sync::sweep_pools();
+            next_trim = Instant::now() + TRIM_EVERY;
+        }
+    }
+}
+
+/// Whether sysmon has to look around often: a blocking call is in
+/// progress, or (`inline` netpoll) every P is busy and nobody polls.
+fn watching() -> bool {
+    let busy_inline =
+        netpoll::inline_poller().is_some_and(|np| sched().idle.npidle() == 0 && !np.is_blocked());
+    blocking::in_blocking() > 0 || busy_inline
+}
+
+/// Sleeps until a timer, `until`, or a kick from the first blocking call.
+fn sleep_deep(until: Instant) {
+    // SeqCst: pairs with `blocking::enter` (increment, then load this flag):
+    // either we see its call below, or it sees us asleep and kicks.
+    SYSMON_ASLEEP.store(true, Ordering::SeqCst);
+    if blocking::in_blocking() == 0 {
+        sched().timers.run(until);
+    }
+    SYSMON_ASLEEP.store(false, Ordering::SeqCst);
 }

@@ -1,0 +1,84 @@
+//! TCP echo round trip of 64 bytes on one loopback connection: a gort
+//! goroutine client and a goroutine echo server, beside the same loop on
+//! blocking std sockets with two OS threads, in the same run. The issue's
+//! target is gort within 10% of the threads.
+//!
+//! `cargo bench --bench net` (`GORT_NETPOLL=thread` for the other poller).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion};
+
+const MSG: usize = 64;
+
+fn ping(c: &mut impl ReadWrite, iters: u64) -> Duration {
+    let mut buf = [1u8; MSG];
+    let start = Instant::now();
+    for _ in 0..iters {
+        c.write_all(&buf).unwrap();
+        c.read_exact(&mut buf).unwrap();
+    }
+    start.elapsed()
+}
+
+fn echo(mut c: impl ReadWrite) {
+    let mut buf = [0u8; MSG];
+    while c.read_exact(&mut buf).is_ok() && c.write_all(&buf).is_ok() {}
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// One iteration = one 64-byte round trip, goroutine to goroutine.
+fn gort_rtt(iters: u64) -> Duration {
+    let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let server = gort::go!(move || {
+        let (s, _) = ln.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        echo(s);
+    });
+    let t = gort::go!(move || {
+        let mut c = gort::net::TcpStream::connect(addr).unwrap();
+        c.set_nodelay(true).unwrap();
+        ping(&mut c, iters)
+    })
+    .join()
+    .unwrap();
+    server.join().unwrap();
+    t
+}
+
+/// One iteration = one 64-byte round trip between two OS threads.
+fn std_rtt(iters: u64) -> Duration {
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (s, _) = ln.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        echo(s);
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_nodelay(true).unwrap();
+    let t = ping(&mut c, iters);
+    drop(c);
+    server.join().unwrap();
+    t
+}
+
+fn net(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tcp_echo_64b_rtt");
+    g.bench_function("gort_goroutines", |b| b.iter_custom(gort_rtt));
+    g.bench_function("std_threads", |b| b.iter_custom(std_rtt));
+    g.finish();
+}
+
+criterion_group!(benches, net);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

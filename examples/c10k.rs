@@ -1,0 +1,187 @@
+//! c10k: the same echo workload served goroutine-per-connection (gort) and
+//! thread-per-connection (std threads), N connections held at once, one
+//! table row per model.
+//!
+//! `cargo run --release --example c10k -- --conns 10000 --secs 5`
+//!
+//! Three processes per model, so neither model's leftovers skew the
+//! other's figures and each stays under the per-process fd limit: this
+//! one (the orchestrator, which samples memory), a server (`--server
+//! gort|threads`), and a load generator (`--client`) whose N goroutines each
+//! send 64 bytes and wait for the echo in a loop. Memory per connection is
+//! counted whole: the server's peak RSS plus the growth of the kernel's
+//! `KernelStack` and `PageTables` (a thread keeps most of its cost there).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gort::net::{TcpListener, TcpStream};
+
+const MSG: usize = 64;
+/// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
+const BUCKETS: usize = 200;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+/// Echoes whatever arrives, as a real server reads: into a roomy buffer.
+fn echo_loop(mut c: impl Read + Write) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = c.read(&mut buf) {
+        if c.write_all(&buf[..n]).is_err() {
+            return;
+        }
+    }
+}
+
+/// `--server gort|threads`: prints the address, then serves until killed.
+fn server(model: &str) {
+    let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
+    println!("{}", ln.local_addr().expect("local_addr"));
+    if model == "gort" {
+        for c in ln.incoming() {
+            let c = c.expect("accept");
+            gort::go!(move || echo_loop(&c));
+        }
+    } else {
+        // The same listener (somaxconn backlog), back in blocking mode.
+        let ln = ln.into_std().expect("into_std");
+        for c in ln.incoming() {
+            let c = c.expect("accept");
+            std::thread::spawn(move || echo_loop(&c));
+        }
+    }
+}
+
+/// `--client --addr A --conns N --secs S`: connects N, runs S seconds of
+/// request/response on all of them, prints `reqs p50_us p99_us`.
+fn client(addr: &str, conns: usize, secs: u64) {
+    let hist: Arc<Vec<AtomicU64>> = Arc::new((0..BUCKETS).map(|_| AtomicU64::new(0)).collect());
+    let conns: Vec<TcpStream> = (0..conns).map(|_| TcpStream::connect(addr).expect("connect")).collect();
+    println!("connected");
+    let end = Instant::now() + Duration::from_secs(secs);
+    let hs: Vec<_> = conns
+        .into_iter()
+        .map(|c| {
+            let hist = hist.clone();
+            gort::go!(move || {
+                let mut buf = [7u8; MSG];
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    (&c).write_all(&buf).expect("write");
+                    (&c).read_exact(&mut buf).expect("read");
+                    let us = t.elapsed().as_secs_f64() * 1e6;
+                    let b = (us.max(1.0).ln() / 1.1f64.ln()) as usize;
+                    hist[b.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+                }
+                c.set_linger(Some(Duration::ZERO)).expect("linger");
+            })
+        })
+        .collect();
+    hs.into_iter().for_each(|h| h.join().expect("client goroutine"));
+    let counts: Vec<u64> = hist.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+    let total: u64 = counts.iter().sum();
+    let pct = |p: f64| {
+        let mut seen = 0;
+        let at = (total as f64 * p) as u64;
+        counts
+            .iter()
+            .position(|&c| {
+                seen += c;
+                seen > at
+            })
+            .map_or(0.0, |i| 1.1f64.powi(i as i32 + 1))
+    };
+    println!("{} {:.0} {:.0}", total, pct(0.50), pct(0.99));
+}
+
+fn meminfo_kib(key: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn status_field(pid: u32, key: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn spawn_self(args: &[&str]) -> Child {
+    let exe = std::env::current_exe().expect("current_exe");
+    Command::new(exe).args(args).stdout(Stdio::piped()).spawn().expect("spawn child")
+}
+
+/// Peaks sampled every 20 ms: server RSS, threads, KernelStack, PageTables (KiB).
+#[derive(Default)]
+struct Peaks {
+    rss: u64,
+    threads: u64,
+    kstack: u64,
+    ptables: u64,
+}
+
+fn run_model(model: &str, conns: usize, secs: u64) {
+    let base_k = meminfo_kib("KernelStack:");
+    let base_p = meminfo_kib("PageTables:");
+    let mut srv = spawn_self(&["--server", model]);
+    let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
+    let mut addr = String::new();
+    srv_out.read_line(&mut addr).expect("server address");
+    let (n, s) = (conns.to_string(), secs.to_string());
+    let mut cli = spawn_self(&["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s]);
+    let mut peaks = Peaks::default();
+    while cli.try_wait().expect("client status").is_none() {
+        peaks.rss = peaks.rss.max(status_field(srv.id(), "VmRSS:"));
+        peaks.threads = peaks.threads.max(status_field(srv.id(), "Threads:"));
+        peaks.kstack = peaks.kstack.max(meminfo_kib("KernelStack:"));
+        peaks.ptables = peaks.ptables.max(meminfo_kib("PageTables:"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = String::new();
+    cli.stdout.take().expect("client stdout").read_to_string(&mut out).expect("client output");
+    let _ = srv.kill();
+    let _ = srv.wait();
+    let line = out.lines().last().unwrap_or("");
+    let f: Vec<f64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let [reqs, p50, p99] = f[..] else { panic!("client failed: {out:?}") };
+    let (dk, dp) = (peaks.kstack.saturating_sub(base_k), peaks.ptables.saturating_sub(base_p));
+    let per_conn = (peaks.rss + dk + dp) as f64 / conns as f64;
+    println!(
+        "| {model:<7} | {conns:>6} | {:>9.0} | {:>7.0} | {:>7.0} | {:>8.1} | {:>11.1} | {:>12.1} | {:>8.1} | {:>7} |",
+        reqs / secs as f64,
+        p50,
+        p99,
+        peaks.rss as f64 / 1024.0,
+        dk as f64 / 1024.0,
+        dp as f64 / 1024.0,
+        per_conn,
+        peaks.threads
+    );
+}
+
+fn main() {
+    if let Some(model) = arg("--server") {
+        return server(&model);
+    }
+    let conns: usize = arg("--conns").and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let secs: u64 = arg("--secs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    if std::env::args().any(|a| a == "--client") {
+        return client(&arg("--addr").expect("--addr"), conns, secs);
+    }
+    println!("c10k: {conns} connections, {secs} s of 64-byte echo per model\n");
+    println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
+    println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
+    for model in ["gort", "threads"] {
+        run_model(model, conns, secs);
+    }
+}

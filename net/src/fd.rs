@@ -1,0 +1,244 @@
+//! The one I/O loop every socket call goes through (Go's `internal/poll`
+//! `FD`): try the operation on the non-blocking socket; on `WouldBlock`
+//! park on the socket's poll descriptor until it may be ready; retry.
+//!
+//! `Fd<S>` owns a non-blocking std socket and its [`PollDesc`]. Field order
+//! is the invariant that keeps fd reuse safe: `pd` is declared first, so it
+//! is dropped (unregistered from epoll, generation bumped) before `sock`
+//! closes the fd number the kernel may then hand out again.
+//!
+//! On a ready socket an operation is one syscall and allocates nothing; the
+//! per-call timeout (std's `set_read_timeout`) is turned into a deadline
+//! only once the call first has to wait.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gort_runtime::netpoll::{Interest, PollDesc};
+use socket2::{SockAddr, SockRef, Socket};
+
+/// A registered non-blocking socket.
+pub(crate) struct Fd<S: AsFd> {
+    pd: PollDesc,
+    sock: S,
+    /// std-style per-call timeouts in nanoseconds, 0 = none; [read, write].
+    timeouts: [AtomicU64; 2],
+}
+
+impl<S: AsFd> Fd<S> {
+    /// Registers `sock`, which must already be non-blocking.
+    pub(crate) fn new(sock: S) -> io::Result<Fd<S>> {
+        let pd = PollDesc::new(sock.as_fd())?;
+        Ok(Fd { pd, sock, timeouts: [AtomicU64::new(0), AtomicU64::new(0)] })
+    }
+
+    pub(crate) fn sock(&self) -> &S {
+        &self.sock
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, parking on `dir`
+    /// between attempts. `Interrupted` is retried at once.
+    pub(crate) fn io<R>(&self, dir: Interest, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.pd.check_open()?;
+        let mut deadline = None;
+        let mut waited = false;
+        loop {
+            match op(&self.sock) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+            if !waited {
+                waited = true;
+                deadline = self.timeout(dir).map(|d| Instant::now() + d);
+            }
+            self.pd.wait(dir, deadline)?;
+        }
+    }
+
+    /// Waits for a non-blocking `connect` to finish (`deadline` bounds it).
+    pub(crate) fn finish_connect(&self, deadline: Option<Instant>) -> io::Result<()> {
+        let s = SockRef::from(&self.sock);
+        loop {
+            self.pd.wait(Interest::Write, deadline)?;
+            if let Some(e) = s.take_error()? {
+                return Err(e);
+            }
+            match s.peer_addr() {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(crate) fn timeout(&self, dir: Interest) -> Option<Duration> {
+        // Relaxed: an independent setting; no other memory depends on it.
+        match self.timeouts[dir as usize].load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+
+    /// std's rule: `Some(ZERO)` is an error; `None` clears the timeout.
+    pub(crate) fn set_timeout(&self, dir: Interest, t: Option<Duration>) -> io::Result<()> {
+        let n = match t {
+            Some(d) if d.is_zero() => {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));
+            }
+            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1),
+            None => 0,
+        };
+        // Relaxed: see `timeout`.
+        self.timeouts[dir as usize].store(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn set_deadline(&self, dir: Interest, deadline: Option<Instant>) {
+        self.pd.set_deadline(dir, deadline);
+    }
+
+    /// Go's `Close` on a shared socket: wake every parked caller with
+    /// `ConnectionAborted` and fail later calls.
+    pub(crate) fn evict(&self) {
+        self.pd.evict();
+    }
+
+    /// Unregisters and returns the socket (still non-blocking).
+    pub(crate) fn into_inner(self) -> S {
+        let Fd { pd, sock, .. } = self;
+        drop(pd);
+        sock
+    }
+
+    /// A copy with the same timeouts, for `try_clone` (`dup` of the fd).
+    pub(crate) fn clone_with(&self, sock: S) -> io::Result<Fd<S>> {
+        let fd = Fd::new(sock)?;
+        for d in [Interest::Read, Interest::Write] {
+            fd.set_timeout(d, self.timeout(d))?;
+        }
+        Ok(fd)
+    }
+}
+
+impl<S: AsFd> AsFd for Fd<S> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+/// Creates a non-blocking, close-on-exec socket for `addr`.
+pub(crate) fn socket(addr: &SockAddr, ty: socket2::Type) -> io::Result<Socket> {
+    Socket::new(addr.domain(), ty.nonblocking(), None)
+}
+
+/// Starts a non-blocking connect of `sock` to `addr` and waits for it.
+pub(crate) fn connect<S>(sock: Socket, addr: &SockAddr, deadline: Option<Instant>) -> io::Result<Fd<S>>
+where
+    S: AsFd + From<Socket>,
+{
+    let started = sock.connect(addr);
+    let fd = Fd::new(S::from(sock))?;
+    match started {
+        Ok(()) => Ok(fd),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {
+            fd.finish_connect(deadline).map(|()| fd)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Generates the timeout and deadline methods of a socket type whose `fd`
+/// field is an `Fd`, so every type documents them once and shares the code.
+macro_rules! deadline_methods {
+    () => {
+        /// Sets std's per-call read timeout: a read that waits longer fails
+        /// with `TimedOut`. `None` waits forever.
+        ///
+        /// # Errors
+        /// `InvalidInput` for a zero duration, as std.
+        pub fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
+            self.fd.set_timeout(gort_runtime::netpoll::Interest::Read, t)
+        }
+
+        /// Sets std's per-call write timeout; see [`set_read_timeout`](Self::set_read_timeout).
+        ///
+        /// # Errors
+        /// `InvalidInput` for a zero duration, as std.
+        pub fn set_write_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
+            self.fd.set_timeout(gort_runtime::netpoll::Interest::Write, t)
+        }
+
+        /// The per-call read timeout.
+        ///
+        /// # Errors
+        /// Never; `io::Result` for std's signature.
+        pub fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+            Ok(self.fd.timeout(gort_runtime::netpoll::Interest::Read))
+        }
+
+        /// The per-call write timeout.
+        ///
+        /// # Errors
+        /// Never; `io::Result` for std's signature.
+        pub fn write_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+            Ok(self.fd.timeout(gort_runtime::netpoll::Interest::Write))
+        }
+
+        /// Go's `SetDeadline`: reads and writes fail with `TimedOut` once
+        /// `deadline` passes, including ones already waiting; a later call
+        /// can extend it. `None` removes it.
+        pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
+            self.set_read_deadline(deadline);
+            self.set_write_deadline(deadline);
+        }
+
+        /// Go's `SetReadDeadline`; see [`set_deadline`](Self::set_deadline).
+        pub fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
+            self.fd.set_deadline(gort_runtime::netpoll::Interest::Read, deadline);
+        }
+
+        /// Go's `SetWriteDeadline`; see [`set_deadline`](Self::set_deadline).
+        pub fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
+            self.fd.set_deadline(gort_runtime::netpoll::Interest::Write, deadline);
+        }
+
+        /// Go's `Close` for a socket shared between goroutines: every call
+        /// parked on it wakes with `ConnectionAborted`, later calls fail the
+        /// same way, and the connection is shut down. The descriptor itself
+        /// is released when the value is dropped.
+        pub fn close(&self) {
+            self.fd.evict();
+            let _ = socket2::SockRef::from(self.fd.sock()).shutdown(std::net::Shutdown::Both);
+        }
+    };
+}
+
+pub(crate) use deadline_methods;
+
+impl<S: AsFd + std::fmt::Debug> std::fmt::Debug for Fd<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.sock.fmt(f)
+    }
+}
+
+/// Implements `AsFd` and `AsRawFd` for socket types whose `fd` field is an `Fd`.
+macro_rules! fd_traits {
+    ($($t:ty),*) => {$(
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.fd)
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&self.fd))
+            }
+        }
+    )*};
+}
+
+pub(crate) use fd_traits;

@@ -1,0 +1,316 @@
+//! TCP: `TcpListener` and `TcpStream` with std's signatures, on the
+//! netpoller. Every operation goes through `Fd::io`; this file only says
+//! which std call to try and which direction to wait on.
+//!
+//! `accept` never returns EMFILE/ENFILE: out of descriptors, it sleeps 5 ms
+//! doubling to 1 s and tries again (Go's `http.Server` rule), so a server
+//! keeps serving once descriptors free up.
+
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use gort_runtime::netpoll::Interest;
+use socket2::{SockAddr, SockRef, Type};
+
+use crate::fd::{self, deadline_methods, fd_traits, Fd};
+use crate::resolve::{each_addr, lookup_host};
+
+/// Backoff bounds for `accept` out of descriptors.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// The kernel's listen backlog cap (Go's default backlog), else 4096.
+pub fn default_backlog() -> i32 {
+    static BACKLOG: OnceLock<i32> = OnceLock::new();
+    *BACKLOG.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096)
+    })
+}
+
+/// A TCP socket server, listening for connections.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let ln = gort_net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = ln.local_addr().unwrap();
+/// let server = gort::go!(move || {
+///     let (mut c, _) = ln.accept().unwrap();
+///     std::io::copy(&mut &c, &mut &c).unwrap();
+/// });
+/// let mut c = gort_net::TcpStream::connect(addr).unwrap();
+/// c.write_all(b"ping").unwrap();
+/// c.shutdown(std::net::Shutdown::Write).unwrap();
+/// let mut s = String::new();
+/// c.read_to_string(&mut s).unwrap();
+/// assert_eq!(s, "ping");
+/// server.join().unwrap();
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    fd: Fd<std::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds with `SO_REUSEADDR` and the default backlog
+    /// ([`default_backlog`]: `/proc/sys/net/core/somaxconn`), trying each
+    /// address `addr` resolves to.
+    ///
+    /// # Errors
+    /// `AddrInUse`, `PermissionDenied`, resolution errors…
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        TcpListener::bind_with_backlog(addr, default_backlog())
+    }
+
+    /// [`bind`](Self::bind) with an explicit listen backlog.
+    ///
+    /// # Errors
+    /// As [`bind`](Self::bind).
+    pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: i32) -> io::Result<TcpListener> {
+        each_addr(lookup_host(addr)?, |a| {
+            let a = SockAddr::from(a);
+            let s = fd::socket(&a, Type::STREAM)?;
+            s.set_reuse_address(true)?;
+            s.bind(&a)?;
+            s.listen(backlog)?;
+            Ok(TcpListener { fd: Fd::new(std::net::TcpListener::from(s))? })
+        })
+    }
+
+    /// Waits for a connection (parking the goroutine) and returns it with
+    /// its peer's address. Out of descriptors it backs off and retries
+    /// (see the module doc); a connection aborted before it was accepted is
+    /// skipped.
+    ///
+    /// # Errors
+    /// Other accept errors, `TimedOut` past a deadline.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        loop {
+            let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+            match self.fd.io(Interest::Read, |l| SockRef::from(l).accept4(flags)) {
+                Ok((s, a)) => {
+                    let peer = a.as_socket().ok_or_else(|| io::Error::other("accept: not an IP address"))?;
+                    return Ok((TcpStream { fd: Fd::new(std::net::TcpStream::from(s))? }, peer));
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    gort_runtime::time::sleep(backoff);
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted && e.raw_os_error().is_some() => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// An endless iterator over accepted connections.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The address it listens on.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// Takes over a std listener (made non-blocking).
+    ///
+    /// # Errors
+    /// When it cannot be made non-blocking or registered.
+    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
+        l.set_nonblocking(true)?;
+        Ok(TcpListener { fd: Fd::new(l)? })
+    }
+
+    /// Gives the listener back to std, in blocking mode.
+    ///
+    /// # Errors
+    /// When blocking mode cannot be restored.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        let l = self.fd.into_inner();
+        l.set_nonblocking(false)?;
+        Ok(l)
+    }
+
+    deadline_methods!();
+}
+
+/// Iterator returned by [`TcpListener::incoming`]; never ends.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+/// A TCP connection. `Read` and `Write` park the goroutine (or block the
+/// thread) instead of returning `WouldBlock`; both are implemented for
+/// `&TcpStream` too, so one goroutine can read while another writes.
+#[derive(Debug)]
+pub struct TcpStream {
+    fd: Fd<std::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to the first address of `addr` that accepts.
+    ///
+    /// # Errors
+    /// `ConnectionRefused`, resolution errors…
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(lookup_host(addr)?, |a| TcpStream::connect_until(&a, None))
+    }
+
+    /// Connects to one address, failing with `TimedOut` after `timeout`.
+    ///
+    /// # Errors
+    /// `TimedOut`, `ConnectionRefused`…
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        TcpStream::connect_until(addr, Some(Instant::now() + timeout))
+    }
+
+    fn connect_until(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+        let a = SockAddr::from(*addr);
+        Ok(TcpStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, deadline)? })
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    /// `NotConnected`…
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// Shuts down the read, write, or both halves.
+    ///
+    /// # Errors
+    /// `NotConnected`…
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.fd.sock().shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY` (off by default, as std; Go turns it on).
+    ///
+    /// # Errors
+    /// As `setsockopt`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.fd.sock().set_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    /// As `getsockopt`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.fd.sock().nodelay()
+    }
+
+    /// Sets `SO_LINGER` (`Some(ZERO)`: close resets the connection).
+    ///
+    /// # Errors
+    /// As `setsockopt`.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        SockRef::from(self.fd.sock()).set_linger(linger)
+    }
+
+    /// A second handle on the same connection (a `dup` of the fd), with
+    /// its own registration and the same timeouts.
+    ///
+    /// # Errors
+    /// Out of descriptors…
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(TcpStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
+    }
+
+    /// Takes over a std stream (made non-blocking).
+    ///
+    /// # Errors
+    /// When it cannot be made non-blocking or registered.
+    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        s.set_nonblocking(true)?;
+        Ok(TcpStream { fd: Fd::new(s)? })
+    }
+
+    /// Gives the stream back to std, in blocking mode.
+    ///
+    /// # Errors
+    /// When blocking mode cannot be restored.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        let s = self.fd.into_inner();
+        s.set_nonblocking(false)?;
+        Ok(s)
+    }
+
+    deadline_methods!();
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |mut s| s.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |mut s| s.read_vectored(bufs))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |mut s| s.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |mut s| s.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fd_traits!(TcpListener, TcpStream);

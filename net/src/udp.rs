@@ -1,0 +1,121 @@
+//! UDP: `UdpSocket` with std's signatures, on the netpoller (`Fd::io`).
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use gort_runtime::netpoll::Interest;
+use socket2::{SockAddr, Type};
+
+use crate::fd::{self, deadline_methods, fd_traits, Fd};
+use crate::resolve::{each_addr, lookup_host};
+
+/// A UDP socket. `recv`/`recv_from` park the goroutine until a datagram
+/// arrives.
+///
+/// ```
+/// let a = gort_net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let b = gort_net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// b.send_to(b"hi", a.local_addr().unwrap()).unwrap();
+/// let mut buf = [0; 8];
+/// let (n, from) = a.recv_from(&mut buf).unwrap();
+/// assert_eq!((&buf[..n], from), (&b"hi"[..], b.local_addr().unwrap()));
+/// ```
+#[derive(Debug)]
+pub struct UdpSocket {
+    fd: Fd<std::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds to the first address of `addr` that works.
+    ///
+    /// # Errors
+    /// `AddrInUse`, resolution errors…
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        each_addr(lookup_host(addr)?, |a| {
+            let a = SockAddr::from(a);
+            let s = fd::socket(&a, Type::DGRAM)?;
+            s.bind(&a)?;
+            Ok(UdpSocket { fd: Fd::new(std::net::UdpSocket::from(s))? })
+        })
+    }
+
+    /// Sets the default peer for `send` and filters `recv` to it.
+    ///
+    /// # Errors
+    /// Resolution errors…
+    pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        each_addr(lookup_host(addr)?, |a| self.fd.sock().connect(a))
+    }
+
+    /// Sends one datagram to `addr`.
+    ///
+    /// # Errors
+    /// `MessageTooLong`-style errors from the kernel, resolution errors…
+    pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
+        let a = lookup_host(addr)?.next().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        self.fd.io(Interest::Write, |s| s.send_to(buf, a))
+    }
+
+    /// Receives one datagram and its sender.
+    ///
+    /// # Errors
+    /// `TimedOut` past a deadline…
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.fd.io(Interest::Read, |s| s.recv_from(buf))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    /// `NotConnected`, `ConnectionRefused` (an earlier datagram bounced)…
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |s| s.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    /// `TimedOut` past a deadline, `ConnectionRefused`…
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |s| s.recv(buf))
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    /// `NotConnected`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().peer_addr()
+    }
+
+    /// Takes over a std socket (made non-blocking).
+    ///
+    /// # Errors
+    /// When it cannot be made non-blocking or registered.
+    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        s.set_nonblocking(true)?;
+        Ok(UdpSocket { fd: Fd::new(s)? })
+    }
+
+    /// Gives the socket back to std, in blocking mode.
+    ///
+    /// # Errors
+    /// When blocking mode cannot be restored.
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        let s = self.fd.into_inner();
+        s.set_nonblocking(false)?;
+        Ok(s)
+    }
+
+    deadline_methods!();
+}
+
+fd_traits!(UdpSocket);

@@ -1,0 +1,292 @@
+//! Unix domain sockets: `UnixListener`, `UnixStream` and `UnixDatagram`
+//! with std's signatures, on the netpoller (`Fd::io`).
+
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use gort_runtime::netpoll::Interest;
+use socket2::{SockAddr, Type};
+
+use crate::fd::{self, deadline_methods, fd_traits, Fd};
+
+/// A Unix stream socket server.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let path = std::env::temp_dir().join(format!("gort-unix-doc-{}", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// let ln = gort_net::UnixListener::bind(&path).unwrap();
+/// let server = gort::go!(move || {
+///     let (mut c, _) = ln.accept().unwrap();
+///     c.write_all(b"hi").unwrap();
+/// });
+/// let mut c = gort_net::UnixStream::connect(&path).unwrap();
+/// let mut s = String::new();
+/// c.read_to_string(&mut s).unwrap();
+/// assert_eq!(s, "hi");
+/// server.join().unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct UnixListener {
+    fd: Fd<std::os::unix::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to `path` with the default backlog (`somaxconn`).
+    ///
+    /// # Errors
+    /// `AddrInUse` when the path exists…
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let a = SockAddr::unix(path)?;
+        let s = fd::socket(&a, Type::STREAM)?;
+        s.bind(&a)?;
+        s.listen(crate::tcp::default_backlog())?;
+        Ok(UnixListener { fd: Fd::new(std::os::unix::net::UnixListener::from(s))? })
+    }
+
+    /// Waits for a connection (parking the goroutine).
+    ///
+    /// # Errors
+    /// Accept errors, `TimedOut` past a deadline.
+    pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (s, a) = self.fd.io(Interest::Read, |l| l.accept())?;
+        s.set_nonblocking(true)?;
+        Ok((UnixStream { fd: Fd::new(s)? }, a))
+    }
+
+    /// The address it listens on.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    deadline_methods!();
+}
+
+/// A Unix stream connection; `Read`/`Write` park the goroutine.
+#[derive(Debug)]
+pub struct UnixStream {
+    fd: Fd<std::os::unix::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    ///
+    /// # Errors
+    /// `NotFound`, `ConnectionRefused`…
+    pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let a = SockAddr::unix(path)?;
+        Ok(UnixStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, None)? })
+    }
+
+    /// A connected pair.
+    ///
+    /// # Errors
+    /// Out of descriptors.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+    }
+
+    /// Shuts down the read, write, or both halves.
+    ///
+    /// # Errors
+    /// `NotConnected`…
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.fd.sock().shutdown(how)
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    /// As `getpeername`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// A second handle on the same connection (a `dup` of the fd), with
+    /// its own registration and the same timeouts.
+    ///
+    /// # Errors
+    /// Out of descriptors…
+    pub fn try_clone(&self) -> io::Result<UnixStream> {
+        Ok(UnixStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
+    }
+
+    /// Takes over a std stream (made non-blocking).
+    ///
+    /// # Errors
+    /// When it cannot be made non-blocking or registered.
+    pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        s.set_nonblocking(true)?;
+        Ok(UnixStream { fd: Fd::new(s)? })
+    }
+
+    /// Gives the stream back to std, in blocking mode.
+    ///
+    /// # Errors
+    /// When blocking mode cannot be restored.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        let s = self.fd.into_inner();
+        s.set_nonblocking(false)?;
+        Ok(s)
+    }
+
+    deadline_methods!();
+}
+
+impl Read for &UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |mut s| s.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |mut s| s.read_vectored(bufs))
+    }
+}
+
+impl Write for &UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |mut s| s.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |mut s| s.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A Unix datagram socket; `recv`/`recv_from` park the goroutine.
+///
+/// ```
+/// let (a, b) = gort_net::UnixDatagram::pair().unwrap();
+/// a.send(b"dgram").unwrap();
+/// let mut buf = [0; 16];
+/// let n = gort::go!(move || b.recv(&mut buf).map(|n| buf[..n].to_vec())).join().unwrap().unwrap();
+/// assert_eq!(n, b"dgram");
+/// ```
+#[derive(Debug)]
+pub struct UnixDatagram {
+    fd: Fd<std::os::unix::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds to `path`.
+    ///
+    /// # Errors
+    /// `AddrInUse` when the path exists…
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::bind(path)?)
+    }
+
+    /// An unbound socket (it can still `send_to` and `connect`).
+    ///
+    /// # Errors
+    /// Out of descriptors.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair.
+    ///
+    /// # Errors
+    /// Out of descriptors.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?))
+    }
+
+    /// Sets the default peer for `send` and filters `recv` to it.
+    ///
+    /// # Errors
+    /// `NotFound`, `ConnectionRefused`…
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.fd.sock().connect(path)
+    }
+
+    /// Sends one datagram to the socket at `path`.
+    ///
+    /// # Errors
+    /// `NotFound`, `ConnectionRefused`…
+    pub fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.fd.io(Interest::Write, |s| s.send_to(buf, path))
+    }
+
+    /// Receives one datagram and its sender's address.
+    ///
+    /// # Errors
+    /// `TimedOut` past a deadline…
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.fd.io(Interest::Read, |s| s.recv_from(buf))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    /// `NotConnected`…
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Write, |s| s.send(buf))
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    /// `TimedOut` past a deadline…
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.io(Interest::Read, |s| s.recv(buf))
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.sock().local_addr()
+    }
+
+    /// Takes over a std socket (made non-blocking).
+    ///
+    /// # Errors
+    /// When it cannot be made non-blocking or registered.
+    pub fn from_std(s: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        s.set_nonblocking(true)?;
+        Ok(UnixDatagram { fd: Fd::new(s)? })
+    }
+
+    deadline_methods!();
+}
+
+fd_traits!(UnixListener, UnixStream, UnixDatagram);

@@ -1,0 +1,395 @@
+//! Poll descriptors: what a parked reader or writer of one fd waits on
+//! (Go's `pollDesc`), and the slab that names them in epoll.
+//!
+//! # Slots and tokens
+//!
+//! Slots live in a slab of lazily allocated chunks that are never freed, so a
+//! `&'static Slot` stays valid forever and a slot is reused after its
+//! descriptor is dropped. The token registered with the backend is
+//! `index << 32 | generation`; dropping a descriptor bumps the generation
+//! (before the fd can be closed and its number reused), so an event or a
+//! timer that was already on its way for the old descriptor finds a
+//! different generation and is ignored: no stale wake-up reaches a new socket.
+//!
+//! # States, per direction (read, write), under the slot's lock
+//!
+//! | `ready` | `waits`   | meaning                                        |
+//! |---------|-----------|------------------------------------------------|
+//! | false   | empty     | idle: the next `EAGAIN` parks                  |
+//! | true    | empty     | an event arrived since the last park: retry    |
+//! | false   | non-empty | goroutines (or threads) are parked; an event   |
+//! |         |           | wakes them all and they retry                  |
+//!
+//! (`ready` and `waits` are never both set: an event hands itself to the
+//! waiters instead.) Several waits per direction are allowed, because two
+//! goroutines may read one `&TcpStream`. A parked wait is also woken by its
+//! deadline timer and by `evict`. Whoever wakes a wait removes it from the
+//! list; the woken caller then decides *why* from the state alone: closing →
+//! error, a deadline that has passed → `TimedOut`, otherwise retry. So a late
+//! or spurious wake-up can never produce a wrong result, only a retry. The
+//! lock is held only for a few field updates and never while waking.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::netpoll::{self, poller, Backend, Event};
+use crate::sched::g::WaitReason;
+use crate::sched::park::{self, Waiter};
+use crate::sched::sched;
+use crate::timer::{Fire, TimerId};
+
+const CHUNK: usize = 1024;
+const CHUNKS: usize = 1024;
+
+/// Which half of a descriptor an operation waits on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Interest {
+    /// Readable (or accept-able, or hung up).
+    Read,
+    /// Writable (or connected, or failed).
+    Write,
+}
+
+/// One parked caller.
+struct Wait {
+    /// Names the wait for its deadline timer (unique per slot generation).
+    seq: u32,
+    waiter: Waiter,
+    /// std-style per-call deadline of this wait.
+    op_deadline: Option<Instant>,
+    timer: Option<TimerId>,
+}
+
+#[derive(Default)]
+struct Dir {
+    ready: bool,
+    waits: Vec<Wait>,
+    /// Go-style absolute deadline, kept until changed.
+    deadline: Option<Instant>,
+}
+
+#[derive(Default)]
+struct State {
+    gen: u32,
+    closing: bool,
+    next_seq: u32,
+    dirs: [Dir; 2],
+}
+
+/// One slab slot. Shared by the owning `PollDesc`, the poller (events) and
+/// sysmon (deadline timers); everything is behind the lock.
+#[derive(Default)]
+pub(crate) struct Slot {
+    st: Mutex<State>,
+    /// Mirrors `State::closing` for the lock-free check on every call.
+    evicted: AtomicBool,
+}
+
+struct Slab {
+    chunks: [OnceLock<Box<[Slot]>>; CHUNKS],
+    /// Indices never handed out start here.
+    next: AtomicUsize,
+    free: Mutex<Vec<u32>>,
+}
+
+static SLAB: Slab = Slab {
+    chunks: [const { OnceLock::new() }; CHUNKS],
+    next: AtomicUsize::new(0),
+    free: Mutex::new(Vec::new()),
+};
+
+impl Slab {
+    fn get(&self, index: u32) -> Option<&'static Slot> {
+        let i = index as usize;
+        let chunk: &'static OnceLock<Box<[Slot]>> = &SLAB.chunks[i / CHUNK];
+        chunk.get().map(|c| &c[i % CHUNK])
+    }
+
+    fn alloc(&self) -> io::Result<(u32, &'static Slot)> {
+        if let Some(i) = self.free.lock().pop() {
+            return Ok((i, self.get(i).expect("Slab::alloc: freed index without a chunk")));
+        }
+        // Relaxed: only uniqueness matters; the chunk's OnceLock orders its init.
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= CHUNK * CHUNKS {
+            return Err(io::Error::other("gort netpoll: more than 1,048,576 sockets open"));
+        }
+        let chunk = SLAB.chunks[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Slot::default()).collect());
+        Ok((i as u32, &chunk[i % CHUNK]))
+    }
+}
+
+/// A socket's registration with the netpoller: where goroutines that got
+/// `WouldBlock` from it park until it is ready, with Go's deadlines.
+///
+/// Drop the `PollDesc` *before* closing its fd (declare it first in the
+/// owning struct): dropping unregisters the fd, so its number can be reused
+/// safely. `gort::net` builds every socket on it; use it directly only for
+/// other pollable fds.
+///
+/// ```
+/// use std::io::{ErrorKind, Read};
+/// use std::os::fd::AsFd;
+/// use std::time::{Duration, Instant};
+/// use gort::netpoll::{Interest, PollDesc};
+///
+/// let (mut a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let pd = PollDesc::new(a.as_fd()).unwrap();
+/// assert_eq!(a.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::WouldBlock);
+/// let soon = Some(Instant::now() + Duration::from_millis(10));
+/// assert_eq!(pd.wait(Interest::Read, soon).unwrap_err().kind(), ErrorKind::TimedOut);
+/// drop(pd); // before `a` closes the fd
+/// ```
+pub struct PollDesc {
+    slot: &'static Slot,
+    index: u32,
+    fd: RawFd,
+}
+
+impl std::fmt::Debug for PollDesc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollDesc").field("fd", &self.fd).field("index", &self.index).finish()
+    }
+}
+
+impl PollDesc {
+    /// Registers `fd` (which must be in non-blocking mode) with the
+    /// netpoller, edge-triggered for read and write.
+    ///
+    /// # Errors
+    /// When epoll refuses the fd (a regular file, say).
+    pub fn new(fd: BorrowedFd<'_>) -> io::Result<PollDesc> {
+        let (index, slot) = SLAB.alloc()?;
+        let gen = {
+            let mut st = slot.st.lock();
+            st.closing = false;
+            for d in &mut st.dirs {
+                debug_assert!(d.waits.is_empty(), "PollDesc::new: a reused slot still has waiters");
+                (d.ready, d.deadline) = (false, None);
+            }
+            // Relaxed: the slot's lock (held here) orders it before any use.
+            slot.evicted.store(false, Ordering::Relaxed);
+            st.gen
+        };
+        if let Err(e) = poller().backend().register(fd.as_raw_fd(), token(index, gen)) {
+            SLAB.free.lock().push(index);
+            return Err(e);
+        }
+        Ok(PollDesc { slot, index, fd: fd.as_raw_fd() })
+    }
+
+    /// Fails with `ConnectionAborted` once [`evict`](Self::evict) was
+    /// called, so every operation on a closed socket fails the same way (a
+    /// lock-free load: callers check it before each operation).
+    ///
+    /// # Errors
+    /// As described.
+    #[inline]
+    pub fn check_open(&self) -> io::Result<()> {
+        // Acquire: pairs with the Release in `evict`.
+        if self.slot.evicted.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        Ok(())
+    }
+
+    /// Parks the caller until the descriptor may be ready for `dir`, then
+    /// returns `Ok` so the caller retries its operation (readiness may be
+    /// spurious; the retry sees `WouldBlock` again and parks again).
+    ///
+    /// `op_deadline` bounds this one wait (std's per-operation timeouts);
+    /// the descriptor's own deadline ([`set_deadline`](Self::set_deadline))
+    /// applies too, whichever is earlier.
+    ///
+    /// # Errors
+    /// `TimedOut` when a deadline passes; `ConnectionAborted` after
+    /// [`evict`](Self::evict).
+    pub fn wait(&self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
+        let d = dir as usize;
+        {
+            let mut st = self.slot.st.lock();
+            check(&st, d, op_deadline)?;
+            if std::mem::take(&mut st.dirs[d].ready) {
+                return Ok(());
+            }
+        }
+        let reason = if dir == Interest::Read { WaitReason::NetRead } else { WaitReason::NetWrite };
+        park::park(reason, |w| self.register(d, op_deadline, w));
+        // Whoever woke us removed our wait (and its timer); now say why.
+        let st = self.slot.st.lock();
+        check(&st, d, op_deadline)
+    }
+
+    /// The park callback: publish the waiter unless readiness, a deadline
+    /// or eviction already came in.
+    fn register(&self, d: usize, op_deadline: Option<Instant>, w: Waiter) -> Result<(), Waiter> {
+        let mut st = self.slot.st.lock();
+        if check(&st, d, op_deadline).is_err() || std::mem::take(&mut st.dirs[d].ready) {
+            return Err(w);
+        }
+        let on_thread = matches!(w, Waiter::Thread(_));
+        let seq = st.next_seq;
+        st.next_seq = seq.wrapping_add(1);
+        let timer = self.arm(&st, d, seq, op_deadline);
+        st.dirs[d].waits.push(Wait { seq, waiter: w, op_deadline, timer });
+        drop(st);
+        if on_thread {
+            // A parked G's own M goes on to poll; a plain thread has none.
+            netpoll::ensure_poller();
+        }
+        Ok(())
+    }
+
+    /// Arms a timer for wait `seq` at the earlier of its deadlines.
+    fn arm(&self, st: &State, d: usize, seq: u32, op_deadline: Option<Instant>) -> Option<TimerId> {
+        let when = earliest(st.dirs[d].deadline, op_deadline)?;
+        let (slot, gen) = (self.slot, st.gen);
+        Some(sched().timers.add(when, Fire::Call(Box::new(move || expire(slot, gen, d, seq)))))
+    }
+
+    /// Sets Go's absolute deadline for `dir` (`None`: no deadline). A wait
+    /// in progress is re-timed; a deadline in the past fails waits at once.
+    pub fn set_deadline(&self, dir: Interest, deadline: Option<Instant>) {
+        let d = dir as usize;
+        let mut st = self.slot.st.lock();
+        st.dirs[d].deadline = deadline;
+        let mut waits = std::mem::take(&mut st.dirs[d].waits);
+        for w in &mut waits {
+            cancel(w.timer.take());
+            w.timer = self.arm(&st, d, w.seq, w.op_deadline);
+        }
+        st.dirs[d].waits = waits;
+    }
+
+    /// Go's `Close` for a shared socket: wakes every goroutine parked on
+    /// this descriptor with `ConnectionAborted` and fails later waits. The
+    /// fd stays registered until the `PollDesc` is dropped.
+    pub fn evict(&self) {
+        let mut st = self.slot.st.lock();
+        st.closing = true;
+        // Release: pairs with the Acquire in `check_open`.
+        self.slot.evicted.store(true, Ordering::Release);
+        let mut woken = Vec::new();
+        st.dirs.iter_mut().for_each(|d| take_all(d, &mut woken));
+        drop(st);
+        woken.into_iter().for_each(Waiter::wake);
+    }
+}
+
+impl Drop for PollDesc {
+    fn drop(&mut self) {
+        // No waiter can be parked: waiting borrows `self`. Bump the
+        // generation first, so in-flight events and timers miss.
+        {
+            let mut st = self.slot.st.lock();
+            debug_assert!(st.dirs.iter().all(|d| d.waits.is_empty()), "PollDesc::drop: waiter still parked");
+            st.gen = st.gen.wrapping_add(1);
+        }
+        let r = poller().backend().deregister(self.fd);
+        debug_assert!(r.is_ok(), "PollDesc::drop: EPOLL_CTL_DEL of fd {} failed: {r:?}", self.fd);
+        SLAB.free.lock().push(self.index);
+    }
+}
+
+fn token(index: u32, gen: u32) -> u64 {
+    (u64::from(index) << 32) | u64::from(gen)
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "use of closed network connection")
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Fails fast when the descriptor is closing or a deadline already passed.
+fn check(st: &State, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
+    if st.closing {
+        return Err(closed());
+    }
+    match earliest(st.dirs[d].deadline, op_deadline) {
+        Some(t) if t <= Instant::now() => Err(io::ErrorKind::TimedOut.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Removes every wait of `dir` into `out`, cancelling their timers.
+fn take_all(dir: &mut Dir, out: &mut Vec<Waiter>) {
+    for w in dir.waits.drain(..) {
+        cancel(w.timer);
+        out.push(w.waiter);
+    }
+}
+
+fn cancel(timer: Option<TimerId>) {
+    if let Some(t) = timer {
+        drop(sched().timers.cancel(t));
+    }
+}
+
+/// A deadline timer fired: wake the wait it was armed for, if still parked.
+fn expire(slot: &'static Slot, gen: u32, d: usize, seq: u32) {
+    let mut st = slot.st.lock();
+    if st.gen != gen {
+        return;
+    }
+    let waits = &mut st.dirs[d].waits;
+    let Some(i) = waits.iter().position(|w| w.seq == seq) else { return };
+    let w = waits.swap_remove(i);
+    drop(st);
+    w.waiter.wake();
+}
+
+/// Applies one readiness event; the waiters it woke are pushed to `out`.
+pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
+    let Some(slot) = SLAB.get((ev.token >> 32) as u32) else { return };
+    let mut st = slot.st.lock();
+    if st.gen != ev.token as u32 {
+        return;
+    }
+    for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
+        let dir = &mut st.dirs[d];
+        if !hit {
+            continue;
+        }
+        if dir.waits.is_empty() {
+            dir.ready = true;
+        } else {
+            take_all(dir, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dispatch, token, PollDesc};
+    use crate::netpoll::Event;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn stale_tokens_are_ignored() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let pd = PollDesc::new(a.as_fd()).unwrap();
+        let gen = pd.slot.st.lock().gen;
+        let stale = token(pd.index, gen.wrapping_sub(1));
+        let mut out = Vec::new();
+        dispatch(Event { token: stale, readable: true, writable: true }, &mut out);
+        assert!(
+            pd.slot.st.lock().dirs.iter().all(|d| !d.ready),
+            "a stale event marked a new descriptor ready"
+        );
+        dispatch(Event { token: token(pd.index, gen), readable: true, writable: false }, &mut out);
+        assert!(pd.slot.st.lock().dirs[0].ready);
+        assert!(out.is_empty());
+    }
+}
