@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const SWITCH_ROWS: [&str; 8] = [
+const SWITCH_ROWS: [&str; 9] = [
     "coro",
     "gort_yield_1p",
     "gort_chan_1p",
     "gort_chan_2p",
+    "gort_tcp_1p",
     "futex_same_core",
     "futex_two_cores",
     "thread_mpsc",

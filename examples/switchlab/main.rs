@@ -71,6 +71,13 @@ const ROWS: &[Row] = &[
         run: switches::gort_chan::<Meter>,
     },
     Row {
+        key: "gort_tcp_1p",
+        what: "gort TCP loopback ping-pong, 1 P",
+        how: "netpoller park/ready: read parks on EAGAIN, epoll readiness readies",
+        procs: Some(1),
+        run: switches::gort_tcp::<Meter>,
+    },
+    Row {
         key: "futex_same_core",
         what: "OS threads: futex (parking_lot) ping-pong, same core",
         how: "kernel switch: syscall, scheduler, register + FPU state",

@@ -98,6 +98,39 @@ pub fn gort_chan<P: Probe>(iters: u64) -> P::Out {
     .unwrap()
 }
 
+/// gort TCP loopback ping-pong of one byte: a read on an empty socket parks
+/// the goroutine on the netpoller; the peer's write makes it readable and
+/// the polling M readies it. Each switch crosses the kernel's loopback.
+pub fn gort_tcp<P: Probe>(iters: u64) -> P::Out {
+    gort::go!(move || {
+        let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let echo = gort::go!(move || {
+            let (mut c, _) = ln.accept().unwrap();
+            let mut b = [0u8; 1];
+            while c.read(&mut b).unwrap() == 1 {
+                c.write_all(&b).unwrap();
+            }
+        });
+        let mut c = gort::net::TcpStream::connect(addr).unwrap();
+        c.set_nodelay(true).unwrap();
+        let mut b = [7u8; 1];
+        let mut round = |c: &mut gort::net::TcpStream| {
+            c.write_all(&b).unwrap();
+            c.read_exact(&mut b).unwrap();
+        };
+        (0..WARM).for_each(|_| round(&mut c));
+        let p = P::start(&[]);
+        (0..iters.div_ceil(2)).for_each(|_| round(&mut c));
+        let out = p.stop();
+        drop(c);
+        echo.join().unwrap();
+        out
+    })
+    .join()
+    .unwrap()
+}
+
 /// Whose turn it is, behind a parking_lot Mutex + Condvar: waking the other
 /// side is a futex wake, waiting is a futex wait.
 #[derive(Default)]
