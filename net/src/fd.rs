@@ -224,6 +224,65 @@ impl<S: AsFd + std::fmt::Debug> std::fmt::Debug for Fd<S> {
     }
 }
 
+/// Implements `Read` and `Write` (vectored too) for a stream type whose `fd`
+/// field is an `Fd`, on `&T` through the retry loop and on `T` through `&T`,
+/// as std does for its sockets.
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl std::io::Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.fd.io(gort_runtime::netpoll::Interest::Read, |mut s| std::io::Read::read(&mut s, buf))
+            }
+
+            fn read_vectored(&mut self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
+                self.fd.io(gort_runtime::netpoll::Interest::Read, |mut s| {
+                    std::io::Read::read_vectored(&mut s, bufs)
+                })
+            }
+        }
+
+        impl std::io::Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.fd.io(gort_runtime::netpoll::Interest::Write, |mut s| std::io::Write::write(&mut s, buf))
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                self.fd.io(gort_runtime::netpoll::Interest::Write, |mut s| {
+                    std::io::Write::write_vectored(&mut s, bufs)
+                })
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &*self, buf)
+            }
+
+            fn read_vectored(&mut self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
+                std::io::Read::read_vectored(&mut &*self, bufs)
+            }
+        }
+
+        impl std::io::Write for $t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &*self, buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &*self, bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
 /// Implements `AsFd` and `AsRawFd` for socket types whose `fd` field is an `Fd`.
 macro_rules! fd_traits {
     ($($t:ty),*) => {$(
@@ -242,3 +301,4 @@ macro_rules! fd_traits {
 }
 
 pub(crate) use fd_traits;
+pub(crate) use stream_io;

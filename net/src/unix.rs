@@ -1,7 +1,7 @@
 //! Unix domain sockets: `UnixListener`, `UnixStream` and `UnixDatagram`
 //! with std's signatures, on the netpoller (`Fd::io`).
 
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::path::Path;
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
-use crate::fd::{self, deadline_methods, fd_traits, Fd};
+use crate::fd::{self, deadline_methods, fd_traits, stream_io, Fd};
 
 /// A Unix stream socket server.
 ///
@@ -148,45 +148,7 @@ impl UnixStream {
     deadline_methods!();
 }
 
-impl Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.io(Interest::Read, |mut s| s.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.fd.io(Interest::Read, |mut s| s.read_vectored(bufs))
-    }
-}
-
-impl Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.io(Interest::Write, |mut s| s.write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.fd.io(Interest::Write, |mut s| s.write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(UnixStream);
 
 /// A Unix datagram socket; `recv`/`recv_from` park the goroutine.
 ///
