@@ -1,4 +1,4 @@
-//! `gort::fs`: file helpers that run on [`blocking`](crate::blocking), so a
+//! `gort::fs`: file helpers that run on [`blocking`], so a
 //! slow disk holds one OS thread, never a P.
 
 use std::io;

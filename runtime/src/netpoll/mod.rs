@@ -1,7 +1,7 @@
 //! The netpoller: turns "this socket would block" into a parked goroutine
 //! and readiness back into a runnable one (Go's `netpoll.go`).
 //!
-//! # The contract a backend keeps ([`Backend`])
+//! # The contract a backend keeps (`Backend`)
 //!
 //! - `register(fd, token)` once per descriptor, edge-triggered for read and
 //!   write (and hang-up, which counts as both); `deregister(fd)` before the
@@ -14,7 +14,7 @@
 //!
 //! epoll (`epoll.rs`) is the one backend.
 //!
-//! # Who polls ([`Mode`], env `GORT_NETPOLL=thread|inline`)
+//! # Who polls (`Mode`, env `GORT_NETPOLL=thread|inline`)
 //!
 //! - `thread` (DESIGN.md's netpoller thread): one thread blocks in `wait`
 //!   forever and readies the woken goroutines onto the global queue in one
