@@ -31,20 +31,44 @@ fn serve(c: TcpStream) -> io::Result<()> {
     }
 }
 
-fn main() -> io::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let addr =
-        args.iter().position(|a| a == "--addr").and_then(|i| args.get(i + 1)).map_or("127.0.0.1:7000", |s| s);
-    let ln = TcpListener::bind(addr)?;
-    println!("echo: listening on {}", ln.local_addr()?);
+/// `--addr HOST:PORT` (default 127.0.0.1:7000); anything else is a usage error.
+fn addr_from_args() -> Result<String, String> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = String::from("127.0.0.1:7000");
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next()) {
+            ("--addr", Some(v)) => addr = v,
+            _ => return Err(format!("unexpected argument {a:?}")),
+        }
+    }
+    Ok(addr)
+}
+
+fn main() {
+    let addr = addr_from_args().unwrap_or_else(|e| {
+        eprintln!("echo: {e}\nusage: echo [--addr HOST:PORT]");
+        std::process::exit(2)
+    });
+    let ln = TcpListener::bind(&addr).unwrap_or_else(|e| {
+        eprintln!("echo: cannot listen on {addr}: {e}");
+        std::process::exit(1)
+    });
+    println!("echo: listening on {}", ln.local_addr().map_or(addr, |a| a.to_string()));
     for conn in ln.incoming() {
-        let c = conn?;
-        let peer = c.peer_addr()?;
+        // A failed accept (a peer that reset before we took it, say) costs
+        // that connection only; the server keeps serving.
+        let c = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("echo: accept: {e}");
+                continue;
+            }
+        };
         gort::go!(move || {
+            let peer = c.peer_addr().map_or_else(|_| "a peer".to_string(), |a| a.to_string());
             if let Err(e) = serve(c) {
                 eprintln!("echo: {peer}: {e}");
             }
         });
     }
-    Ok(())
 }
