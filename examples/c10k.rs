@@ -44,15 +44,14 @@ fn server(model: &str) {
     let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
     println!("{}", ln.local_addr().expect("local_addr"));
     if model == "gort" {
-        for c in ln.incoming() {
-            let c = c.expect("accept");
+        // A failed accept costs that connection only.
+        for c in ln.incoming().flatten() {
             gort::go!(move || echo_loop(&c));
         }
     } else {
         // The same listener (somaxconn backlog), back in blocking mode.
         let ln = ln.into_std().expect("into_std");
-        for c in ln.incoming() {
-            let c = c.expect("accept");
+        for c in ln.incoming().flatten() {
             std::thread::spawn(move || echo_loop(&c));
         }
     }
