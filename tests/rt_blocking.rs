@@ -82,3 +82,26 @@ fn fs_helpers_round_trip() {
     .unwrap();
     std::fs::remove_file(p).unwrap();
 }
+
+/// More blocking calls at once than Go's 10,000-thread limit: each needs
+/// its own M, so the runtime must stop with a message that names the limit
+/// and the likely cause, not hang or die of a bare resource error.
+fn m_cap_child() {
+    let hs: Vec<_> = (0..10_100)
+        .map(|_| gort::go!(|| gort::blocking(|| std::thread::sleep(Duration::from_secs(20)))))
+        .collect();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    println!("all blocking calls returned");
+}
+
+#[test]
+fn too_many_blocked_threads_abort_with_a_clear_message() {
+    if common::is_child() {
+        return m_cap_child();
+    }
+    let out =
+        common::run_child("too_many_blocked_threads_abort_with_a_clear_message", &[("GORT_PROCS", "2")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child should have stopped at the thread limit");
+    assert!(stderr.contains("10000-thread limit") && stderr.contains("blocking"), "{stderr}");
+}
