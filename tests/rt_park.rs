@@ -11,22 +11,29 @@ use std::time::{Duration, Instant};
 fn hundred_thousand_parked_then_woken() {
     const N: u64 = 100_000;
     let woke = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(3);
+    // The deadline is chosen once every goroutine exists, and scaled by how
+    // long spawning took, so a slow (debug, loaded) machine cannot let the
+    // first sleepers wake before the last ones park.
+    let (tx, rx) = gort::chan::bounded::<Instant>(N as usize);
+    let spawning = Instant::now();
     let hs: Vec<_> = (0..N)
         .map(|i| {
-            let woke = woke.clone();
+            let (woke, rx) = (woke.clone(), rx.clone());
             gort::go!(move || {
-                gort::time::sleep_until(deadline);
+                gort::time::sleep_until(rx.recv().unwrap());
                 woke.fetch_add(1, Ordering::Relaxed);
                 i
             })
         })
         .collect();
+    let deadline = Instant::now() + Duration::from_secs(2) + 2 * spawning.elapsed();
+    (0..N).for_each(|_| tx.send(deadline).unwrap());
     // All of them are parked at once, each on its own timer.
-    assert!(common::wait_until(Duration::from_secs(10), || gort::stats().timers as u64 >= N));
-    if Instant::now() < deadline {
-        assert_eq!(woke.load(Ordering::Relaxed), 0, "woken before the deadline");
-    }
+    assert!(common::wait_until(Duration::from_secs(60), || gort::stats().timers as u64 >= N
+        || Instant::now() >= deadline));
+    let woken_early = woke.load(Ordering::Relaxed);
+    assert!(Instant::now() < deadline, "the deadline passed before every goroutine was parked");
+    assert_eq!(woken_early, 0, "woken before the deadline");
     let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(sum, N * (N - 1) / 2);
     assert_eq!(woke.load(Ordering::Relaxed), N);
