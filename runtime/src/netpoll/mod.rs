@@ -124,15 +124,21 @@ impl Poller {
         woken
     }
 
-    /// `inline` mode, an M looking for work: collects ready goroutines
-    /// without blocking, unless another M is blocked in the poller.
-    pub(crate) fn poll_now(&self) -> Vec<Waiter> {
+    /// `inline` mode, an M looking for work (or sysmon): readies what is
+    /// ready without blocking, unless another M is blocked in the poller.
+    /// Returns whether it readied anything.
+    pub(crate) fn poll_ready(&self) -> bool {
         // SeqCst: pairs with the swap in `block`; a stale `false` only costs
         // one non-blocking poll.
         if self.polling.load(Ordering::SeqCst) {
-            return Vec::new();
+            return false;
         }
-        self.poll(&mut Events::new(), Some(Duration::ZERO))
+        let woken = self.poll(&mut Events::new(), Some(Duration::ZERO));
+        let any = !woken.is_empty();
+        if any {
+            park::ready_batch(woken);
+        }
+        any
     }
 
     /// `inline` mode, an M with no P and nothing to run: if nobody else is
@@ -160,14 +166,6 @@ impl Poller {
     /// Makes a blocked (or the next) `wait` return.
     pub(crate) fn interrupt(&self) {
         self.backend.interrupt();
-    }
-
-    /// sysmon's fallback in `inline` mode while every P is busy.
-    pub(crate) fn poll_for_sysmon(&self) {
-        let woken = self.poll_now();
-        if !woken.is_empty() {
-            park::ready_batch(woken);
-        }
     }
 }
 

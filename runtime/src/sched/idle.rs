@@ -7,7 +7,7 @@
 //! The lost-wakeup argument is in `sched/mod.rs`: the submitter publishes
 //! work with a SeqCst operation before reading these counters (`wakep`); an
 //! M going idle updates them before fencing and re-checking the queues
-//! (`M::drop_p`).
+//! (`Idle::recheck`).
 
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
@@ -52,7 +52,7 @@ impl Idle {
     /// The caller has just published work with a SeqCst operation (the
     /// `runnext` swap) or followed its publication with `fence(SeqCst)`:
     /// together with the SeqCst loads here, that pairs with the fence in
-    /// `M::drop_p`, so either we see the idle P or its M sees the work.
+    /// `recheck`, so either we see the idle P or its M sees the work.
     #[inline]
     pub(crate) fn wakep(&self) {
         // SeqCst: see above; on x86 these are plain loads.
@@ -134,12 +134,24 @@ impl Idle {
             return self.startm(p, false);
         }
         self.pidleput(p);
-        // SeqCst: pairs with the fence in `wakep`'s callers (see `M::drop_p`).
+        if let Some(p) = self.recheck() {
+            self.startm(p, false);
+        }
+    }
+
+    /// The second half of giving a P up (`M::drop_p`, the poller M, a
+    /// retaken P): after the P is on the idle list, fence and look at every
+    /// queue again, taking an idle P back if work is there. The fence pairs
+    /// with the submitter's SeqCst publication before `wakep`: either it saw
+    /// our P idle (and wakes an M), or we see its work here.
+    pub(crate) fn recheck(&self) -> Option<&'static P> {
         fence(Ordering::SeqCst);
-        if crate::sched::m::has_work(s) {
-            if let Some(p) = self.pidleget() {
-                self.startm(p, false);
-            }
+        let s = sched();
+        let work = !s.global.is_empty() || s.ps.iter().any(|p| !p.runq.is_empty());
+        if work {
+            self.pidleget()
+        } else {
+            None
         }
     }
 

@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::ptr;
-use std::sync::atomic::{fence, Ordering};
 use std::thread;
 
 use parking_lot::{Condvar, Mutex};
@@ -166,12 +165,8 @@ impl Mach {
             if let Some(g) = s.global.get_batch(self.p, s.procs()) {
                 return g;
             }
-            if let Some(np) = netpoll::inline_poller() {
-                let woken = np.poll_now();
-                if !woken.is_empty() {
-                    park::ready_batch(woken);
-                    continue;
-                }
+            if netpoll::inline_poller().is_some_and(Poller::poll_ready) {
+                continue;
             }
             if self.spinning || s.idle.may_spin() {
                 if !self.spinning {
@@ -194,12 +189,8 @@ impl Mach {
     fn poll_on_fairness_tick(&self) {
         let Some(np) = netpoll::inline_poller() else { return };
         // SAFETY: this M holds `self.p`; the borrow ends with the statement.
-        if unsafe { self.p.local() }.schedtick % 61 != 0 {
-            return;
-        }
-        let woken = np.poll_now();
-        if !woken.is_empty() {
-            park::ready_batch(woken);
+        if unsafe { self.p.local() }.schedtick % 61 == 0 {
+            np.poll_ready();
         }
     }
 
@@ -222,16 +213,11 @@ impl Mach {
             self.spinning = false;
             s.idle.spin_stop();
         }
-        // SeqCst: pairs with the fence in `Idle::wakep`. Either the submitter
-        // saw our P idle (and wakes an M), or we see its work here.
-        fence(Ordering::SeqCst);
-        if has_work(s) {
-            if let Some(p) = s.idle.pidleget() {
-                if was_spinning {
-                    s.idle.spin_start();
-                }
-                return self.acquire(p, was_spinning);
+        if let Some(p) = s.idle.recheck() {
+            if was_spinning {
+                s.idle.spin_start();
             }
+            return self.acquire(p, was_spinning);
         }
         if let Some(np) = netpoll::inline_poller() {
             if self.poll_idle(s, np) {
@@ -260,13 +246,10 @@ impl Mach {
             if p.is_some() {
                 return true;
             }
-            // SeqCst: as in `drop_p`; work queued while we polled finds us here.
-            fence(Ordering::SeqCst);
-            if has_work(s) {
-                if let Some(p) = s.idle.pidleget() {
-                    self.acquire(p, false);
-                    return true;
-                }
+            // Work queued while we polled finds us here.
+            if let Some(p) = s.idle.recheck() {
+                self.acquire(p, false);
+                return true;
             }
         }
     }
@@ -276,9 +259,4 @@ impl Mach {
         self.spinning = spinning;
         set_current_p(Some(p));
     }
-}
-
-/// Whether any queue holds a G.
-pub(crate) fn has_work(s: &Sched) -> bool {
-    !s.global.is_empty() || s.ps.iter().any(|p| !p.runq.is_empty())
 }

@@ -126,11 +126,10 @@ pub(crate) fn ready(g: Box<G>) {
 /// a ping-pong over one socket then never pays a thread wake-up.
 pub(crate) fn ready_batch(ws: Vec<Waiter>) {
     let s = sched();
-    let mut n = 0;
+    let n = ws.iter().filter(|w| matches!(w, Waiter::G(_))).count();
     let mut gs = ws.into_iter().filter_map(|w| match w {
         Waiter::G(g) => {
             g.set_status(Status::Runnable);
-            n += 1;
             Some(g)
         }
         t @ Waiter::Thread(_) => {
@@ -148,7 +147,6 @@ pub(crate) fn ready_batch(ws: Vec<Waiter>) {
             false
         }
     };
-    drop(gs);
     if n > usize::from(on_m) {
         // SeqCst: the publication `wakep` needs (see `Idle::wakep`).
         fence(Ordering::SeqCst);

@@ -154,7 +154,7 @@ impl<T> RunQueue<T> {
         // Release: pairs with the Acquire swap in `steal_runnext`, publishing
         // `*t`. No Acquire needed: a non-null old value was stored by us.
         // SeqCst: this swap is also the submitter's half of the lost-wakeup
-        // protocol (it pairs with the fence in `M::drop_p`), which lets
+        // protocol (it pairs with the fence in `Idle::recheck`), which lets
         // `Idle::wakep` skip a fence of its own. On x86 a swap is a locked
         // instruction whatever the ordering, so this costs nothing extra.
         let old = self.runnext.swap(Box::into_raw(t), SeqCst);

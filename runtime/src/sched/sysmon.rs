@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::netpoll;
+use crate::netpoll::{self, Poller};
 use crate::sched::blocking::{self, Retaker, RETAKE_AFTER, SYSMON_ASLEEP};
 use crate::sched::sched;
 use crate::stack;
@@ -46,10 +46,8 @@ fn run() {
             sleep_deep(next_trim);
         }
         delay = if retaker.retake() > 0 { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
-        if let Some(np) = netpoll::inline_poller() {
-            if s.idle.npidle() == 0 && !np.is_blocked() {
-                np.poll_for_sysmon();
-            }
+        if let Some(np) = unpolled() {
+            np.poll_ready();
         }
         if Instant::now() >= next_trim {
             stack::trim_sweep();
@@ -62,9 +60,13 @@ fn run() {
 /// Whether sysmon has to look around often: a blocking call is in
 /// progress, or (`inline` netpoll) every P is busy and nobody polls.
 fn watching() -> bool {
-    let busy_inline =
-        netpoll::inline_poller().is_some_and(|np| sched().idle.npidle() == 0 && !np.is_blocked());
-    blocking::in_blocking() > 0 || busy_inline
+    blocking::in_blocking() > 0 || unpolled().is_some()
+}
+
+/// The `inline` poller while every P is busy and no M is blocked in it:
+/// nobody but sysmon will collect its events.
+fn unpolled() -> Option<&'static Poller> {
+    netpoll::inline_poller().filter(|np| sched().idle.npidle() == 0 && !np.is_blocked())
 }
 
 /// Sleeps until a timer, `until`, or a kick from the first blocking call.
