@@ -76,3 +76,29 @@ fn datagrams_by_path_and_deadline() {
     assert_eq!(h.join().unwrap(), (b"to path".to_vec(), std::io::ErrorKind::TimedOut));
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Regression: a non-blocking connect to a Unix listener whose queue is
+/// full fails with EAGAIN, which never completes; it used to be waited on
+/// as "in progress" and parked forever.
+#[test]
+fn connect_to_a_full_unix_listener_fails_instead_of_hanging() {
+    let path = std::env::temp_dir().join(format!("gort-unix-full-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let _ln = std::os::unix::net::UnixListener::bind(&path).unwrap(); // never accepts
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let err = loop {
+            match UnixStream::connect(&p) {
+                Ok(c) if held.len() < 20_000 => held.push(c),
+                Ok(_) => break None,
+                Err(e) => break Some(e.kind()),
+            }
+        };
+        tx.send(err).unwrap();
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("connect hung on a full listener");
+    assert_eq!(got, Some(std::io::ErrorKind::WouldBlock));
+    std::fs::remove_file(&path).unwrap();
+}

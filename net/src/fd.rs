@@ -143,7 +143,10 @@ where
     let fd = Fd::new(S::from(sock))?;
     match started {
         Ok(()) => Ok(fd),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {
+        // In progress: wait for writability. EAGAIN is not among these: for
+        // a Unix socket it means the listener's queue is full, for TCP that
+        // no local port is left, and neither ever completes (Go returns it).
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY | libc::EINTR)) => {
             fd.finish_connect(deadline).map(|()| fd)
         }
         Err(e) => Err(e),

@@ -146,7 +146,7 @@ impl Poller {
     /// interrupt, and return what woke (`Some`, maybe empty); `None` when
     /// the role is taken.
     pub(crate) fn block(&self) -> Option<Vec<Waiter>> {
-        // SeqCst: one total order with `poll_now`'s load and other Ms'
+        // SeqCst: one total order with `poll_ready`'s load and other Ms'
         // swaps; only one M blocks at a time.
         if self.polling.swap(true, Ordering::SeqCst) {
             return None;
