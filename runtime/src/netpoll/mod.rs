@@ -125,12 +125,13 @@ impl Poller {
     }
 
     /// `inline` mode, an M looking for work (or sysmon): readies what is
-    /// ready without blocking, unless another M is blocked in the poller.
+    /// ready without blocking, unless nothing is parked on a descriptor or
+    /// another M is blocked in the poller.
     /// Returns whether it readied anything.
     pub(crate) fn poll_ready(&self) -> bool {
         // SeqCst: pairs with the swap in `block`; a stale `false` only costs
         // one non-blocking poll.
-        if self.polling.load(Ordering::SeqCst) {
+        if !pd::any_parked() || self.polling.load(Ordering::SeqCst) {
             return false;
         }
         let woken = self.poll(&mut Events::new(), Some(Duration::ZERO));

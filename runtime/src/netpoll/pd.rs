@@ -76,7 +76,6 @@ struct Dir {
 #[derive(Default)]
 struct State {
     gen: u32,
-    closing: bool,
     next_seq: u32,
     dirs: [Dir; 2],
 }
@@ -86,7 +85,8 @@ struct State {
 #[derive(Default)]
 pub(crate) struct Slot {
     st: Mutex<State>,
-    /// Mirrors `State::closing` for the lock-free check on every call.
+    /// Set by `evict` (under the lock, so waits see it there too); read
+    /// without the lock by the check before every call.
     evicted: AtomicBool,
 }
 
@@ -168,7 +168,6 @@ impl PollDesc {
         let (index, slot) = SLAB.alloc()?;
         let gen = {
             let mut st = slot.st.lock();
-            st.closing = false;
             for d in &mut st.dirs {
                 debug_assert!(d.waits.is_empty(), "PollDesc::new: a reused slot still has waiters");
                 (d.ready, d.deadline) = (false, None);
@@ -214,7 +213,7 @@ impl PollDesc {
         let d = dir as usize;
         {
             let mut st = self.slot.st.lock();
-            check(&st, d, op_deadline)?;
+            self.slot.check(&st, d, op_deadline)?;
             if std::mem::take(&mut st.dirs[d].ready) {
                 return Ok(());
             }
@@ -223,14 +222,14 @@ impl PollDesc {
         park::park(reason, |w| self.register(d, op_deadline, w));
         // Whoever woke us removed our wait (and its timer); now say why.
         let st = self.slot.st.lock();
-        check(&st, d, op_deadline)
+        self.slot.check(&st, d, op_deadline)
     }
 
     /// The park callback: publish the waiter unless readiness, a deadline
     /// or eviction already came in.
     fn register(&self, d: usize, op_deadline: Option<Instant>, w: Waiter) -> Result<(), Waiter> {
         let mut st = self.slot.st.lock();
-        if check(&st, d, op_deadline).is_err() || std::mem::take(&mut st.dirs[d].ready) {
+        if self.slot.check(&st, d, op_deadline).is_err() || std::mem::take(&mut st.dirs[d].ready) {
             return Err(w);
         }
         let on_thread = matches!(w, Waiter::Thread(_));
@@ -238,6 +237,8 @@ impl PollDesc {
         st.next_seq = seq.wrapping_add(1);
         let timer = self.arm(&st, d, seq, op_deadline);
         st.dirs[d].waits.push(Wait { seq, waiter: w, op_deadline, timer });
+        // Relaxed: a hint for `any_parked`; the slot lock orders the wait.
+        PARKED.fetch_add(1, Ordering::Relaxed);
         drop(st);
         if on_thread {
             // A parked G's own M goes on to poll; a plain thread has none.
@@ -258,6 +259,9 @@ impl PollDesc {
     pub fn set_deadline(&self, dir: Interest, deadline: Option<Instant>) {
         let d = dir as usize;
         let mut st = self.slot.st.lock();
+        if st.dirs[d].deadline == deadline {
+            return; // a server re-arming the same deadline re-times nothing
+        }
         st.dirs[d].deadline = deadline;
         let mut waits = std::mem::take(&mut st.dirs[d].waits);
         for w in &mut waits {
@@ -272,7 +276,6 @@ impl PollDesc {
     /// fd stays registered until the `PollDesc` is dropped.
     pub fn evict(&self) {
         let mut st = self.slot.st.lock();
-        st.closing = true;
         // Release: pairs with the Acquire in `check_open`.
         self.slot.evicted.store(true, Ordering::Release);
         let mut woken = Vec::new();
@@ -312,23 +315,41 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-/// Fails fast when the descriptor is closing or a deadline already passed.
-fn check(st: &State, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
-    if st.closing {
-        return Err(closed());
-    }
-    match earliest(st.dirs[d].deadline, op_deadline) {
-        Some(t) if t <= Instant::now() => Err(io::ErrorKind::TimedOut.into()),
-        _ => Ok(()),
+impl Slot {
+    /// Fails fast when the descriptor was evicted or a deadline already
+    /// passed. Called with `st`, this slot's state, locked.
+    fn check(&self, st: &State, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
+        // Relaxed: `evict` stores it under the lock we hold.
+        if self.evicted.load(Ordering::Relaxed) {
+            return Err(closed());
+        }
+        match earliest(st.dirs[d].deadline, op_deadline) {
+            Some(t) if t <= Instant::now() => Err(io::ErrorKind::TimedOut.into()),
+            _ => Ok(()),
+        }
     }
 }
 
 /// Removes every wait of `dir` into `out`, cancelling their timers.
 fn take_all(dir: &mut Dir, out: &mut Vec<Waiter>) {
+    // Relaxed: see `register`.
+    PARKED.fetch_sub(dir.waits.len(), Ordering::Relaxed);
     for w in dir.waits.drain(..) {
         cancel(w.timer);
         out.push(w.waiter);
     }
+}
+
+/// Waits parked on any descriptor, so that an M looking for work need not
+/// pay an `epoll_wait` when nobody could be woken (Go's `netpollAnyWaiters`).
+static PARKED: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any goroutine or thread is parked on a descriptor. A hint: a
+/// stale answer costs one skipped or one empty non-blocking poll, never an
+/// event, since events stay queued in the kernel until some poll takes them.
+pub(crate) fn any_parked() -> bool {
+    // Relaxed: see above.
+    PARKED.load(Ordering::Relaxed) != 0
 }
 
 fn cancel(timer: Option<TimerId>) {
@@ -346,6 +367,8 @@ fn expire(slot: &'static Slot, gen: u32, d: usize, seq: u32) {
     let waits = &mut st.dirs[d].waits;
     let Some(i) = waits.iter().position(|w| w.seq == seq) else { return };
     let w = waits.swap_remove(i);
+    // Relaxed: see `register`.
+    PARKED.fetch_sub(1, Ordering::Relaxed);
     drop(st);
     w.waiter.wake();
 }
