@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 use gort_runtime::netpoll::{Interest, PollDesc};
 use socket2::{SockAddr, SockRef, Socket};
 
+/// `accept`'s back-off while out of descriptors.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 /// A registered non-blocking socket.
 pub(crate) struct Fd<S: AsFd> {
     pd: PollDesc,
@@ -106,11 +110,40 @@ impl<S: AsFd> Fd<S> {
         self.pd.evict();
     }
 
-    /// Unregisters and returns the socket (still non-blocking).
-    pub(crate) fn into_inner(self) -> S {
+    /// Takes over a std socket: non-blocking from now on, and registered.
+    pub(crate) fn from_std(sock: S) -> io::Result<Fd<S>> {
+        SockRef::from(&sock).set_nonblocking(true)?;
+        Fd::new(sock)
+    }
+
+    /// Unregisters the socket and gives it back to std, in blocking mode.
+    pub(crate) fn into_std(self) -> io::Result<S> {
         let Fd { pd, sock, .. } = self;
         drop(pd);
-        sock
+        SockRef::from(&sock).set_nonblocking(false)?;
+        Ok(sock)
+    }
+
+    /// Accepts a connection on this listening socket, already non-blocking
+    /// and close-on-exec. Out of descriptors (EMFILE/ENFILE) it sleeps 5 ms
+    /// doubling to 1 s and tries again, as Go's `http.Server` does, so a
+    /// server keeps serving once descriptors free up; a closed listener or
+    /// a passed deadline still ends the wait. A connection aborted before it
+    /// was accepted is skipped.
+    pub(crate) fn accept(&self) -> io::Result<(Socket, SockAddr)> {
+        let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        let mut backoff = ACCEPT_BACKOFF_MIN;
+        loop {
+            match self.io(Interest::Read, |l| SockRef::from(l).accept4(flags)) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    self.pd.check_open()?;
+                    gort_runtime::time::sleep(backoff);
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
+                r => return r,
+            }
+        }
     }
 
     /// A copy with the same timeouts, for `try_clone` (`dup` of the fd).

@@ -3,23 +3,18 @@
 //! which std call to try and which direction to wait on.
 //!
 //! `accept` never returns EMFILE/ENFILE: out of descriptors, it sleeps 5 ms
-//! doubling to 1 s and tries again (Go's `http.Server` rule), so a server
-//! keeps serving once descriptors free up.
+//! doubling to 1 s and tries again (Go's `http.Server` rule, in `Fd::accept`),
+//! so a server keeps serving once descriptors free up.
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, SockRef, Type};
 
 use crate::fd::{self, deadline_methods, fd_traits, stream_io, Fd};
 use crate::resolve::{each_addr, lookup_host};
-
-/// Backoff bounds for `accept` out of descriptors.
-const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// The kernel's listen backlog cap (Go's default backlog), else 4096.
 pub fn default_backlog() -> i32 {
@@ -89,22 +84,9 @@ impl TcpListener {
     /// # Errors
     /// Other accept errors, `TimedOut` past a deadline.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let mut backoff = ACCEPT_BACKOFF_MIN;
-        loop {
-            let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
-            match self.fd.io(Interest::Read, |l| SockRef::from(l).accept4(flags)) {
-                Ok((s, a)) => {
-                    let peer = a.as_socket().ok_or_else(|| io::Error::other("accept: not an IP address"))?;
-                    return Ok((TcpStream { fd: Fd::new(std::net::TcpStream::from(s))? }, peer));
-                }
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                    gort_runtime::time::sleep(backoff);
-                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
-                }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted && e.raw_os_error().is_some() => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let (s, a) = self.fd.accept()?;
+        let peer = a.as_socket().ok_or_else(|| io::Error::other("accept: not an IP address"))?;
+        Ok((TcpStream { fd: Fd::new(std::net::TcpStream::from(s))? }, peer))
     }
 
     /// An endless iterator over accepted connections.
@@ -125,8 +107,7 @@ impl TcpListener {
     /// # Errors
     /// When it cannot be made non-blocking or registered.
     pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
-        l.set_nonblocking(true)?;
-        Ok(TcpListener { fd: Fd::new(l)? })
+        Ok(TcpListener { fd: Fd::from_std(l)? })
     }
 
     /// Gives the listener back to std, in blocking mode.
@@ -134,9 +115,7 @@ impl TcpListener {
     /// # Errors
     /// When blocking mode cannot be restored.
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        let l = self.fd.into_inner();
-        l.set_nonblocking(false)?;
-        Ok(l)
+        self.fd.into_std()
     }
 
     deadline_methods!();
@@ -248,8 +227,7 @@ impl TcpStream {
     /// # Errors
     /// When it cannot be made non-blocking or registered.
     pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
-        s.set_nonblocking(true)?;
-        Ok(TcpStream { fd: Fd::new(s)? })
+        Ok(TcpStream { fd: Fd::from_std(s)? })
     }
 
     /// Gives the stream back to std, in blocking mode.
@@ -257,9 +235,7 @@ impl TcpStream {
     /// # Errors
     /// When blocking mode cannot be restored.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        let s = self.fd.into_inner();
-        s.set_nonblocking(false)?;
-        Ok(s)
+        self.fd.into_std()
     }
 
     deadline_methods!();

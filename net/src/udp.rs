@@ -101,8 +101,7 @@ impl UdpSocket {
     /// # Errors
     /// When it cannot be made non-blocking or registered.
     pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
-        s.set_nonblocking(true)?;
-        Ok(UdpSocket { fd: Fd::new(s)? })
+        Ok(UdpSocket { fd: Fd::from_std(s)? })
     }
 
     /// Gives the socket back to std, in blocking mode.
@@ -110,9 +109,7 @@ impl UdpSocket {
     /// # Errors
     /// When blocking mode cannot be restored.
     pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        let s = self.fd.into_inner();
-        s.set_nonblocking(false)?;
-        Ok(s)
+        self.fd.into_std()
     }
 
     deadline_methods!();

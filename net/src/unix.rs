@@ -52,9 +52,11 @@ impl UnixListener {
     /// # Errors
     /// Accept errors, `TimedOut` past a deadline.
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (s, a) = self.fd.io(Interest::Read, |l| l.accept())?;
-        s.set_nonblocking(true)?;
-        Ok((UnixStream { fd: Fd::new(s)? }, a))
+        // The peer of an unbound client is unnamed, which socket2's address
+        // cannot express; std's `peer_addr` can.
+        let s = std::os::unix::net::UnixStream::from(self.fd.accept()?.0);
+        let peer = s.peer_addr()?;
+        Ok((UnixStream { fd: Fd::new(s)? }, peer))
     }
 
     /// The address it listens on.
@@ -131,8 +133,7 @@ impl UnixStream {
     /// # Errors
     /// When it cannot be made non-blocking or registered.
     pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
-        s.set_nonblocking(true)?;
-        Ok(UnixStream { fd: Fd::new(s)? })
+        Ok(UnixStream { fd: Fd::from_std(s)? })
     }
 
     /// Gives the stream back to std, in blocking mode.
@@ -140,9 +141,7 @@ impl UnixStream {
     /// # Errors
     /// When blocking mode cannot be restored.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
-        let s = self.fd.into_inner();
-        s.set_nonblocking(false)?;
-        Ok(s)
+        self.fd.into_std()
     }
 
     deadline_methods!();
@@ -244,8 +243,7 @@ impl UnixDatagram {
     /// # Errors
     /// When it cannot be made non-blocking or registered.
     pub fn from_std(s: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
-        s.set_nonblocking(true)?;
-        Ok(UnixDatagram { fd: Fd::new(s)? })
+        Ok(UnixDatagram { fd: Fd::from_std(s)? })
     }
 
     deadline_methods!();
