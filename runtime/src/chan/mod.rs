@@ -36,7 +36,6 @@ use select::{block_locked, RecvArm, SendArm};
 
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::wake;
-use crate::time::far_future;
 
 /// What `select!` expands to; not a public API.
 #[doc(hidden)]
@@ -111,7 +110,8 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send_timeout(1, Duration::from_millis(1)), Err(SendTimeoutError::Timeout(1)));
     /// ```
     pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_until(v, Some(Instant::now().checked_add(timeout).unwrap_or_else(far_future)))
+        // A timeout past what `Instant` can hold waits untimed.
+        self.send_until(v, Instant::now().checked_add(timeout))
     }
 
     /// Sends `v`, waiting until `deadline` at most.
@@ -152,33 +152,6 @@ impl<T> Sender<T> {
             (Err(SendError(v)), false) => Err(SendTimeoutError::Timeout(v)),
         }
     }
-
-    /// Closes the channel: receivers drain what is buffered, then see
-    /// `Err`; every send fails. Closing twice does nothing.
-    pub fn close(&self) {
-        self.chan.close(false);
-    }
-
-    /// Whether the channel is closed.
-    pub fn is_closed(&self) -> bool {
-        self.chan.lock().is_closed()
-    }
-
-    /// Values buffered now.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// Whether nothing is buffered now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The buffer's capacity (`Some(0)` for a rendezvous channel); `None`
-    /// when unbounded.
-    pub fn capacity(&self) -> Option<usize> {
-        self.chan.capacity()
-    }
 }
 
 impl<T> Receiver<T> {
@@ -210,7 +183,8 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(gort::chan::RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_until(Some(Instant::now().checked_add(timeout).unwrap_or_else(far_future)))
+        // A timeout past what `Instant` can hold waits untimed.
+        self.recv_until(Instant::now().checked_add(timeout))
     }
 
     /// Receives a value, waiting until `deadline` at most.
@@ -257,73 +231,67 @@ impl<T> Receiver<T> {
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { rx: self }
     }
-
-    /// Closes the channel (see [`Sender::close`]).
-    pub fn close(&self) {
-        self.chan.close(false);
-    }
-
-    /// Whether the channel is closed (values may still be buffered).
-    pub fn is_closed(&self) -> bool {
-        self.chan.lock().is_closed()
-    }
-
-    /// Values buffered now.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// Whether nothing is buffered now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The buffer's capacity; `None` when unbounded.
-    pub fn capacity(&self) -> Option<usize> {
-        self.chan.capacity()
-    }
 }
 
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Self {
-        // Relaxed: a new handle from a live one; the count is only read by
-        // the decrement that reaches zero (AcqRel in `Chan::release`).
-        self.chan.senders.fetch_add(1, Ordering::Relaxed);
-        Sender { chan: self.chan.clone() }
-    }
+/// What both ends of a channel share: closing, the state queries, and the
+/// handle count that closes the channel when the last handle of a kind
+/// drops (dropping the last receiver also drops what is buffered).
+macro_rules! channel_end {
+    ($end:ident, $count:ident, $drop_buffered:expr) => {
+        impl<T> $end<T> {
+            /// Closes the channel: receivers drain what is buffered, then see
+            /// `Err`; every send fails. Closing twice does nothing.
+            pub fn close(&self) {
+                self.chan.close(false);
+            }
+
+            /// Whether the channel is closed (values may still be buffered).
+            pub fn is_closed(&self) -> bool {
+                self.chan.lock().is_closed()
+            }
+
+            /// Values buffered now.
+            pub fn len(&self) -> usize {
+                self.chan.len()
+            }
+
+            /// Whether nothing is buffered now.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// The buffer's capacity (`Some(0)` for a rendezvous channel);
+            /// `None` when unbounded.
+            pub fn capacity(&self) -> Option<usize> {
+                self.chan.capacity()
+            }
+        }
+
+        impl<T> Clone for $end<T> {
+            fn clone(&self) -> Self {
+                // Relaxed: a new handle from a live one; the count is only read
+                // by the decrement that reaches zero (AcqRel in `Chan::release`).
+                self.chan.$count.fetch_add(1, Ordering::Relaxed);
+                $end { chan: self.chan.clone() }
+            }
+        }
+
+        impl<T> Drop for $end<T> {
+            fn drop(&mut self) {
+                self.chan.release(&self.chan.$count, $drop_buffered);
+            }
+        }
+
+        impl<T> std::fmt::Debug for $end<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($end)).finish_non_exhaustive()
+            }
+        }
+    };
 }
 
-impl<T> Clone for Receiver<T> {
-    fn clone(&self) -> Self {
-        // Relaxed: as in `Sender::clone`.
-        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
-        Receiver { chan: self.chan.clone() }
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        self.chan.release(&self.chan.senders, false);
-    }
-}
-
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        self.chan.release(&self.chan.receivers, true);
-    }
-}
-
-impl<T> std::fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender").finish_non_exhaustive()
-    }
-}
-
-impl<T> std::fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Receiver").finish_non_exhaustive()
-    }
-}
+channel_end!(Sender, senders, false);
+channel_end!(Receiver, receivers, true);
 
 /// Blocking iterator of [`Receiver::iter`].
 #[derive(Debug)]

@@ -64,10 +64,10 @@ pub struct Parker {
 
 // SAFETY: `waiter` is written before the parker is published (publication is
 // a lock release or the timer lock) and taken only by the single claimant
-// that won the CAS on `state`; the other fields are atomics.
+// that moved `state` from OPEN to CLAIMED (by CAS, or, when serialized, by a
+// load and store under the one queue lock every claimant holds); the other
+// fields are atomics. (`Send` follows from the fields: a `Waiter` is Send.)
 unsafe impl Sync for Parker {}
-// SAFETY: as above; a `Waiter` is Send.
-unsafe impl Send for Parker {}
 
 impl Parker {
     fn new(serialized: bool) -> Parker {
@@ -96,8 +96,9 @@ impl Parker {
         }
         // Relaxed: the woken party reads it after `Waiter::wake`, which orders it.
         self.fired.store(arm, Ordering::Relaxed);
-        // SAFETY: we won the CAS, so we are the only one to touch `waiter`
-        // after its publication.
+        // SAFETY: we moved `state` to CLAIMED (by the CAS, or serialized under
+        // the queue lock all claimants hold), so we are the only one to touch
+        // `waiter` after its publication.
         let w = unsafe { (*self.waiter.get()).take() };
         Some(w.expect("Parker::claim: claimed parker had no waiter"))
     }

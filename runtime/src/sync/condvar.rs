@@ -11,7 +11,6 @@ use parking_lot::Mutex as Lock;
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::{wait, Publish, Sudog, WaitQueue, TIMED_OUT};
 use crate::sync::MutexGuard;
-use crate::time::far_future;
 
 /// Whether `Condvar::wait_timeout` returned because time ran out.
 #[derive(Debug, PartialEq, Eq, Copy, Clone)]
@@ -84,8 +83,8 @@ impl Condvar {
         guard: MutexGuard<'a, T>,
         timeout: Duration,
     ) -> (MutexGuard<'a, T>, WaitTimeoutResult) {
-        let deadline = Instant::now().checked_add(timeout);
-        let (g, timed_out) = self.wait_until(guard, Some(deadline.unwrap_or_else(far_future)));
+        // A timeout past what `Instant` can hold waits untimed.
+        let (g, timed_out) = self.wait_until(guard, Instant::now().checked_add(timeout));
         (g, WaitTimeoutResult(timed_out))
     }
 
