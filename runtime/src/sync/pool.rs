@@ -78,7 +78,9 @@ static REGISTRY: Lock<Vec<Weak<dyn Sweep>>> = Lock::new(Vec::new());
 /// be rebuilt: buffers, scratch space, encoders.
 ///
 /// `get` hands out the object by value; reset it before use or before
-/// `put`, as the pool does not.
+/// `put`, as the pool does not. Aged-out objects are dropped on the
+/// runtime's background thread, so `T`'s `Drop` must not block (no gort
+/// lock or channel send in it).
 ///
 /// ```
 /// let pool = gort::sync::Pool::new(|| Vec::<u8>::with_capacity(1024));
@@ -155,13 +157,18 @@ impl<T: Send + 'static> Pool<T> {
     /// This P's slot.
     #[inline]
     fn slot(&self, p: &P) -> &Slot<T> {
-        let i = (std::ptr::from_ref(p).addr() - self.shared.ps_base) / mem::size_of::<P>();
-        &self.shared.slots[i]
+        &self.shared.slots[self.index(p)]
+    }
+
+    #[inline]
+    fn index(&self, p: &P) -> usize {
+        (std::ptr::from_ref(p).addr() - self.shared.ps_base) / mem::size_of::<P>()
     }
 
     #[cold]
     fn get_slow(&self) -> T {
-        let me = current_p().map(|p| self.slot(p));
+        let p = current_p();
+        let me = p.map(|p| self.slot(p));
         if let Some(slot) = me {
             let stale = self.age_private(slot);
             // SAFETY: as in `get`; `age_private` ended its borrow.
@@ -171,13 +178,12 @@ impl<T: Send + 'static> Pool<T> {
                 return v;
             }
         }
+        // Every slot once, our own first: shared lists, then victims.
         let slots = &self.shared.slots;
-        let ours = me.into_iter();
-        let found = ours
-            .clone()
-            .chain(slots.iter())
-            .find_map(|s| s.shared.lock().pop())
-            .or_else(|| ours.chain(slots.iter()).find_map(|s| s.victim.lock().pop()));
+        let start = p.map_or(0, |p| self.index(p));
+        let each = || (0..slots.len()).map(|k| &slots[(start + k) % slots.len()]);
+        let found =
+            each().find_map(|s| s.shared.lock().pop()).or_else(|| each().find_map(|s| s.victim.lock().pop()));
         found.unwrap_or_else(|| (self.shared.new)())
     }
 
@@ -242,7 +248,8 @@ impl<T: Send + 'static> Sweep for Shared<T> {
     }
 }
 
-/// Sweeps every live pool: sysmon calls it about once a second.
+/// Sweeps every live pool: sysmon calls it about once a second, and drops
+/// the objects that aged out there (see the `Pool` docs on `Drop`).
 pub(crate) fn sweep_all() {
     let live: Vec<Arc<dyn Sweep>> = {
         let mut reg = REGISTRY.lock();
