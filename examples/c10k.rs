@@ -20,6 +20,11 @@ use std::time::{Duration, Instant};
 
 use gort::net::{TcpListener, TcpStream};
 
+// Only its /proc reader is used here; the parking helpers serve the other examples.
+#[allow(dead_code)]
+#[path = "common/parked.rs"]
+mod parked;
+
 const MSG: usize = 64;
 /// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
 const BUCKETS: usize = 200;
@@ -100,19 +105,11 @@ fn client(addr: &str, conns: usize, secs: u64) {
 }
 
 fn meminfo_kib(key: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+    parked::field(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default(), key)
 }
 
 fn status_field(pid: u32, key: &str) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+    parked::field(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default(), key)
 }
 
 fn spawn_self(args: &[&str]) -> Child {

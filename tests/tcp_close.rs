@@ -2,21 +2,17 @@
 //! peer reset arrives as `ConnectionReset`; and closing then reopening
 //! sockets (same fd numbers) never delivers a stale wake-up or byte.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gort::net::{TcpListener, TcpStream, UnixStream};
-
-fn pair() -> (TcpStream, TcpStream) {
-    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = TcpStream::connect(ln.local_addr().unwrap()).unwrap();
-    (c, ln.accept().unwrap().0)
-}
+use gort::net::{TcpListener, UnixStream};
 
 #[test]
 fn close_wakes_a_parked_reader_with_an_error() {
-    let (c, _s) = pair();
+    let (c, _s) = common::tcp_pair();
     let c = Arc::new(c);
     let reader = {
         let c = c.clone();
@@ -44,7 +40,7 @@ fn close_wakes_a_parked_accept() {
 
 #[test]
 fn peer_reset_mid_read_is_connection_reset() {
-    let (c, s) = pair();
+    let (c, s) = common::tcp_pair();
     let reader = gort::go!(move || {
         let mut b = [0; 4];
         (&c).read_exact(&mut b).unwrap();

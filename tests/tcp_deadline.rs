@@ -2,21 +2,17 @@
 //! `TimedOut`; extending a deadline before it fires works; connect errors
 //! map to std's kinds.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use gort::net::{TcpListener, TcpStream};
 
-fn pair() -> (TcpStream, TcpStream) {
-    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = TcpStream::connect(ln.local_addr().unwrap()).unwrap();
-    (c, ln.accept().unwrap().0)
-}
-
 #[test]
 fn read_deadline_expires_with_timed_out() {
-    let (c, _s) = pair();
+    let (c, _s) = common::tcp_pair();
     let h = gort::go!(move || {
         let t = Instant::now();
         c.set_read_deadline(Some(t + Duration::from_millis(50)));
@@ -30,7 +26,7 @@ fn read_deadline_expires_with_timed_out() {
 
 #[test]
 fn extending_a_parked_readers_deadline_lets_data_arrive() {
-    let (c, s) = pair();
+    let (c, s) = common::tcp_pair();
     let c = std::sync::Arc::new(c);
     let reader = {
         let c = c.clone();
@@ -49,8 +45,8 @@ fn extending_a_parked_readers_deadline_lets_data_arrive() {
 
 #[test]
 fn a_deadline_only_wakes_its_own_socket() {
-    let (a, _a2) = pair();
-    let (b, b2) = pair();
+    let (a, _a2) = common::tcp_pair();
+    let (b, b2) = common::tcp_pair();
     let timed = gort::go!(move || {
         a.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)));
         (&a).read(&mut [0; 1]).unwrap_err().kind()
@@ -68,7 +64,7 @@ fn a_deadline_only_wakes_its_own_socket() {
 
 #[test]
 fn past_deadline_fails_at_once_and_clearing_it_restores_io() {
-    let (c, s) = pair();
+    let (c, s) = common::tcp_pair();
     c.set_deadline(Some(Instant::now() - Duration::from_millis(1)));
     (&s).write_all(b"z").unwrap();
     // Data is there, but Go's rule: a passed deadline fails a call that waits.
@@ -84,7 +80,7 @@ fn past_deadline_fails_at_once_and_clearing_it_restores_io() {
 
 #[test]
 fn std_timeouts_apply_per_call() {
-    let (c, _s) = pair();
+    let (c, _s) = common::tcp_pair();
     assert_eq!(c.set_read_timeout(Some(Duration::ZERO)).unwrap_err().kind(), ErrorKind::InvalidInput);
     c.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
     assert_eq!(c.read_timeout().unwrap(), Some(Duration::from_millis(30)));
@@ -97,7 +93,7 @@ fn std_timeouts_apply_per_call() {
 
 #[test]
 fn write_deadline_fires_when_the_peer_does_not_read() {
-    let (c, _s) = pair();
+    let (c, _s) = common::tcp_pair();
     let h = gort::go!(move || {
         c.set_write_timeout(Some(Duration::from_millis(50))).unwrap();
         let chunk = vec![0u8; 1 << 16];

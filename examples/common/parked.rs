@@ -24,9 +24,9 @@ impl Mem {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         Mem {
-            rss: kib(&status, "VmRSS:"),
-            pte: kib(&status, "VmPTE:"),
-            kernel_stack: kib(&meminfo, "KernelStack:"),
+            rss: field(&status, "VmRSS:") * 1024,
+            pte: field(&status, "VmPTE:") * 1024,
+            kernel_stack: field(&meminfo, "KernelStack:") * 1024,
         }
     }
 
@@ -35,12 +35,13 @@ impl Mem {
     }
 }
 
-/// The value of a `Key:   123 kB` line, in bytes.
-fn kib(text: &str, key: &str) -> u64 {
+/// The number on a `Key:   123 kB` (or `Key: 123`) line of a /proc file;
+/// 0 when the key is missing.
+pub fn field(text: &str, key: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |k| k * 1024)
+        .unwrap_or(0)
 }
 
 /// Goroutines parked in one chain: each joins its predecessor, the first

@@ -35,3 +35,10 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A connected TCP pair over loopback: (client, server side).
+pub fn tcp_pair() -> (gort::net::TcpStream, gort::net::TcpStream) {
+    let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = gort::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    (c, ln.accept().unwrap().0)
+}
