@@ -66,6 +66,32 @@ pub trait Arm {
     unsafe fn dequeue(&self);
 }
 
+/// The `Arm` methods a receive and a send arm share: both lock their
+/// channel and queue their sudog, on `recvq` or `sendq`.
+macro_rules! arm_on_queue {
+    ($queue:ident) => {
+        fn chan_addr(&self) -> usize {
+            std::ptr::from_ref(self.chan).addr()
+        }
+        fn lock(&self) {
+            self.chan.raw_lock();
+        }
+        unsafe fn unlock(&self) {
+            // SAFETY: the caller holds the lock.
+            unsafe { self.chan.raw_unlock() }
+        }
+        unsafe fn enqueue(&self, parker: &Parker, arm: usize) {
+            self.sudog.bind(parker, arm);
+            // SAFETY: the caller holds the lock.
+            unsafe { self.chan.state() }.$queue.push(&self.sudog, false);
+        }
+        unsafe fn dequeue(&self) {
+            // SAFETY: the caller holds the lock.
+            unsafe { self.chan.state() }.$queue.remove(&self.sudog);
+        }
+    };
+}
+
 /// A receive arm: `recv(rx) -> v`.
 #[doc(hidden)]
 pub struct RecvArm<'a, T> {
@@ -86,16 +112,8 @@ impl<'a, T> RecvArm<'a, T> {
 }
 
 impl<T> Arm for RecvArm<'_, T> {
-    fn chan_addr(&self) -> usize {
-        std::ptr::from_ref(self.chan).addr()
-    }
-    fn lock(&self) {
-        self.chan.raw_lock();
-    }
-    unsafe fn unlock(&self) {
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.raw_unlock() }
-    }
+    arm_on_queue!(recvq);
+
     unsafe fn try_locked(&self) -> Option<Wake> {
         // SAFETY: the caller holds the lock.
         let state = unsafe { self.chan.state() };
@@ -108,15 +126,6 @@ impl<T> Arm for RecvArm<'_, T> {
             Recvd::Closed => Some(Wake(None)),
             Recvd::Empty => None,
         }
-    }
-    unsafe fn enqueue(&self, parker: &Parker, arm: usize) {
-        self.sudog.bind(parker, arm);
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.state() }.recvq.push(&self.sudog, false);
-    }
-    unsafe fn dequeue(&self) {
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.state() }.recvq.remove(&self.sudog);
     }
 }
 
@@ -140,16 +149,8 @@ impl<'a, T> SendArm<'a, T> {
 }
 
 impl<T> Arm for SendArm<'_, T> {
-    fn chan_addr(&self) -> usize {
-        std::ptr::from_ref(self.chan).addr()
-    }
-    fn lock(&self) {
-        self.chan.raw_lock();
-    }
-    unsafe fn unlock(&self) {
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.raw_unlock() }
-    }
+    arm_on_queue!(sendq);
+
     unsafe fn try_locked(&self) -> Option<Wake> {
         // SAFETY: the arm is not queued, so its slot is ours.
         let slot = unsafe { self.sudog.slot_mut() };
@@ -166,15 +167,6 @@ impl<T> Arm for SendArm<'_, T> {
                 None
             }
         }
-    }
-    unsafe fn enqueue(&self, parker: &Parker, arm: usize) {
-        self.sudog.bind(parker, arm);
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.state() }.sendq.push(&self.sudog, false);
-    }
-    unsafe fn dequeue(&self) {
-        // SAFETY: the caller holds the lock.
-        unsafe { self.chan.state() }.sendq.remove(&self.sudog);
     }
 }
 
