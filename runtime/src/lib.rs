@@ -46,6 +46,7 @@ pub mod netpoll;
 mod panic;
 mod sched;
 mod spawn;
+mod spin;
 mod stack;
 mod stats;
 pub mod sync;

@@ -17,11 +17,10 @@ use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use parking_lot::lock_api::{GuardNoSend, RawMutex as _};
-use parking_lot::RawMutex;
 
 use crate::sched::park::Waiter;
 use crate::sched::waitq::WaitQueue;
+use crate::spin::SpinLock;
 
 /// A channel's lock-protected state.
 pub(crate) struct State<T> {
@@ -101,7 +100,7 @@ impl<T> State<T> {
 
 /// The shared channel: both ends hold it in an `Arc`.
 pub(crate) struct Chan<T> {
-    lock: RawMutex,
+    lock: SpinLock,
     /// Only touched while `lock` is held.
     state: UnsafeCell<State<T>>,
     /// Live `Sender`s; the last to drop closes the channel.
@@ -138,14 +137,14 @@ impl<T> std::ops::DerefMut for Locked<'_, T> {
 impl<T> Drop for Locked<'_, T> {
     fn drop(&mut self) {
         // SAFETY: a `Locked` exists only while this thread holds the lock.
-        unsafe { self.0.lock.unlock(GuardNoSend::new()) }
+        unsafe { self.0.lock.unlock() }
     }
 }
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
-            lock: RawMutex::INIT,
+            lock: SpinLock::INIT,
             state: UnsafeCell::new(State {
                 buf: VecDeque::new(),
                 cap,
@@ -161,13 +160,13 @@ impl<T> Chan<T> {
     /// Takes the lock.
     #[inline]
     pub(crate) fn lock(&self) -> Locked<'_, T> {
-        let _stateless = self.lock.lock();
+        self.lock.lock();
         Locked(self)
     }
 
     /// Takes the lock without a guard, for `select`, which holds several.
     pub(crate) fn raw_lock(&self) {
-        let _stateless = self.lock.lock();
+        self.lock.lock();
     }
 
     /// Releases a lock taken by `raw_lock`.
@@ -176,7 +175,7 @@ impl<T> Chan<T> {
     /// This thread holds the lock through `raw_lock`.
     pub(crate) unsafe fn raw_unlock(&self) {
         // SAFETY: guaranteed by the caller.
-        unsafe { self.lock.unlock(GuardNoSend::new()) }
+        unsafe { self.lock.unlock() }
     }
 
     /// The state while the lock is held through `raw_lock`.

@@ -118,7 +118,7 @@ impl Sched {
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let stack_size = stack::round_size(env_usize("GORT_STACK_SIZE").unwrap_or(stack::DEFAULT_STACK_SIZE));
-        let ps: &'static [P] = Box::leak((0..procs).map(|i| P::new(i, stack_size)).collect());
+        let ps: &'static [P] = Box::leak((0..procs).map(|i| P::new(i, stack_size, procs == 1)).collect());
         Sched {
             idle: Idle::new(ps),
             ps,

@@ -96,9 +96,10 @@ pub(crate) struct P {
 unsafe impl Sync for P {}
 
 impl P {
-    pub(crate) fn new(id: usize, stack_size: usize) -> P {
+    /// P number `id`; `sole` when it is the runtime's only P.
+    pub(crate) fn new(id: usize, stack_size: usize, sole: bool) -> P {
         P {
-            runq: RunQueue::new(),
+            runq: RunQueue::new(sole),
             held: AtomicBool::new(false),
             syscall: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {

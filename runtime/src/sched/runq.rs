@@ -56,6 +56,15 @@
 //! never overflows. `runnext` is taken only from an empty ring, and only
 //! when the caller asks (see `steal.rs`).
 //!
+//! # A sole queue
+//!
+//! With one P there is nobody to steal from its queue and no other P to
+//! wake, so a queue built `sole` takes and replaces `runnext` with plain
+//! loads and stores: the two read-modify-writes a goroutine hand-off
+//! (`push_next`, then `pop_next`) would cost are about 15 ns of a 150 ns
+//! channel round trip. Nothing steals from a sole queue (`steal_into`
+//! asserts it); other threads still only read it (`len`, `is_empty`).
+//!
 //! The owner-only methods are safe fns whose contract is the P's: only the M
 //! holding the P calls them. Breaking it is memory-unsafe (two "owners"
 //! could fill one slot and both publish it), so keep them behind `P`.
@@ -85,6 +94,8 @@ pub(crate) struct RunQueue<T> {
     runnext: AtomicPtr<T>,
     /// Written by the owner; read by the owner and stealers.
     buf: [AtomicPtr<T>; RUNQ_SIZE],
+    /// No stealers: `runnext` is the owner's alone (see "A sole queue").
+    sole: bool,
     /// The queue owns its items: `Send` only if `T` is, and dropck knows.
     _owns: PhantomData<Box<T>>,
 }
@@ -95,12 +106,14 @@ pub(crate) struct RunQueue<T> {
 unsafe impl<T: Send> Sync for RunQueue<T> {}
 
 impl<T> RunQueue<T> {
-    pub(crate) fn new() -> Self {
+    /// An empty queue; `sole` when nothing will ever steal from it.
+    pub(crate) fn new(sole: bool) -> Self {
         RunQueue {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
             runnext: AtomicPtr::new(ptr::null_mut()),
             buf: [const { AtomicPtr::new(ptr::null_mut()) }; RUNQ_SIZE],
+            sole,
             _owns: PhantomData,
         }
     }
@@ -157,10 +170,20 @@ impl<T> RunQueue<T> {
         // protocol (it pairs with the fence in `Idle::recheck`), which lets
         // `Idle::wakep` skip a fence of its own. On x86 a swap is a locked
         // instruction whatever the ordering, so this costs nothing extra.
-        let old = self.runnext.swap(Box::into_raw(t), SeqCst);
+        let t = Box::into_raw(t);
+        let old = if self.sole {
+            // Relaxed: only we write `runnext`. Release: as below, for
+            // readers of `is_empty`; no P exists that `wakep` could wake.
+            let old = self.runnext.load(Relaxed);
+            self.runnext.store(t, Release);
+            old
+        } else {
+            self.runnext.swap(t, SeqCst)
+        };
         if !old.is_null() {
-            // SAFETY: the swap took `old` out of `runnext`, so we are its only
-            // holder, and it is a leaked `Box<T>` (module invariants).
+            // SAFETY: we took `old` out of `runnext` (by the swap, or as its
+            // sole taker), so we are its only holder, and it is a leaked
+            // `Box<T>` (module invariants).
             self.push_back(unsafe { Box::from_raw(old) }, overflow);
         }
     }
@@ -168,15 +191,22 @@ impl<T> RunQueue<T> {
     /// Owner only. Takes `runnext`.
     #[inline]
     pub(crate) fn pop_next(&self) -> Option<Box<T>> {
-        // Relaxed: a hint to skip the swap; the swap decides.
-        if self.runnext.load(Relaxed).is_null() {
+        // Relaxed: a hint to skip the swap; the swap decides (when sole,
+        // nobody else takes it, so the hint is the answer).
+        let p = self.runnext.load(Relaxed);
+        if p.is_null() {
             return None;
         }
         // Release: pairs with the Acquire load of `runnext` in `is_empty`: a
         // checker that sees it emptied sees the tail we published before.
-        let p = self.runnext.swap(ptr::null_mut(), Release);
-        // SAFETY: the swap made us the only holder of `p`, null or a leaked
-        // `Box<T>` (module invariants).
+        let p = if self.sole {
+            self.runnext.store(ptr::null_mut(), Release);
+            p
+        } else {
+            self.runnext.swap(ptr::null_mut(), Release)
+        };
+        // SAFETY: we took `p` (by the swap, or as the sole taker), so we are
+        // its only holder; it is null or a leaked `Box<T>` (module invariants).
         (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
     }
 
@@ -206,6 +236,7 @@ impl<T> RunQueue<T> {
     /// empty and `take_runnext`, takes the victim's `runnext` instead.
     pub(crate) fn steal_into(&self, dst: &RunQueue<T>, take_runnext: bool) -> Option<Box<T>> {
         assert!(!ptr::eq(self, dst), "runq steal_into: a queue cannot steal from itself");
+        assert!(!self.sole, "runq steal_into: a sole queue has no stealers");
         // Relaxed: we own `dst`, so only we write its tail.
         let dt = dst.tail.load(Relaxed);
         // Acquire: as in `push_back`: stealers from `dst` are done reading
@@ -367,7 +398,7 @@ mod tests {
     }
 
     fn filled(items: std::ops::Range<u64>) -> Q {
-        let q = Q::new();
+        let q = Q::new(false);
         items.for_each(|i| q.push_back(Box::new(i), never));
         q
     }
@@ -383,13 +414,18 @@ mod tests {
 
     #[test]
     fn runnext_kicks_previous_to_tail() {
-        let q = filled(1..2);
-        q.push_next(Box::new(2), never);
-        q.push_next(Box::new(3), never);
-        assert_eq!(q.len(), 3);
-        assert_eq!(q.pop_next().as_deref(), Some(&3));
-        assert_eq!(q.pop_next(), None);
-        assert_eq!(pop_all(&q), [1, 2]);
+        for sole in [false, true] {
+            let q = Q::new(sole);
+            q.push_back(Box::new(1), never);
+            q.push_next(Box::new(2), never);
+            q.push_next(Box::new(3), never);
+            assert_eq!(q.len(), 3);
+            assert!(!q.is_empty());
+            assert_eq!(q.pop_next().as_deref(), Some(&3));
+            assert_eq!(q.pop_next(), None);
+            assert_eq!(pop_all(&q), [1, 2]);
+            assert!(q.is_empty());
+        }
     }
 
     #[test]
@@ -431,7 +467,7 @@ mod tests {
 
     #[test]
     fn steal_runnext_only_when_allowed_and_ring_empty() {
-        let (victim, dst) = (Q::new(), Q::new());
+        let (victim, dst) = (Q::new(false), Q::new(false));
         assert_eq!(victim.steal_into(&dst, true), None);
         victim.push_next(Box::new(1), never);
         assert_eq!(victim.steal_into(&dst, false), None);
@@ -454,7 +490,7 @@ mod tests {
     #[test]
     fn drop_frees_leftover_items() {
         let drops = Arc::new(AtomicUsize::new(0));
-        let q = RunQueue::new();
+        let q = RunQueue::new(false);
         let item = || Box::new(Counted(drops.clone()));
         (0..300).for_each(|_| q.push_back(item(), |it| it.for_each(drop)));
         q.push_next(item(), |_| unreachable!());
@@ -522,7 +558,7 @@ mod tests {
     }
 
     fn stress_round(seed: u64) {
-        let qs: [Q; 4] = std::array::from_fn(|_| Q::new());
+        let qs: [Q; 4] = std::array::from_fn(|_| Q::new(false));
         let seen: Vec<AtomicU8> = (0..N).map(|_| AtomicU8::new(0)).collect();
         let done = AtomicBool::new(false);
         thread::scope(|s| {
