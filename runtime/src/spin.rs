@@ -18,7 +18,6 @@ use std::hint;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-
 /// Pause rounds before a contender starts yielding its thread: round `k`
 /// spins `2^k` times.
 const SPIN_ROUNDS: u32 = 6;
@@ -32,7 +31,10 @@ pub(crate) struct SpinLock {
 }
 
 impl SpinLock {
-    pub(crate) const INIT: SpinLock = SpinLock { locked: AtomicBool::new(false) };
+    /// An unlocked lock.
+    pub(crate) const fn new() -> SpinLock {
+        SpinLock { locked: AtomicBool::new(false) }
+    }
 
     /// Takes the lock, spinning (then yielding) while another thread holds it.
     #[inline]
@@ -95,7 +97,7 @@ mod tests {
 
     #[test]
     fn no_lost_update_under_contention() {
-        let c = Arc::new(Counter { lock: SpinLock::INIT, n: UnsafeCell::new(0) });
+        let c = Arc::new(Counter { lock: SpinLock::new(), n: UnsafeCell::new(0) });
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let c = c.clone();
@@ -118,7 +120,7 @@ mod tests {
 
     #[test]
     fn try_lock_fails_while_held() {
-        let l = SpinLock::INIT;
+        let l = SpinLock::new();
         assert!(l.try_lock());
         assert!(!l.try_lock());
         // SAFETY: held since the first `try_lock`.

@@ -17,7 +17,6 @@ use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-
 use crate::sched::park::Waiter;
 use crate::sched::waitq::WaitQueue;
 use crate::spin::SpinLock;
@@ -144,7 +143,7 @@ impl<T> Drop for Locked<'_, T> {
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
-            lock: SpinLock::INIT,
+            lock: SpinLock::new(),
             state: UnsafeCell::new(State {
                 buf: VecDeque::new(),
                 cap,
