@@ -159,3 +159,58 @@ fn macro_accepts_every_arm_shape() {
     };
     assert!((1..=3).contains(&n));
 }
+
+/// Go's `select { case <-quit: case v := <-work: }` with many workers: they
+/// all wait on one shared channel, and each one woken elsewhere must leave
+/// the shared queue from wherever it sits (front, middle or back), so the
+/// shared channel later reaches exactly the workers still waiting on it,
+/// each once.
+#[test]
+fn selects_sharing_a_channel_leave_its_queue_when_woken_elsewhere() {
+    const WORKERS: usize = 1000;
+    let (quit_tx, quit_rx) = chan::bounded::<()>(0);
+    let (ready_tx, ready_rx) = chan::unbounded::<()>();
+    let (done_tx, done_rx) = chan::unbounded::<(usize, &'static str)>();
+    let work: Vec<_> = (0..WORKERS)
+        .map(|i| {
+            let (tx, rx) = chan::bounded::<usize>(0);
+            let (quit_rx, ready_tx, done_tx) = (quit_rx.clone(), ready_tx.clone(), done_tx.clone());
+            gort::go!(move || {
+                ready_tx.send(()).unwrap();
+                let how = gort::select! {
+                    recv(rx) -> v => { assert_eq!(v, Ok(i)); "work" },
+                    recv(quit_rx) -> v => { assert_eq!(v, Ok(())); "quit" },
+                };
+                done_tx.send((i, how)).unwrap();
+            });
+            tx
+        })
+        .collect();
+    drop(done_tx);
+    (0..WORKERS).for_each(|_| ready_rx.recv().unwrap());
+    // Wake every third worker (first, middle and last among them) by its own channel.
+    let by_work: Vec<usize> = (0..WORKERS).step_by(3).collect();
+    for &i in &by_work {
+        work[i].send(i).unwrap();
+    }
+    for _ in &by_work {
+        let (i, how) = done_rx.recv().unwrap();
+        assert_eq!((i % 3, how), (0, "work"));
+    }
+    // One quit value per remaining worker: each must reach a live waiter
+    // (a stale sudog of a finished worker would take or lose one).
+    let rest: Vec<usize> = (0..WORKERS).filter(|i| i % 3 != 0).collect();
+    let quitter = std::thread::spawn(move || rest.iter().for_each(|_| quit_tx.send(()).unwrap()));
+    let mut got: Vec<usize> = (0..WORKERS - by_work.len())
+        .map(|_| {
+            let (i, how) =
+                done_rx.recv_timeout(Duration::from_secs(30)).expect("a worker never got its quit");
+            assert_eq!(how, "quit");
+            i
+        })
+        .collect();
+    quitter.join().unwrap();
+    got.sort_unstable();
+    assert_eq!(got, (0..WORKERS).filter(|i| i % 3 != 0).collect::<Vec<_>>());
+    assert!(done_rx.recv().is_err(), "every worker reported once");
+}

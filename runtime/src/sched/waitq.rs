@@ -22,7 +22,6 @@
 //!   waking; the woken party reads it after. `Waiter::wake` orders the two.
 
 use std::cell::{Cell, UnsafeCell};
-use std::collections::VecDeque;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -116,12 +115,24 @@ pub(crate) struct Sudog<T> {
     parker: Cell<*const Parker>,
     arm: Cell<usize>,
     slot: UnsafeCell<Option<T>>,
+    /// The queue's links (Go's `sudog.prev`/`next`), touched only under
+    /// the lock of the one queue the sudog is in.
+    prev: Cell<*const Sudog<T>>,
+    next: Cell<*const Sudog<T>>,
+    queued: Cell<bool>,
 }
 
 impl<T> Sudog<T> {
     /// A sudog carrying `slot` (`None` for a receive, `Some(v)` for a send).
     pub(crate) fn new(slot: Option<T>) -> Sudog<T> {
-        Sudog { parker: Cell::new(ptr::null()), arm: Cell::new(0), slot: UnsafeCell::new(slot) }
+        Sudog {
+            parker: Cell::new(ptr::null()),
+            arm: Cell::new(0),
+            slot: UnsafeCell::new(slot),
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            queued: Cell::new(false),
+        }
     }
 
     /// Binds the sudog to `parker` as arm `arm`, before it is queued.
@@ -170,10 +181,13 @@ impl<T> Claimed<T> {
     }
 }
 
-/// A FIFO of sudogs. The owner (a channel, a semaphore) keeps it under its
-/// lock, which is what makes the raw pointers inside safe to follow.
+/// A FIFO of sudogs, linked through the sudogs themselves (Go's `waitq`):
+/// queueing allocates nothing and a woken select leaves its other queues in
+/// O(1). The owner (a channel, a semaphore) keeps it under its lock, which
+/// is what makes the raw pointers inside safe to follow.
 pub(crate) struct WaitQueue<T> {
-    q: VecDeque<NonNull<Sudog<T>>>,
+    first: *const Sudog<T>,
+    last: *const Sudog<T>,
 }
 
 // SAFETY: the queue only stores pointers; they are followed under the
@@ -182,32 +196,68 @@ unsafe impl<T: Send> Send for WaitQueue<T> {}
 
 impl<T> WaitQueue<T> {
     pub(crate) const fn new() -> WaitQueue<T> {
-        WaitQueue { q: VecDeque::new() }
+        WaitQueue { first: ptr::null(), last: ptr::null() }
     }
 
     /// Queues `s` at the back (or the front, for Go's LIFO re-queue of a
     /// woken mutex waiter that lost the race).
     pub(crate) fn push(&mut self, s: &Sudog<T>, front: bool) {
-        let p = NonNull::from(s);
+        debug_assert!(!s.queued.get(), "WaitQueue::push: sudog already queued");
+        s.queued.set(true);
+        let me: *const Sudog<T> = s;
         if front {
-            self.q.push_front(p);
+            s.prev.set(ptr::null());
+            s.next.set(self.first);
+            // SAFETY: a queued sudog is alive (module invariants), and its
+            // links are ours under the owner's lock.
+            match unsafe { self.first.as_ref() } {
+                Some(f) => f.prev.set(me),
+                None => self.last = me,
+            }
+            self.first = me;
         } else {
-            self.q.push_back(p);
+            s.next.set(ptr::null());
+            s.prev.set(self.last);
+            // SAFETY: as above.
+            match unsafe { self.last.as_ref() } {
+                Some(l) => l.next.set(me),
+                None => self.first = me,
+            }
+            self.last = me;
         }
     }
 
     /// Removes `s` if it is still queued.
     pub(crate) fn remove(&mut self, s: &Sudog<T>) {
-        let p = NonNull::from(s);
-        if let Some(i) = self.q.iter().position(|&q| q == p) {
-            self.q.remove(i);
+        if !s.queued.replace(false) {
+            return;
         }
+        let (prev, next) = (s.prev.get(), s.next.get());
+        // SAFETY: `s`'s neighbours are queued, so alive (module invariants);
+        // their links are ours under the owner's lock.
+        match unsafe { prev.as_ref() } {
+            Some(p) => p.next.set(next),
+            None => self.first = next,
+        }
+        // SAFETY: as above.
+        match unsafe { next.as_ref() } {
+            Some(n) => n.prev.set(prev),
+            None => self.last = prev,
+        }
+    }
+
+    /// Takes the first sudog off the queue.
+    fn pop_front(&mut self) -> Option<NonNull<Sudog<T>>> {
+        let first = NonNull::new(self.first.cast_mut())?;
+        // SAFETY: a queued sudog is alive (module invariants).
+        self.remove(unsafe { first.as_ref() });
+        Some(first)
     }
 
     /// Pops sudogs until one can be claimed, dropping stale ones (their
     /// party was woken through another queue).
     pub(crate) fn claim_front(&mut self) -> Option<Claimed<T>> {
-        while let Some(p) = self.q.pop_front() {
+        while let Some(p) = self.pop_front() {
             // SAFETY: a queued sudog's owner is parked or busy dequeuing (which
             // needs our lock), so the sudog and its parker are alive.
             let s = unsafe { p.as_ref() };
