@@ -11,6 +11,19 @@
 //! send 64 bytes and wait for the echo in a loop. Memory per connection is
 //! counted whole: the server's peak RSS plus the growth of the kernel's
 //! `KernelStack` and `PageTables` (a thread keeps most of its cost there).
+//!
+//! # Placement: the load generator gets a CPU of its own
+//!
+//! Both models face the identical load generator, and on a small machine
+//! its own CPU time would otherwise be taken from whichever server runs
+//! beside it, diluting the comparison into "client + server". So, when the
+//! process may use two or more CPUs, the load generator is pinned to the
+//! first of them (with `GORT_PROCS=1`) and the server to all the others
+//! (`GORT_PROCS` = their number, so gort runs one P per CPU it got); both
+//! models are placed identically, and the header says where. With a single
+//! CPU nothing is pinned and the two share it. Pinning happens in each
+//! child before it starts a thread (`--cpus`), so every thread it spawns
+//! inherits the mask.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +37,9 @@ use gort::net::{TcpListener, TcpStream};
 #[allow(dead_code)]
 #[path = "common/parked.rs"]
 mod parked;
+
+#[path = "common/cpus.rs"]
+mod cpus;
 
 const MSG: usize = 64;
 /// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
@@ -112,9 +128,41 @@ fn status_field(pid: u32, key: &str) -> u64 {
     parked::field(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default(), key)
 }
 
-fn spawn_self(args: &[&str]) -> Child {
+/// Where the load generator and the server run: CPU lists, or `None` for
+/// both when the process has a single CPU (see the module doc).
+struct Placement {
+    client: Option<Vec<usize>>,
+    server: Option<Vec<usize>>,
+}
+
+impl Placement {
+    fn new() -> Placement {
+        match &cpus::allowed_cpus()[..] {
+            [first, rest @ ..] if !rest.is_empty() => {
+                Placement { client: Some(vec![*first]), server: Some(rest.to_vec()) }
+            }
+            _ => Placement { client: None, server: None },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.client, &self.server) {
+            (Some(c), Some(s)) => format!("load generator pinned to CPU {c:?}, server to CPUs {s:?}"),
+            _ => "one CPU: load generator and server share it".to_string(),
+        }
+    }
+}
+
+/// Starts this program with `args`, pinned to `cpus` (if any) with one P per CPU.
+fn spawn_self(args: &[&str], cpus: Option<&[usize]>) -> Child {
     let exe = std::env::current_exe().expect("current_exe");
-    Command::new(exe).args(args).stdout(Stdio::piped()).spawn().expect("spawn child")
+    let mut cmd = Command::new(exe);
+    cmd.args(args).stdout(Stdio::piped());
+    if let Some(cpus) = cpus {
+        let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+        cmd.args(["--cpus", &list.join(",")]).env("GORT_PROCS", cpus.len().to_string());
+    }
+    cmd.spawn().expect("spawn child")
 }
 
 /// Peaks sampled every 20 ms: server RSS, threads, KernelStack, PageTables (KiB).
@@ -126,15 +174,16 @@ struct Peaks {
     ptables: u64,
 }
 
-fn run_model(model: &str, conns: usize, secs: u64) {
+fn run_model(model: &str, conns: usize, secs: u64, place: &Placement) {
     let base_k = meminfo_kib("KernelStack:");
     let base_p = meminfo_kib("PageTables:");
-    let mut srv = spawn_self(&["--server", model]);
+    let mut srv = spawn_self(&["--server", model], place.server.as_deref());
     let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
     let mut addr = String::new();
     srv_out.read_line(&mut addr).expect("server address");
     let (n, s) = (conns.to_string(), secs.to_string());
-    let mut cli = spawn_self(&["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s]);
+    let cli_args = ["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s];
+    let mut cli = spawn_self(&cli_args, place.client.as_deref());
     let mut peaks = Peaks::default();
     while cli.try_wait().expect("client status").is_none() {
         peaks.rss = peaks.rss.max(status_field(srv.id(), "VmRSS:"));
@@ -166,6 +215,10 @@ fn run_model(model: &str, conns: usize, secs: u64) {
 }
 
 fn main() {
+    if let Some(list) = arg("--cpus") {
+        let cpus: Vec<usize> = list.split(',').map(|c| c.parse().expect("--cpus: a CPU number")).collect();
+        cpus::pin(&cpus);
+    }
     if let Some(model) = arg("--server") {
         return server(&model);
     }
@@ -174,10 +227,11 @@ fn main() {
     if std::env::args().any(|a| a == "--client") {
         return client(&arg("--addr").expect("--addr"), conns, secs);
     }
-    println!("c10k: {conns} connections, {secs} s of 64-byte echo per model\n");
+    let place = Placement::new();
+    println!("c10k: {conns} connections, {secs} s of 64-byte echo per model; {}\n", place.describe());
     println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
     println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
     for model in ["gort", "threads"] {
-        run_model(model, conns, secs);
+        run_model(model, conns, secs, &place);
     }
 }
