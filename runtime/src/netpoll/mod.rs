@@ -4,8 +4,8 @@
 //! # The contract a backend keeps (`Backend`)
 //!
 //! - `register(fd, token)` once per descriptor, edge-triggered for read and
-//!   write (and hang-up, which counts as both); `deregister(fd)` before the
-//!   fd is closed.
+//!   write (and hang-up, which counts as both and is also reported as
+//!   `hup`); `deregister(fd)` before the fd is closed.
 //! - `wait` blocks until at least one event or an `interrupt`, and yields
 //!   `(token, readable, writable)` events. Tokens are opaque to the backend;
 //!   `pd.rs` makes them `slot index << 32 | generation` so that a stale event
@@ -53,6 +53,9 @@ pub(crate) struct Event {
     pub(crate) token: u64,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// The peer hung up (or shut down its writing half) or the socket
+    /// failed: a read may now end in EOF or an error without new data.
+    pub(crate) hup: bool,
 }
 
 /// What a readiness backend must do; see the module doc.
