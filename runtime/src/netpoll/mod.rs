@@ -45,7 +45,7 @@ use std::time::Duration;
 pub use pd::{Interest, PollDesc};
 
 use crate::sched::m::fatal;
-use crate::sched::park::{self, Waiter};
+use crate::sched::park::{self, Inject, Waiter};
 use epoll::{Epoll, Events};
 
 /// One readiness event, as a backend reports it.
@@ -129,9 +129,9 @@ impl Poller {
 
     /// `inline` mode, an M looking for work (or sysmon): readies what is
     /// ready without blocking, unless nothing is parked on a descriptor or
-    /// another M is blocked in the poller.
-    /// Returns whether it readied anything.
-    pub(crate) fn poll_ready(&self) -> bool {
+    /// another M is blocked in the poller; `to` says where the readied
+    /// goroutines go. Returns whether it readied anything.
+    pub(crate) fn poll_ready(&self, to: Inject) -> bool {
         // SeqCst: pairs with the swap in `block`; a stale `false` only costs
         // one non-blocking poll.
         if !pd::any_parked() || self.polling.load(Ordering::SeqCst) {
@@ -140,7 +140,7 @@ impl Poller {
         let woken = self.poll(&mut Events::new(), Some(Duration::ZERO));
         let any = !woken.is_empty();
         if any {
-            park::ready_batch(woken);
+            park::ready_batch(woken, to);
         }
         any
     }
@@ -192,7 +192,7 @@ fn poller_thread() {
     loop {
         let woken = p.poll(&mut events, None);
         if !woken.is_empty() {
-            park::ready_batch(woken);
+            park::ready_batch(woken, Inject::Local);
         }
     }
 }
