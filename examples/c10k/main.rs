@@ -7,8 +7,10 @@
 //! Three processes per model, so neither model's leftovers skew the
 //! other's figures and each stays under the per-process fd limit: this
 //! one (the orchestrator, which samples memory), a server (`--server
-//! gort|threads`), and a load generator (`--client`) whose N goroutines each
-//! send 64 bytes and wait for the echo in a loop. Memory per connection is
+//! gort|threads`), and a load generator (`--client`, `loadgen.rs`) whose N
+//! connections each send 64 bytes and wait for the echo in a loop, driven
+//! by one epoll event loop per CPU it may use, as `wrk` is, so that it
+//! costs as little as it can and the same for both models. Memory per connection is
 //! counted whole: the server's peak RSS plus the growth of the kernel's
 //! `KernelStack` and `PageTables` (a thread keeps most of its cost there).
 //!
@@ -18,7 +20,7 @@
 //! its own CPU time would otherwise be taken from whichever server runs
 //! beside it, diluting the comparison into "client + server". So, when the
 //! process may use two or more CPUs, the load generator is pinned to the
-//! first of them (with `GORT_PROCS=1`) and the server to all the others
+//! first of them and the server to all the others
 //! (`GORT_PROCS` = their number, so gort runs one P per CPU it got); both
 //! models are placed identically, and the header says where. With a single
 //! CPU nothing is pinned and the two share it. Pinning happens in each
@@ -27,23 +29,19 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort::net::{TcpListener, TcpStream};
+use gort::net::TcpListener;
 
 // Only its /proc reader is used here; the parking helpers serve the other examples.
 #[allow(dead_code)]
-#[path = "common/parked.rs"]
+#[path = "../common/parked.rs"]
 mod parked;
 
-#[path = "common/cpus.rs"]
+#[path = "../common/cpus.rs"]
 mod cpus;
 
-const MSG: usize = 64;
-/// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
-const BUCKETS: usize = 200;
+mod loadgen;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -56,19 +54,6 @@ fn echo_loop(mut c: impl Read + Write) {
     while let Ok(n @ 1..) = c.read(&mut buf) {
         if c.write_all(&buf[..n]).is_err() {
             return;
-        }
-    }
-}
-
-/// Reads one `MSG`-byte echo into a roomy buffer, as a real client reads
-/// (so a reply that arrives whole takes one short read).
-fn read_reply(mut c: &TcpStream, buf: &mut [u8]) {
-    let mut got = 0;
-    while got < MSG {
-        match c.read(buf) {
-            Ok(0) => panic!("read: server closed the connection"),
-            Ok(n) => got += n,
-            Err(e) => panic!("read: {e}"),
         }
     }
 }
@@ -92,33 +77,14 @@ fn server(model: &str) {
 }
 
 /// `--client --addr A --conns N --secs S`: connects N, runs S seconds of
-/// request/response on all of them, prints `reqs p50_us p99_us`.
+/// request/response on all of them (`loadgen.rs`, one event-loop thread per
+/// CPU this process may use), prints `reqs p50_us p99_us`.
 fn client(addr: &str, conns: usize, secs: u64) {
-    let hist: Arc<Vec<AtomicU64>> = Arc::new((0..BUCKETS).map(|_| AtomicU64::new(0)).collect());
-    let conns: Vec<TcpStream> = (0..conns).map(|_| TcpStream::connect(addr).expect("connect")).collect();
+    let conns: Vec<std::net::TcpStream> =
+        (0..conns).map(|_| std::net::TcpStream::connect(addr).expect("connect")).collect();
     println!("connected");
     let end = Instant::now() + Duration::from_secs(secs);
-    let hs: Vec<_> = conns
-        .into_iter()
-        .map(|c| {
-            let hist = hist.clone();
-            gort::go!(move || {
-                let req = [7u8; MSG];
-                let mut buf = [0u8; 4096];
-                while Instant::now() < end {
-                    let t = Instant::now();
-                    (&c).write_all(&req).expect("write");
-                    read_reply(&c, &mut buf);
-                    let us = t.elapsed().as_secs_f64() * 1e6;
-                    let b = (us.max(1.0).ln() / 1.1f64.ln()) as usize;
-                    hist[b.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
-                }
-                c.set_linger(Some(Duration::ZERO)).expect("linger");
-            })
-        })
-        .collect();
-    hs.into_iter().for_each(|h| h.join().expect("client goroutine"));
-    let counts: Vec<u64> = hist.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+    let counts = loadgen::run(conns, end, cpus::allowed_cpus().len());
     let total: u64 = counts.iter().sum();
     let pct = |p: f64| {
         let mut seen = 0;
