@@ -183,15 +183,16 @@ impl Mach {
     }
 
     /// `inline` netpoll: on the 61-tick fairness turn, collect ready sockets
-    /// even though the queues are not empty, so goroutines that keep
-    /// yielding to each other cannot starve the network while no M is
-    /// blocked in the poller. What it readies joins the back of the global
-    /// queue (`Inject::Global`), so it waits its turn behind older work.
+    /// if nobody did for 10 ms, even though the queues are not empty, so
+    /// goroutines that keep yielding to each other cannot starve the
+    /// network while no M is blocked in the poller. What it readies joins
+    /// the back of the global queue (`Inject::Global`), so it waits its
+    /// turn behind older work.
     fn poll_on_fairness_tick(&self) {
         let Some(np) = netpoll::inline_poller() else { return };
         // SAFETY: this M holds `self.p`; the borrow ends with the statement.
         if unsafe { self.p.local() }.schedtick % 61 == 0 {
-            np.poll_ready(Inject::Global);
+            np.poll_if_stale();
         }
     }
 

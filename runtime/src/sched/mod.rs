@@ -14,12 +14,12 @@
 //!   retaking Ps from blocking calls and stack trimming (`sysmon.rs`).
 //! - The netpoller (`crate::netpoll`) hooks in three times: an M with
 //!   nothing to run polls it without blocking before stealing (what it
-//!   readies goes to its local queue); on the 61st tick it polls even with
-//!   work queued, and what that readies joins the back of the global queue,
-//!   behind older work (put locally, each such batch overtook the Gs that
-//!   earlier ones had overflowed to global, and those starved for seconds
-//!   under c10k load); and in `inline` mode the M that finds nothing at all
-//!   blocks in it instead of sleeping.
+//!   readies goes to its local queue); on the 61st tick, if nobody polled
+//!   for 10 ms, it polls even with work queued, and what that readies joins
+//!   the back of the global queue, behind older work (put locally, each
+//!   such batch overtook the Gs that earlier ones had overflowed to global,
+//!   and those starved for seconds under c10k load); and in `inline` mode
+//!   the M that finds nothing at all blocks in it instead of sleeping.
 //!
 //! # How an M finds work (`M::find_runnable`)
 //!
