@@ -5,27 +5,32 @@
 //! `cargo run --release --example c10k -- --conns 10000 --secs 5`
 //!
 //! Three processes per model, so neither model's leftovers skew the
-//! other's figures and each stays under the per-process fd limit: this
-//! one (the orchestrator, which samples memory), a server (`--server
+//! other's figures and each stays under the per-process fd limit: this one
+//! (the orchestrator, which samples memory), a server (`--server
 //! gort|threads`), and a load generator (`--client`, `loadgen.rs`) whose N
-//! connections each send 64 bytes and wait for the echo in a loop, driven
-//! by one epoll event loop per CPU it may use, as `wrk` is, so that it
-//! costs as little as it can and the same for both models. Memory per connection is
-//! counted whole: the server's peak RSS plus the growth of the kernel's
-//! `KernelStack` and `PageTables` (a thread keeps most of its cost there).
+//! connections each send 64 bytes and wait for the echo, in a loop. Memory
+//! per connection is counted whole: the server's peak RSS plus the growth
+//! of the kernel's `KernelStack` and `PageTables` (a thread keeps most of
+//! its cost there).
 //!
-//! # Placement: the load generator gets a CPU of its own
+//! # Method: a cheap load generator on a CPU of its own
 //!
-//! Both models face the identical load generator, and on a small machine
-//! its own CPU time would otherwise be taken from whichever server runs
-//! beside it, diluting the comparison into "client + server". So, when the
-//! process may use two or more CPUs, the load generator is pinned to the
-//! first of them and the server to all the others
-//! (`GORT_PROCS` = their number, so gort runs one P per CPU it got); both
-//! models are placed identically, and the header says where. With a single
-//! CPU nothing is pinned and the two share it. Pinning happens in each
-//! child before it starts a thread (`--cpus`), so every thread it spawns
-//! inherits the mask.
+//! Both models face the identical load generator. On a small machine its
+//! CPU time would otherwise be taken from whichever server runs beside it,
+//! turning the comparison into "client + server" (with client and servers
+//! sharing 2 vCPUs, gort measured 0.74x of threads; the kernel's TCP path
+//! is most of every party's cost). So:
+//!
+//! - the load generator is an epoll event loop per CPU it may use, as `wrk`
+//!   is (it was a goroutine per connection, which cost it a stack switch
+//!   and scheduling per request on top of the socket calls);
+//! - when the process may use two or more CPUs, the load generator is
+//!   pinned to the first of them and the server to all the others, with
+//!   `GORT_PROCS` = their number so gort runs one P per CPU it got. Both
+//!   models are placed identically, and the header says where. With a
+//!   single CPU nothing is pinned and the two share it. Each child pins
+//!   itself (`--cpus`) before it starts a thread, so every thread it
+//!   spawns inherits the mask.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
