@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 use corosensei::{Coroutine, Yielder};
 use parking_lot::{Condvar, Mutex};
 
+#[path = "../common/cpus.rs"]
+mod cpus;
+use cpus::{allowed_cpus, pin};
+
 /// Untimed round trips before the loop of each thread and process row.
 const WARM: u64 = 16;
 
@@ -224,7 +228,7 @@ fn pair<T: Send + 'static>(
 ) -> T {
     let pinned = move |i: usize| {
         if let Some(c) = cpus {
-            pin(c[i]);
+            pin(&[c[i]]);
         }
     };
     let hb = std::thread::spawn(move || {
@@ -238,30 +242,6 @@ fn pair<T: Send + 'static>(
     let out = ha.join().unwrap();
     hb.join().unwrap();
     out
-}
-
-/// The CPUs this process may run on, lowest first.
-fn allowed_cpus() -> Vec<usize> {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a live cpu_set_t and we pass its exact size.
-    let rc = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) };
-    assert_eq!(rc, 0, "switchlab: sched_getaffinity: {}", std::io::Error::last_os_error());
-    // SAFETY: CPU_ISSET reads within `set` for any index below CPU_SETSIZE.
-    (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
-}
-
-/// Pins the calling thread to `cpu`.
-fn pin(cpu: usize) {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu` comes from `allowed_cpus`, so it is below CPU_SETSIZE;
-    // the set is live and its exact size is passed.
-    let rc = unsafe {
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set)
-    };
-    assert_eq!(rc, 0, "switchlab: sched_setaffinity({cpu}): {}", std::io::Error::last_os_error());
 }
 
 /// Env var that turns this program into the echo end of `pipe`.

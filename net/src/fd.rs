@@ -9,7 +9,9 @@
 //!
 //! On a ready socket an operation is one syscall and allocates nothing; the
 //! per-call timeout (std's `set_read_timeout`) is turned into a deadline
-//! only once the call first has to wait.
+//! only once the call first has to wait. A stream read whose predecessor
+//! came back short waits first instead (`drained.rs`), which saves the read
+//! that would find nothing.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use gort_runtime::netpoll::{Interest, PollDesc};
 use socket2::{SockAddr, SockRef, Socket};
+
+use crate::drained::Drained;
 
 /// `accept`'s back-off while out of descriptors.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
@@ -29,13 +33,15 @@ pub(crate) struct Fd<S: AsFd> {
     sock: S,
     /// std-style per-call timeouts in nanoseconds, 0 = none; [read, write].
     timeouts: [AtomicU64; 2],
+    /// Stream reads only: whether the last read drained the socket.
+    drained: Drained,
 }
 
 impl<S: AsFd> Fd<S> {
     /// Registers `sock`, which must already be non-blocking.
     pub(crate) fn new(sock: S) -> io::Result<Fd<S>> {
         let pd = PollDesc::new(sock.as_fd())?;
-        Ok(Fd { pd, sock, timeouts: [AtomicU64::new(0), AtomicU64::new(0)] })
+        Ok(Fd { pd, sock, timeouts: [AtomicU64::new(0), AtomicU64::new(0)], drained: Drained::default() })
     }
 
     pub(crate) fn sock(&self) -> &S {
@@ -44,21 +50,52 @@ impl<S: AsFd> Fd<S> {
 
     /// Runs `op` until it does not return `WouldBlock`, parking on `dir`
     /// between attempts. `Interrupted` is retried at once.
-    pub(crate) fn io<R>(&self, dir: Interest, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn io<R>(&self, dir: Interest, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.io_loop(dir, op, false)
+    }
+
+    /// A read of a byte stream into `len` bytes of buffer, through the
+    /// retry loop; it waits before its first try when the last read drained
+    /// the socket (`drained.rs`).
+    pub(crate) fn read_stream(
+        &self,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let drained = self.drained.begin();
+        let r = self.io_loop(Interest::Read, op, drained);
+        self.drained.end(matches!(r, Ok(n) if n > 0 && n < len));
+        r
+    }
+
+    /// The retry loop; `drained`: wait (`PollDesc::wait_drained`) before the
+    /// first try.
+    fn io_loop<R>(
+        &self,
+        dir: Interest,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+        mut drained: bool,
+    ) -> io::Result<R> {
         self.pd.check_open()?;
         let mut deadline = None;
         let mut waited = false;
         loop {
-            match op(&self.sock) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => return r,
+            if !drained {
+                match op(&self.sock) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => return r,
+                }
             }
             if !waited {
                 waited = true;
                 deadline = self.timeout(dir).map(|d| Instant::now() + d);
             }
-            self.pd.wait(dir, deadline)?;
+            if std::mem::take(&mut drained) {
+                self.pd.wait_drained(deadline)?;
+            } else {
+                self.pd.wait(dir, deadline)?;
+            }
         }
     }
 
@@ -267,13 +304,12 @@ macro_rules! stream_io {
     ($t:ty) => {
         impl std::io::Read for &$t {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.fd.io(gort_runtime::netpoll::Interest::Read, |mut s| std::io::Read::read(&mut s, buf))
+                self.fd.read_stream(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
             }
 
             fn read_vectored(&mut self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
-                self.fd.io(gort_runtime::netpoll::Interest::Read, |mut s| {
-                    std::io::Read::read_vectored(&mut s, bufs)
-                })
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.fd.read_stream(len, |mut s| std::io::Read::read_vectored(&mut s, bufs))
             }
         }
 

@@ -19,6 +19,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod drained;
 mod fd;
 mod resolve;
 mod tcp;

@@ -108,7 +108,8 @@ impl Backend for Epoll {
             let hup = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
             let readable = bits & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0 || bits & hup != 0;
             let writable = bits & libc::EPOLLOUT as u32 != 0 || bits & hup != 0;
-            Some(Event { token, readable, writable })
+            let hup = bits & (hup | libc::EPOLLRDHUP as u32) != 0;
+            Some(Event { token, readable, writable, hup })
         })
     }
 

@@ -21,7 +21,19 @@
 //! |         |           | wakes them all and they retry                  |
 //!
 //! (`ready` and `waits` are never both set: an event hands itself to the
-//! waiters instead.) Several waits per direction are allowed, because two
+//! waiters instead.) Apart from these, `hup` is sticky for the descriptor's
+//! life: some event said the peer hung up or the socket failed.
+//!
+//! # Waiting before reading (`wait_drained`)
+//!
+//! A stream reader whose last read came back short knows the receive queue
+//! was empty at that moment, and every arrival after it (data, FIN, error)
+//! raises a new edge-triggered event, which either sets `ready` or wakes a
+//! waiter. So its next read may wait first instead of paying an `EAGAIN`
+//! read. One thing a short read does not consume is a FIN or error queued
+//! behind the data it returned: their event may already have been
+//! dispatched (and its readiness consumed). `hup` covers exactly that case:
+//! once set, `wait_drained` returns at once and the reader reads. Several waits per direction are allowed, because two
 //! goroutines may read one `&TcpStream`. A parked wait is also woken by its
 //! deadline timer and by `evict`. Whoever wakes a wait removes it from the
 //! list; the woken caller then decides *why* from the state alone: closing →
@@ -78,6 +90,8 @@ struct State {
     gen: u32,
     next_seq: u32,
     dirs: [Dir; 2],
+    /// An event reported a hang-up or error since registration.
+    hup: bool,
 }
 
 /// One slab slot. Shared by the owning `PollDesc`, the poller (events) and
@@ -172,6 +186,7 @@ impl PollDesc {
                 debug_assert!(d.waits.is_empty(), "PollDesc::new: a reused slot still has waiters");
                 (d.ready, d.deadline) = (false, None);
             }
+            st.hup = false;
             // Relaxed: the slot's lock (held here) orders it before any use.
             slot.evicted.store(false, Ordering::Relaxed);
             st.gen
@@ -210,11 +225,28 @@ impl PollDesc {
     /// `TimedOut` when a deadline passes; `ConnectionAborted` after
     /// [`evict`](Self::evict).
     pub fn wait(&self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
+        self.wait_unless(dir, op_deadline, false)
+    }
+
+    /// [`wait`](Self::wait) for `Read`, by a stream reader whose last read
+    /// returned fewer bytes than asked (the queue was empty then): returns
+    /// at once if a hang-up or error was ever reported, since the FIN or
+    /// error behind that short read may have no event left to come (module
+    /// doc). The caller then reads as usual, and retries through `wait` on
+    /// `WouldBlock`.
+    ///
+    /// # Errors
+    /// As [`wait`](Self::wait).
+    pub fn wait_drained(&self, op_deadline: Option<Instant>) -> io::Result<()> {
+        self.wait_unless(Interest::Read, op_deadline, true)
+    }
+
+    fn wait_unless(&self, dir: Interest, op_deadline: Option<Instant>, on_hup: bool) -> io::Result<()> {
         let d = dir as usize;
         {
             let mut st = self.slot.st.lock();
             self.slot.check(&st, d, op_deadline)?;
-            if std::mem::take(&mut st.dirs[d].ready) {
+            if std::mem::take(&mut st.dirs[d].ready) || (on_hup && st.hup) {
                 return Ok(());
             }
         }
@@ -380,6 +412,7 @@ pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
     if st.gen != ev.token as u32 {
         return;
     }
+    st.hup |= ev.hup;
     for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
         let dir = &mut st.dirs[d];
         if !hit {
@@ -406,12 +439,15 @@ mod tests {
         let gen = pd.slot.st.lock().gen;
         let stale = token(pd.index, gen.wrapping_sub(1));
         let mut out = Vec::new();
-        dispatch(Event { token: stale, readable: true, writable: true }, &mut out);
+        dispatch(Event { token: stale, readable: true, writable: true, hup: false }, &mut out);
         assert!(
             pd.slot.st.lock().dirs.iter().all(|d| !d.ready),
             "a stale event marked a new descriptor ready"
         );
-        dispatch(Event { token: token(pd.index, gen), readable: true, writable: false }, &mut out);
+        dispatch(
+            Event { token: token(pd.index, gen), readable: true, writable: false, hup: false },
+            &mut out,
+        );
         assert!(pd.slot.st.lock().dirs[0].ready);
         assert!(out.is_empty());
     }

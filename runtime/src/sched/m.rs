@@ -17,7 +17,7 @@ use crate::coro::Req;
 use crate::netpoll::{self, Poller};
 use crate::sched::g::{current_p, set_current_g, set_current_p, Switch, G};
 use crate::sched::p::{bump, P};
-use crate::sched::park;
+use crate::sched::park::{self, Inject};
 use crate::sched::{sched, steal, Sched};
 use crate::stack;
 
@@ -165,7 +165,7 @@ impl Mach {
             if let Some(g) = s.global.get_batch(self.p, s.procs()) {
                 return g;
             }
-            if netpoll::inline_poller().is_some_and(Poller::poll_ready) {
+            if netpoll::inline_poller().is_some_and(|np| np.poll_ready(Inject::Local)) {
                 continue;
             }
             if self.spinning || s.idle.may_spin() {
@@ -183,14 +183,16 @@ impl Mach {
     }
 
     /// `inline` netpoll: on the 61-tick fairness turn, collect ready sockets
-    /// even though the queues are not empty, so goroutines that keep
-    /// yielding to each other cannot starve the network while no M is
-    /// blocked in the poller.
+    /// if nobody did for 10 ms, even though the queues are not empty, so
+    /// goroutines that keep yielding to each other cannot starve the
+    /// network while no M is blocked in the poller. What it readies joins
+    /// the back of the global queue (`Inject::Global`), so it waits its
+    /// turn behind older work.
     fn poll_on_fairness_tick(&self) {
         let Some(np) = netpoll::inline_poller() else { return };
         // SAFETY: this M holds `self.p`; the borrow ends with the statement.
         if unsafe { self.p.local() }.schedtick % 61 == 0 {
-            np.poll_ready();
+            np.poll_if_stale();
         }
     }
 
@@ -241,7 +243,7 @@ impl Mach {
                 self.acquire(p, false);
             }
             if !woken.is_empty() {
-                park::ready_batch(woken);
+                park::ready_batch(woken, Inject::Local);
             }
             if p.is_some() {
                 return true;

@@ -12,9 +12,14 @@
 //!   (`idle.rs`), stealing (`steal.rs`), park/ready (`park.rs`), blocking
 //!   calls and P hand-off (`blocking.rs`), and the sysmon thread for timers,
 //!   retaking Ps from blocking calls and stack trimming (`sysmon.rs`).
-//! - The netpoller (`crate::netpoll`) hooks in twice: an M with nothing to
-//!   run polls it without blocking before stealing, and in `inline` mode the
-//!   M that finds nothing at all blocks in it instead of sleeping.
+//! - The netpoller (`crate::netpoll`) hooks in three times: an M with
+//!   nothing to run polls it without blocking before stealing (what it
+//!   readies goes to its local queue); on the 61st tick, if nobody polled
+//!   for 10 ms, it polls even with work queued, and what that readies joins
+//!   the back of the global queue, behind older work (put locally, each
+//!   such batch overtook the Gs that earlier ones had overflowed to global,
+//!   and those starved for seconds under c10k load); and in `inline` mode
+//!   the M that finds nothing at all blocks in it instead of sleeping.
 //!
 //! # How an M finds work (`M::find_runnable`)
 //!

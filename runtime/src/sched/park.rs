@@ -118,13 +118,26 @@ pub(crate) fn ready(g: Box<G>) {
     s.idle.wakep();
 }
 
+/// Where [`ready_batch`] puts the goroutines it readies.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Inject {
+    /// The current P's local queue on an M (overflow to global), else global.
+    Local,
+    /// The back of the global queue, behind every G already waiting there,
+    /// for a poll made while the local queue still has work (`M::find_runnable`'s
+    /// fairness tick): put locally, each such batch would run before the Gs
+    /// that earlier batches overflowed to the global queue, which then wait
+    /// until the local queue runs dry — seconds, under load.
+    Global,
+}
+
 /// Makes a batch of waiters runnable at once (Go's `injectglist`), as the
-/// netpoller does: goroutines go to the current P's local queue on an M
-/// (overflow to global), else to the global queue, with one fence and one
+/// netpoller does: goroutines go where `to` says, with one fence and one
 /// `wakep` for the lot; threads are unparked one by one. An M holding a P
-/// runs the first G itself, so it wakes another M only for a second one:
-/// a ping-pong over one socket then never pays a thread wake-up.
-pub(crate) fn ready_batch(ws: Vec<Waiter>) {
+/// runs the first G it put locally itself, so it wakes another M only for
+/// a second one: a ping-pong over one socket then never pays a thread
+/// wake-up.
+pub(crate) fn ready_batch(ws: Vec<Waiter>, to: Inject) {
     let s = sched();
     let n = ws.iter().filter(|w| matches!(w, Waiter::G(_))).count();
     let mut gs = ws.into_iter().filter_map(|w| match w {
@@ -137,7 +150,7 @@ pub(crate) fn ready_batch(ws: Vec<Waiter>) {
             None
         }
     });
-    let on_m = match current_p() {
+    let on_m = match current_p().filter(|_| to == Inject::Local) {
         Some(p) => {
             p.runq.push_batch(&mut gs, |rest| s.global.push_batch(rest));
             true

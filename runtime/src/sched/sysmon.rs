@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::netpoll::{self, Poller};
 use crate::sched::blocking::{self, Retaker, RETAKE_AFTER, SYSMON_ASLEEP};
+use crate::sched::park::Inject;
 use crate::sched::sched;
 use crate::stack;
 
@@ -47,7 +48,7 @@ fn run() {
         }
         delay = if retaker.retake() > 0 { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
         if let Some(np) = unpolled() {
-            np.poll_ready();
+            np.poll_ready(Inject::Global);
         }
         if Instant::now() >= next_trim {
             stack::trim_sweep();

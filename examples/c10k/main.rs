@@ -5,29 +5,48 @@
 //! `cargo run --release --example c10k -- --conns 10000 --secs 5`
 //!
 //! Three processes per model, so neither model's leftovers skew the
-//! other's figures and each stays under the per-process fd limit: this
-//! one (the orchestrator, which samples memory), a server (`--server
-//! gort|threads`), and a load generator (`--client`) whose N goroutines each
-//! send 64 bytes and wait for the echo in a loop. Memory per connection is
-//! counted whole: the server's peak RSS plus the growth of the kernel's
-//! `KernelStack` and `PageTables` (a thread keeps most of its cost there).
+//! other's figures and each stays under the per-process fd limit: this one
+//! (the orchestrator, which samples memory), a server (`--server
+//! gort|threads`), and a load generator (`--client`, `loadgen.rs`) whose N
+//! connections each send 64 bytes and wait for the echo, in a loop. Memory
+//! per connection is counted whole: the server's peak RSS plus the growth
+//! of the kernel's `KernelStack` and `PageTables` (a thread keeps most of
+//! its cost there).
+//!
+//! # Method: a cheap load generator on a CPU of its own
+//!
+//! Both models face the identical load generator. On a small machine its
+//! CPU time would otherwise be taken from whichever server runs beside it,
+//! turning the comparison into "client + server" (with client and servers
+//! sharing 2 vCPUs, gort measured 0.74x of threads; the kernel's TCP path
+//! is most of every party's cost). So:
+//!
+//! - the load generator is an epoll event loop per CPU it may use, as `wrk`
+//!   is (it was a goroutine per connection, which cost it a stack switch
+//!   and scheduling per request on top of the socket calls);
+//! - when the process may use two or more CPUs, the load generator is
+//!   pinned to the first of them and the server to all the others, with
+//!   `GORT_PROCS` = their number so gort runs one P per CPU it got. Both
+//!   models are placed identically, and the header says where. With a
+//!   single CPU nothing is pinned and the two share it. Each child pins
+//!   itself (`--cpus`) before it starts a thread, so every thread it
+//!   spawns inherits the mask.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort::net::{TcpListener, TcpStream};
+use gort::net::TcpListener;
 
 // Only its /proc reader is used here; the parking helpers serve the other examples.
 #[allow(dead_code)]
-#[path = "common/parked.rs"]
+#[path = "../common/parked.rs"]
 mod parked;
 
-const MSG: usize = 64;
-/// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
-const BUCKETS: usize = 200;
+#[path = "../common/cpus.rs"]
+mod cpus;
+
+mod loadgen;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -63,32 +82,14 @@ fn server(model: &str) {
 }
 
 /// `--client --addr A --conns N --secs S`: connects N, runs S seconds of
-/// request/response on all of them, prints `reqs p50_us p99_us`.
+/// request/response on all of them (`loadgen.rs`, one event-loop thread per
+/// CPU this process may use), prints `reqs p50_us p99_us`.
 fn client(addr: &str, conns: usize, secs: u64) {
-    let hist: Arc<Vec<AtomicU64>> = Arc::new((0..BUCKETS).map(|_| AtomicU64::new(0)).collect());
-    let conns: Vec<TcpStream> = (0..conns).map(|_| TcpStream::connect(addr).expect("connect")).collect();
+    let conns: Vec<std::net::TcpStream> =
+        (0..conns).map(|_| std::net::TcpStream::connect(addr).expect("connect")).collect();
     println!("connected");
     let end = Instant::now() + Duration::from_secs(secs);
-    let hs: Vec<_> = conns
-        .into_iter()
-        .map(|c| {
-            let hist = hist.clone();
-            gort::go!(move || {
-                let mut buf = [7u8; MSG];
-                while Instant::now() < end {
-                    let t = Instant::now();
-                    (&c).write_all(&buf).expect("write");
-                    (&c).read_exact(&mut buf).expect("read");
-                    let us = t.elapsed().as_secs_f64() * 1e6;
-                    let b = (us.max(1.0).ln() / 1.1f64.ln()) as usize;
-                    hist[b.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
-                }
-                c.set_linger(Some(Duration::ZERO)).expect("linger");
-            })
-        })
-        .collect();
-    hs.into_iter().for_each(|h| h.join().expect("client goroutine"));
-    let counts: Vec<u64> = hist.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+    let counts = loadgen::run(conns, end, cpus::allowed_cpus().len());
     let total: u64 = counts.iter().sum();
     let pct = |p: f64| {
         let mut seen = 0;
@@ -112,9 +113,41 @@ fn status_field(pid: u32, key: &str) -> u64 {
     parked::field(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default(), key)
 }
 
-fn spawn_self(args: &[&str]) -> Child {
+/// Where the load generator and the server run: CPU lists, or `None` for
+/// both when the process has a single CPU (see the module doc).
+struct Placement {
+    client: Option<Vec<usize>>,
+    server: Option<Vec<usize>>,
+}
+
+impl Placement {
+    fn new() -> Placement {
+        match &cpus::allowed_cpus()[..] {
+            [first, rest @ ..] if !rest.is_empty() => {
+                Placement { client: Some(vec![*first]), server: Some(rest.to_vec()) }
+            }
+            _ => Placement { client: None, server: None },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.client, &self.server) {
+            (Some(c), Some(s)) => format!("load generator pinned to CPU {c:?}, server to CPUs {s:?}"),
+            _ => "one CPU: load generator and server share it".to_string(),
+        }
+    }
+}
+
+/// Starts this program with `args`, pinned to `cpus` (if any) with one P per CPU.
+fn spawn_self(args: &[&str], cpus: Option<&[usize]>) -> Child {
     let exe = std::env::current_exe().expect("current_exe");
-    Command::new(exe).args(args).stdout(Stdio::piped()).spawn().expect("spawn child")
+    let mut cmd = Command::new(exe);
+    cmd.args(args).stdout(Stdio::piped());
+    if let Some(cpus) = cpus {
+        let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+        cmd.args(["--cpus", &list.join(",")]).env("GORT_PROCS", cpus.len().to_string());
+    }
+    cmd.spawn().expect("spawn child")
 }
 
 /// Peaks sampled every 20 ms: server RSS, threads, KernelStack, PageTables (KiB).
@@ -126,15 +159,16 @@ struct Peaks {
     ptables: u64,
 }
 
-fn run_model(model: &str, conns: usize, secs: u64) {
+fn run_model(model: &str, conns: usize, secs: u64, place: &Placement) {
     let base_k = meminfo_kib("KernelStack:");
     let base_p = meminfo_kib("PageTables:");
-    let mut srv = spawn_self(&["--server", model]);
+    let mut srv = spawn_self(&["--server", model], place.server.as_deref());
     let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
     let mut addr = String::new();
     srv_out.read_line(&mut addr).expect("server address");
     let (n, s) = (conns.to_string(), secs.to_string());
-    let mut cli = spawn_self(&["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s]);
+    let cli_args = ["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s];
+    let mut cli = spawn_self(&cli_args, place.client.as_deref());
     let mut peaks = Peaks::default();
     while cli.try_wait().expect("client status").is_none() {
         peaks.rss = peaks.rss.max(status_field(srv.id(), "VmRSS:"));
@@ -166,6 +200,10 @@ fn run_model(model: &str, conns: usize, secs: u64) {
 }
 
 fn main() {
+    if let Some(list) = arg("--cpus") {
+        let cpus: Vec<usize> = list.split(',').map(|c| c.parse().expect("--cpus: a CPU number")).collect();
+        cpus::pin(&cpus);
+    }
     if let Some(model) = arg("--server") {
         return server(&model);
     }
@@ -174,10 +212,11 @@ fn main() {
     if std::env::args().any(|a| a == "--client") {
         return client(&arg("--addr").expect("--addr"), conns, secs);
     }
-    println!("c10k: {conns} connections, {secs} s of 64-byte echo per model\n");
+    let place = Placement::new();
+    println!("c10k: {conns} connections, {secs} s of 64-byte echo per model; {}\n", place.describe());
     println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
     println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
     for model in ["gort", "threads"] {
-        run_model(model, conns, secs);
+        run_model(model, conns, secs, &place);
     }
 }

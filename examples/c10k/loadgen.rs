@@ -1,0 +1,153 @@
+//! The load generator of the c10k example (`--client`): N connections, each
+//! sending a 64-byte request and waiting for its echo, over and over, with
+//! one request in flight per connection.
+//!
+//! It is an event loop, as `wrk` is, not a goroutine or thread per
+//! connection: one thread per CPU it may use, each owning a share of the
+//! connections and a level-triggered epoll instance. A ready connection
+//! costs one `recv` (and, once its echo is whole, one `send`); there are no
+//! stacks to switch and nothing to schedule, so the generator spends as
+//! little of the machine as it can, and what it spends is the same whichever
+//! server model it drives.
+//!
+//! A connection whose echo completes after the deadline is done: it is
+//! closed with a reset (linger 0), so the server's side ends at once.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Request and echo size.
+pub const MSG: usize = 64;
+/// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
+pub const BUCKETS: usize = 200;
+/// How many ready connections one `epoll_wait` returns at most.
+const BATCH: usize = 256;
+
+/// One connection: its socket, the bytes of the current echo received so
+/// far, and when its request went out.
+struct Conn {
+    sock: TcpStream,
+    got: usize,
+    sent_at: Instant,
+}
+
+impl Conn {
+    fn send(&mut self) {
+        self.sent_at = Instant::now();
+        // One 64-byte request at a time never fills a socket's send buffer.
+        match (&self.sock).write(&[7u8; MSG]) {
+            Ok(MSG) => {}
+            r => panic!("loadgen: a 64-byte send did not complete at once: {r:?}"),
+        }
+    }
+}
+
+/// Drives `conns` (connected, blocking) until `end` on `threads` threads;
+/// returns the latency histogram of every completed round trip.
+pub fn run(conns: Vec<TcpStream>, end: Instant, threads: usize) -> Vec<u64> {
+    let per = conns.len().div_ceil(threads.max(1)).max(1);
+    let mut conns = conns.into_iter();
+    let hs: Vec<_> = (0..threads.max(1))
+        .map(|_| conns.by_ref().take(per).collect::<Vec<_>>())
+        .filter(|share| !share.is_empty())
+        .map(|share| std::thread::spawn(move || drive(share, end)))
+        .collect();
+    let mut hist = vec![0u64; BUCKETS];
+    for h in hs {
+        let part = h.join().expect("loadgen thread");
+        hist.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+    }
+    hist
+}
+
+/// One thread's event loop over its share of the connections.
+fn drive(socks: Vec<TcpStream>, end: Instant) -> Vec<u64> {
+    let ep = Epoll::new();
+    let mut conns: Vec<Conn> = socks
+        .into_iter()
+        .enumerate()
+        .map(|(i, sock)| {
+            sock.set_nonblocking(true).expect("loadgen: set_nonblocking");
+            ep.add(&sock, i as u64);
+            Conn { sock, got: 0, sent_at: Instant::now() }
+        })
+        .collect();
+    conns.iter_mut().for_each(Conn::send);
+    let mut hist = vec![0u64; BUCKETS];
+    let mut open = conns.len();
+    let mut buf = [0u8; 4096];
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+    while open > 0 {
+        for i in ep.wait(&mut events) {
+            let c = &mut conns[i];
+            match (&c.sock).read(&mut buf) {
+                Ok(0) => panic!("loadgen: the server closed a connection"),
+                Ok(n) => c.got += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                Err(e) => panic!("loadgen: read: {e}"),
+            }
+            if c.got < MSG {
+                continue;
+            }
+            c.got -= MSG;
+            record(&mut hist, c.sent_at.elapsed());
+            if Instant::now() < end {
+                c.send();
+            } else {
+                ep.delete(&c.sock);
+                socket2::SockRef::from(&c.sock).set_linger(Some(Duration::ZERO)).expect("loadgen: linger");
+                open -= 1;
+            }
+        }
+    }
+    hist
+}
+
+fn record(hist: &mut [u64], latency: Duration) {
+    let us = latency.as_secs_f64() * 1e6;
+    let b = (us.max(1.0).ln() / 1.1f64.ln()) as usize;
+    hist[b.min(BUCKETS - 1)] += 1;
+}
+
+/// A level-triggered epoll instance whose tokens are connection indices.
+struct Epoll(OwnedFd);
+
+impl Epoll {
+    fn new() -> Epoll {
+        // SAFETY: epoll_create1 takes no pointers.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(fd >= 0, "loadgen: epoll_create1: {}", std::io::Error::last_os_error());
+        // SAFETY: a fresh descriptor that nothing else owns.
+        Epoll(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn ctl(&self, op: libc::c_int, sock: &TcpStream, token: u64) {
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: token };
+        // SAFETY: `ev` is live for the call; `sock` keeps its fd open.
+        let rc = unsafe { libc::epoll_ctl(self.0.as_raw_fd(), op, sock.as_raw_fd(), &mut ev) };
+        assert_eq!(rc, 0, "loadgen: epoll_ctl: {}", std::io::Error::last_os_error());
+    }
+
+    fn add(&self, sock: &TcpStream, token: u64) {
+        self.ctl(libc::EPOLL_CTL_ADD, sock, token);
+    }
+
+    fn delete(&self, sock: &TcpStream) {
+        self.ctl(libc::EPOLL_CTL_DEL, sock, 0);
+    }
+
+    /// Waits (at most 100 ms) and returns the tokens of ready connections.
+    fn wait<'a>(&self, events: &'a mut [libc::epoll_event; BATCH]) -> impl Iterator<Item = usize> + 'a {
+        // SAFETY: `events` is a live array of BATCH entries for the call.
+        let n =
+            unsafe { libc::epoll_wait(self.0.as_raw_fd(), events.as_mut_ptr(), BATCH as libc::c_int, 100) };
+        let n = match n {
+            n if n >= 0 => n as usize,
+            _ if std::io::Error::last_os_error().kind() == ErrorKind::Interrupted => 0,
+            _ => panic!("loadgen: epoll_wait: {}", std::io::Error::last_os_error()),
+        };
+        events[..n].iter().map(|ev| ev.u64 as usize)
+    }
+}
