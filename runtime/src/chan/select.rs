@@ -12,7 +12,8 @@
 //!    the channels again, re-tries (a peer may have come meanwhile), and
 //!    otherwise queues one sudog per arm, all sharing one `Parker`;
 //! 3. once woken by the first peer to claim the parker (or the timeout),
-//!    locks the channels and removes its other sudogs.
+//!    locks the channels and removes its other sudogs, before the parker
+//!    goes away (`wait`'s `leave`): a peer may pop one of them until then.
 //!
 //! A plain send or receive skips step 1 (its fast path just tried) and
 //! step 2's re-try: it keeps the lock of its failed attempt across the
@@ -213,23 +214,29 @@ pub(crate) fn block_locked<T>(
     deadline: Option<Instant>,
 ) -> bool {
     std::mem::forget(held);
-    let fired = wait(reason, deadline, |parker| {
-        // SAFETY: the forgotten guard holds the arm's channel lock, and the
-        // arm is in the parked G's frame until it is dequeued or claimed.
-        unsafe {
-            arm.enqueue(parker, 0);
-            arm.unlock();
-        }
-        Publish::Queued
-    });
-    if fired == TIMED_OUT {
-        arm.lock();
-        // SAFETY: locked just above.
-        unsafe {
-            arm.dequeue();
-            arm.unlock();
-        }
-    }
+    let fired = wait(
+        reason,
+        deadline,
+        |parker| {
+            // SAFETY: the forgotten guard holds the arm's channel lock, and the
+            // arm is in the parked G's frame until it is dequeued or claimed.
+            unsafe {
+                arm.enqueue(parker, 0);
+                arm.unlock();
+            }
+            Publish::Queued
+        },
+        |fired| {
+            if fired == TIMED_OUT {
+                arm.lock();
+                // SAFETY: locked just above.
+                unsafe {
+                    arm.dequeue();
+                    arm.unlock();
+                }
+            }
+        },
+    );
     fired != TIMED_OUT
 }
 
@@ -304,26 +311,32 @@ fn poll(arms: &[&dyn Arm], order: &[usize]) -> Option<usize> {
 
 /// Steps 2 and 3.
 fn block(arms: &[&dyn Arm], order: &[usize], deadline: Option<Instant>) -> Option<usize> {
-    let fired = wait_any(WaitReason::Select, deadline, |parker| {
-        lock_all(arms, order);
-        if let Some((i, Wake(w))) = try_all(arms) {
+    let fired = wait_any(
+        WaitReason::Select,
+        deadline,
+        |parker| {
+            lock_all(arms, order);
+            if let Some((i, Wake(w))) = try_all(arms) {
+                unlock_all(arms, order);
+                wake(w);
+                return Publish::Done(i);
+            }
+            for (i, a) in arms.iter().enumerate() {
+                // SAFETY: every lock is held; the arms live in the parked G's
+                // frame until step 3 dequeues them.
+                unsafe { a.enqueue(parker, i) };
+            }
             unlock_all(arms, order);
-            wake(w);
-            return Publish::Done(i);
-        }
-        for (i, a) in arms.iter().enumerate() {
-            // SAFETY: every lock is held; the arms live in the parked G's
-            // frame until step 3 dequeues them.
-            unsafe { a.enqueue(parker, i) };
-        }
-        unlock_all(arms, order);
-        Publish::Queued
-    });
-    if arms.len() > 1 || fired == TIMED_OUT {
-        lock_all(arms, order);
-        // SAFETY: every lock is held.
-        arms.iter().for_each(|a| unsafe { a.dequeue() });
-        unlock_all(arms, order);
-    }
+            Publish::Queued
+        },
+        |fired| {
+            if arms.len() > 1 || fired == TIMED_OUT {
+                lock_all(arms, order);
+                // SAFETY: every lock is held.
+                arms.iter().for_each(|a| unsafe { a.dequeue() });
+                unlock_all(arms, order);
+            }
+        },
+    );
     (fired != TIMED_OUT).then_some(fired)
 }

@@ -15,9 +15,11 @@
 //!   been claimed; queues are only touched under their owner's lock.
 //! - Sudogs and (untimed) parkers live on the waiting G's stack. After being
 //!   woken, the party removes its remaining sudogs from every queue (under
-//!   each lock) before returning, so no queue keeps a pointer into a dead
-//!   frame. A timed wait's parker is in an `Arc` shared with the timer
-//!   callback, which may still run after the party has left.
+//!   each lock) while its parker is still alive (`wait`'s `leave`), so no
+//!   queue keeps a pointer to a dead sudog, and no claimer reads a dead
+//!   parker through a sudog not yet removed. A timed wait's parker is in an
+//!   `Arc` shared with the timer callback, which may still run after the
+//!   party has left.
 //! - The claimer writes the sudog's slot (the value handed over) before
 //!   waking; the woken party reads it after. `Waiter::wake` orders the two.
 
@@ -294,34 +296,50 @@ pub(crate) enum Publish {
 /// `publish` runs from the park callback (off the G's stack, after it
 /// switched out): it must bind and queue the sudogs under their queue's
 /// lock, or complete an arm at once. After it returns `Queued` it must not
-/// touch the G's frame again except to release the last of its locks. On
-/// a return other than `Done`, the caller must dequeue its remaining sudogs.
-pub(crate) fn wait<F>(reason: WaitReason, deadline: Option<Instant>, publish: F) -> usize
+/// touch the G's frame again except to release the last of its locks.
+///
+/// `leave(fired)` runs once the party is awake and must remove, under
+/// their queues' locks, the sudogs still queued (on a timeout, all of
+/// them; in a select, those of the arms that did not fire). It runs while
+/// the parker is still alive, which matters: until a sudog is removed, a
+/// claimer may pop it and read its parker.
+pub(crate) fn wait<F, L>(reason: WaitReason, deadline: Option<Instant>, publish: F, leave: L) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
+    L: FnOnce(usize),
 {
-    wait_in(reason, deadline, true, publish)
+    wait_in(reason, deadline, true, publish, leave)
 }
 
 /// [`wait`] with sudogs in several queues (a select).
-pub(crate) fn wait_any<F>(reason: WaitReason, deadline: Option<Instant>, publish: F) -> usize
+pub(crate) fn wait_any<F, L>(reason: WaitReason, deadline: Option<Instant>, publish: F, leave: L) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
+    L: FnOnce(usize),
 {
-    wait_in(reason, deadline, false, publish)
+    wait_in(reason, deadline, false, publish, leave)
 }
 
-fn wait_in<F>(reason: WaitReason, deadline: Option<Instant>, one_queue: bool, publish: F) -> usize
+fn wait_in<F, L>(
+    reason: WaitReason,
+    deadline: Option<Instant>,
+    one_queue: bool,
+    publish: F,
+    leave: L,
+) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
+    L: FnOnce(usize),
 {
     match deadline {
         None => {
             let p = Parker::new(one_queue);
             park(reason, |w| register(&p, w, publish));
-            p.fired()
+            let fired = p.fired();
+            leave(fired);
+            fired
         }
-        Some(d) => wait_timed(reason, d, publish),
+        Some(d) => wait_timed(reason, d, publish, leave),
     }
 }
 
@@ -348,9 +366,10 @@ where
 /// party on `Parker::timer`: the party swaps in `TIMER_UNWANTED` and
 /// cancels any id it finds; the parking side swaps in the id and cancels it
 /// itself if it finds `TIMER_UNWANTED`. Exactly one side cancels.
-fn wait_timed<F>(reason: WaitReason, deadline: Instant, publish: F) -> usize
+fn wait_timed<F, L>(reason: WaitReason, deadline: Instant, publish: F, leave: L) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
+    L: FnOnce(usize),
 {
     let p = Arc::new(Parker::new(false));
     let mine = p.clone();
@@ -371,8 +390,11 @@ where
     });
     // AcqRel: pairs with the swap in the park callback above.
     let id = p.timer.swap(TIMER_UNWANTED, Ordering::AcqRel);
-    if id != NO_TIMER && p.fired() != TIMED_OUT {
+    let fired = p.fired();
+    if id != NO_TIMER && fired != TIMED_OUT {
         sched().timers.cancel(TimerId::from_raw(id));
     }
-    p.fired()
+    // `p` keeps the parker alive through `leave` (the timer's clone may be gone).
+    leave(fired);
+    fired
 }

@@ -98,20 +98,26 @@ impl Condvar {
         std::mem::forget(guard);
         let node = Sudog::new(None);
         let node = &node;
-        let fired = wait(WaitReason::Cond, deadline, move |parker| {
-            let mut q = self.waiters.lock();
-            node.bind(parker, 0);
-            q.push(node, false);
-            drop(q);
-            // SAFETY: the forgotten guard held the lock; we release it for it.
-            // A notified G must retake the mutex, so it cannot return (and
-            // end `node`'s frame) before this unlock is done.
-            unsafe { mutex.raw().unlock() };
-            Publish::Queued
-        });
-        if fired == TIMED_OUT {
-            self.waiters.lock().remove(node);
-        }
+        let fired = wait(
+            WaitReason::Cond,
+            deadline,
+            move |parker| {
+                let mut q = self.waiters.lock();
+                node.bind(parker, 0);
+                q.push(node, false);
+                drop(q);
+                // SAFETY: the forgotten guard held the lock; we release it for it.
+                // A notified G must retake the mutex, so it cannot return (and
+                // end `node`'s frame) before this unlock is done.
+                unsafe { mutex.raw().unlock() };
+                Publish::Queued
+            },
+            |fired| {
+                if fired == TIMED_OUT {
+                    self.waiters.lock().remove(node);
+                }
+            },
+        );
         (mutex.lock(), fired == TIMED_OUT)
     }
 

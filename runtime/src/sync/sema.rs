@@ -43,16 +43,22 @@ impl Sema {
             return;
         }
         let node = Sudog::new(None);
-        wait(reason, None, |parker| {
-            let mut s = self.state.lock();
-            if s.count > 0 {
-                s.count -= 1;
-                return Publish::Done(0);
-            }
-            node.bind(parker, 0);
-            s.waiters.push(&node, lifo);
-            Publish::Queued
-        });
+        wait(
+            reason,
+            None,
+            |parker| {
+                let mut s = self.state.lock();
+                if s.count > 0 {
+                    s.count -= 1;
+                    return Publish::Done(0);
+                }
+                node.bind(parker, 0);
+                s.waiters.push(&node, lifo);
+                Publish::Queued
+            },
+            // Untimed, in one queue: whoever woke us popped the node.
+            |_| {},
+        );
     }
 
     /// Returns a permit: to the first waiter if any, else to the count.

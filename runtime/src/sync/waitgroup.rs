@@ -82,16 +82,22 @@ impl WaitGroup {
             return;
         }
         let node = Sudog::new(None);
-        wait(WaitReason::WaitGroup, None, |parker| {
-            let mut q = inner.waiters.lock();
-            // Acquire: as above; read under the lock the final decrement takes.
-            if inner.count.load(Ordering::Acquire) == 0 {
-                return Publish::Done(0);
-            }
-            node.bind(parker, 0);
-            q.push(&node, false);
-            Publish::Queued
-        });
+        wait(
+            WaitReason::WaitGroup,
+            None,
+            |parker| {
+                let mut q = inner.waiters.lock();
+                // Acquire: as above; read under the lock the final decrement takes.
+                if inner.count.load(Ordering::Acquire) == 0 {
+                    return Publish::Done(0);
+                }
+                node.bind(parker, 0);
+                q.push(&node, false);
+                Publish::Queued
+            },
+            // Untimed, in one queue: whoever woke us popped the node.
+            |_| {},
+        );
     }
 }
 
