@@ -96,12 +96,11 @@ impl Mach {
         }
     }
 
-    /// Runs `g` until it leaves this M; a park whose callback declines
-    /// (the wake-up already happened) resumes it at once.
+    /// Runs `g`, then whatever the local queue holds, until the queue is
+    /// empty or the 61st tick sends us through `find_runnable`; a park whose
+    /// callback declines (the wake-up already happened) resumes the G at once.
     fn execute(&mut self, mut g: Box<G>) {
-        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
-        let local = unsafe { self.p.local() };
-        local.schedtick = local.schedtick.wrapping_add(1);
+        self.tick();
         loop {
             bump(&self.p.counters.switches);
             set_current_g(ptr::from_ref(&*g));
@@ -114,12 +113,12 @@ impl Mach {
             };
             self.p = p;
             match switch {
-                Switch::Suspended(Req::Yield) => return self.requeue(g),
+                Switch::Suspended(Req::Yield) => self.requeue(g),
                 Switch::Suspended(Req::Park(req)) => {
                     bump(&p.counters.parks);
-                    match req.run(g) {
-                        Some(again) => g = again,
-                        None => return,
+                    if let Some(again) = req.run(g) {
+                        g = again;
+                        continue;
                     }
                 }
                 Switch::Finished(stack) => {
@@ -128,10 +127,37 @@ impl Mach {
                     local.stacks.put(stack);
                     local.gfree.put(g.retire(), &sched().gfree);
                     bump(&p.counters.exited);
-                    return;
                 }
             }
+            match self.local_next() {
+                Some(next) => g = next,
+                None => return,
+            }
         }
+    }
+
+    /// Counts a G started (the 61-tick fairness rule).
+    #[inline]
+    fn tick(&self) {
+        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
+        let local = unsafe { self.p.local() };
+        local.schedtick = local.schedtick.wrapping_add(1);
+    }
+
+    /// The next G from the local queue (`runnext` first: in a channel
+    /// hand-off, the G the last one readied), without the trip through
+    /// `find_runnable`, which is only needed when the local queue is empty
+    /// or on the 61st tick (the global queue's and the network's turn).
+    #[inline]
+    fn local_next(&self) -> Option<Box<G>> {
+        // The tick `find_runnable` (in `P::next_local`) would test now.
+        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
+        if unsafe { self.p.local() }.schedtick % 61 == 0 {
+            return None;
+        }
+        let g = self.p.runq.pop_next().or_else(|| self.p.runq.pop_head())?;
+        self.tick();
+        Some(g)
     }
 
     /// The G switched out after its `blocking` call lost the P: only its
