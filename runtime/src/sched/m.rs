@@ -96,9 +96,10 @@ impl Mach {
         }
     }
 
-    /// Runs `g`, then whatever the local queue holds, until the queue is
-    /// empty or the 61st tick sends us through `find_runnable`; a park whose
-    /// callback declines (the wake-up already happened) resumes the G at once.
+    /// Runs `g` until it leaves this M. A park whose callback declines (the
+    /// wake-up already happened) resumes the G at once; a park that leaves
+    /// a local G to run (in a channel hand-off, the G the parked one just
+    /// readied) goes straight on to it (`local_next`).
     fn execute(&mut self, mut g: Box<G>) {
         self.tick();
         loop {
@@ -113,12 +114,12 @@ impl Mach {
             };
             self.p = p;
             match switch {
-                Switch::Suspended(Req::Yield) => self.requeue(g),
+                Switch::Suspended(Req::Yield) => return self.requeue(g),
                 Switch::Suspended(Req::Park(req)) => {
                     bump(&p.counters.parks);
-                    if let Some(again) = req.run(g) {
-                        g = again;
-                        continue;
+                    match req.run(g).or_else(|| self.local_next()) {
+                        Some(next) => g = next,
+                        None => return,
                     }
                 }
                 Switch::Finished(stack) => {
@@ -127,11 +128,8 @@ impl Mach {
                     local.stacks.put(stack);
                     local.gfree.put(g.retire(), &sched().gfree);
                     bump(&p.counters.exited);
+                    return;
                 }
-            }
-            match self.local_next() {
-                Some(next) => g = next,
-                None => return,
             }
         }
     }
