@@ -2,7 +2,7 @@
 //! thread-per-connection (std threads), N connections held at once, one
 //! table row per model.
 //!
-//! `cargo run --release --example c10k -- --conns 10000 --secs 5`
+//! `cargo run --release --example c10k -- --conns 10000 --secs 5 [--shared]`
 //!
 //! Three processes per model, so neither model's leftovers skew the
 //! other's figures and each stays under the per-process fd limit: this one
@@ -28,9 +28,11 @@
 //!   pinned to the first of them and the server to all the others, with
 //!   `GORT_PROCS` = their number so gort runs one P per CPU it got. Both
 //!   models are placed identically, and the header says where. With a
-//!   single CPU nothing is pinned and the two share it. Each child pins
-//!   itself (`--cpus`) before it starts a thread, so every thread it
-//!   spawns inherits the mask.
+//!   single CPU, or with `--shared`, nothing is pinned and the two share
+//!   the CPUs (the kernel then places each woken thread-per-connection
+//!   server thread beside the client that woke it, which favours threads).
+//!   Each child pins itself (`--cpus`) before it starts a thread, so every
+//!   thread it spawns inherits the mask.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -121,9 +123,10 @@ struct Placement {
 }
 
 impl Placement {
-    fn new() -> Placement {
+    /// `shared`: pin nothing, so the two processes share every CPU.
+    fn new(shared: bool) -> Placement {
         match &cpus::allowed_cpus()[..] {
-            [first, rest @ ..] if !rest.is_empty() => {
+            [first, rest @ ..] if !rest.is_empty() && !shared => {
                 Placement { client: Some(vec![*first]), server: Some(rest.to_vec()) }
             }
             _ => Placement { client: None, server: None },
@@ -133,7 +136,7 @@ impl Placement {
     fn describe(&self) -> String {
         match (&self.client, &self.server) {
             (Some(c), Some(s)) => format!("load generator pinned to CPU {c:?}, server to CPUs {s:?}"),
-            _ => "one CPU: load generator and server share it".to_string(),
+            _ => "nothing pinned: load generator and server share the CPUs".to_string(),
         }
     }
 }
@@ -212,7 +215,7 @@ fn main() {
     if std::env::args().any(|a| a == "--client") {
         return client(&arg("--addr").expect("--addr"), conns, secs);
     }
-    let place = Placement::new();
+    let place = Placement::new(std::env::args().any(|a| a == "--shared"));
     println!("c10k: {conns} connections, {secs} s of 64-byte echo per model; {}\n", place.describe());
     println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
     println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
