@@ -1,6 +1,6 @@
 //! The drained hint of a stream socket: whether its last read came back
-//! short, so that the next read may wait for readiness before trying
-//! (`PollDesc::wait_drained`) instead of paying a read that finds nothing.
+//! short, so that the next read may wait for readiness (`PollDesc::wait`)
+//! before trying, instead of paying a read that finds nothing.
 //! A request/response server saves one `EAGAIN` read per request this way.
 //!
 //! # When the hint is set, and why it is safe
@@ -8,7 +8,9 @@
 //! A short read means the receive queue was empty when the read finished;
 //! anything arriving later raises a new edge-triggered event, which sets
 //! the descriptor's readiness or wakes a waiter, so a reader that waits
-//! first cannot miss it. That argument needs the short read to be the
+//! first cannot miss it; a FIN or reset queued behind the data it read
+//! left the descriptor's sticky hang-up set, so the wait returns at once
+//! (`PollDesc`'s module doc). That argument needs the short read to be the
 //! *last* read, which only holds for a reader that was alone: with two at
 //! once, one's short read may finish before the other's full read leaves
 //! data behind. So the hint is set only by a read that ran alone from

@@ -68,8 +68,7 @@ impl<S: AsFd> Fd<S> {
         r
     }
 
-    /// The retry loop; `drained`: wait (`PollDesc::wait_drained`) before the
-    /// first try.
+    /// The retry loop; `drained`: wait before the first try.
     fn io_loop<R>(
         &self,
         dir: Interest,
@@ -80,7 +79,7 @@ impl<S: AsFd> Fd<S> {
         let mut deadline = None;
         let mut waited = false;
         loop {
-            if !drained {
+            if !std::mem::take(&mut drained) {
                 match op(&self.sock) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -91,11 +90,7 @@ impl<S: AsFd> Fd<S> {
                 waited = true;
                 deadline = self.timeout(dir).map(|d| Instant::now() + d);
             }
-            if std::mem::take(&mut drained) {
-                self.pd.wait_drained(deadline)?;
-            } else {
-                self.pd.wait(dir, deadline)?;
-            }
+            self.pd.wait(dir, deadline)?;
         }
     }
 

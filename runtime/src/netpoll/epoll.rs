@@ -105,11 +105,14 @@ impl Backend for Epoll {
                 let _ = (&*wake).read(&mut [0u8; 8]);
                 return None;
             }
-            let hup = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
-            let readable = bits & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0 || bits & hup != 0;
-            let writable = bits & libc::EPOLLOUT as u32 != 0 || bits & hup != 0;
-            let hup = bits & (hup | libc::EPOLLRDHUP as u32) != 0;
-            Some(Event { token, readable, writable, hup })
+            let failed = bits & (libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
+            let readable = failed || bits & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0;
+            let writable = failed || bits & libc::EPOLLOUT as u32 != 0;
+            // Hang-ups last; an error alone may not (a UDP socket's ICMP
+            // error is reported once, then it blocks again).
+            let hup = bits & libc::EPOLLHUP as u32 != 0;
+            let read_hup = hup || bits & libc::EPOLLRDHUP as u32 != 0;
+            Some(Event { token, readable, writable, hup: [read_hup, hup] })
         })
     }
 

@@ -5,7 +5,7 @@
 //!
 //! - `register(fd, token)` once per descriptor, edge-triggered for read and
 //!   write (and hang-up, which counts as both and is also reported as
-//!   `hup`); `deregister(fd)` before the fd is closed.
+//!   `hup`, per direction); `deregister(fd)` before the fd is closed.
 //! - `wait` blocks until at least one event or an `interrupt`, and yields
 //!   `(token, readable, writable)` events. Tokens are opaque to the backend;
 //!   `pd.rs` makes them `slot index << 32 | generation` so that a stale event
@@ -59,9 +59,10 @@ pub(crate) struct Event {
     pub(crate) token: u64,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    /// The peer hung up (or shut down its writing half) or the socket
-    /// failed: a read may now end in EOF or an error without new data.
-    pub(crate) hup: bool,
+    /// Per direction (read, write): the socket hung up (for reads, also:
+    /// the peer shut down its writing half), so that direction will never
+    /// block again (EOF or an error).
+    pub(crate) hup: [bool; 2],
 }
 
 /// What a readiness backend must do; see the module doc.

@@ -22,18 +22,19 @@
 //!
 //! (`ready` and `waits` are never both set: an event hands itself to the
 //! waiters instead.) Apart from these, `hup` is sticky for the descriptor's
-//! life: some event said the peer hung up or the socket failed.
+//! life: an event said the direction will never block again (the socket
+//! hung up, or for reads the peer shut down its writing half), and every
+//! wait on it returns at once. One event brings a FIN or an error, but every
+//! goroutine reading the socket must see the EOF: were it consumed like
+//! `ready`, a second reader that parked after it would wait forever.
 //!
-//! # Waiting before reading (`wait_drained`)
+//! That also makes waiting before reading safe (`net`'s drained hint): a
+//! stream reader whose last read came back short knows the receive queue
+//! was empty then, and every later arrival raises a new edge-triggered
+//! event, which sets `ready` or wakes a waiter; a FIN or error queued right
+//! behind the data that read returned left `hup` set.
 //!
-//! A stream reader whose last read came back short knows the receive queue
-//! was empty at that moment, and every arrival after it (data, FIN, error)
-//! raises a new edge-triggered event, which either sets `ready` or wakes a
-//! waiter. So its next read may wait first instead of paying an `EAGAIN`
-//! read. One thing a short read does not consume is a FIN or error queued
-//! behind the data it returned: their event may already have been
-//! dispatched (and its readiness consumed). `hup` covers exactly that case:
-//! once set, `wait_drained` returns at once and the reader reads. Several waits per direction are allowed, because two
+//! Several waits per direction are allowed, because two
 //! goroutines may read one `&TcpStream`. A parked wait is also woken by its
 //! deadline timer and by `evict`. Whoever wakes a wait removes it from the
 //! list; the woken caller then decides *why* from the state alone: closing →
@@ -80,6 +81,8 @@ struct Wait {
 #[derive(Default)]
 struct Dir {
     ready: bool,
+    /// Sticky: an event said this direction will never block again.
+    hup: bool,
     waits: Vec<Wait>,
     /// Go-style absolute deadline, kept until changed.
     deadline: Option<Instant>,
@@ -90,8 +93,6 @@ struct State {
     gen: u32,
     next_seq: u32,
     dirs: [Dir; 2],
-    /// An event reported a hang-up or error since registration.
-    hup: bool,
 }
 
 /// One slab slot. Shared by the owning `PollDesc`, the poller (events) and
@@ -184,9 +185,8 @@ impl PollDesc {
             let mut st = slot.st.lock();
             for d in &mut st.dirs {
                 debug_assert!(d.waits.is_empty(), "PollDesc::new: a reused slot still has waiters");
-                (d.ready, d.deadline) = (false, None);
+                (d.ready, d.hup, d.deadline) = (false, false, None);
             }
-            st.hup = false;
             // Relaxed: the slot's lock (held here) orders it before any use.
             slot.evicted.store(false, Ordering::Relaxed);
             st.gen
@@ -225,28 +225,11 @@ impl PollDesc {
     /// `TimedOut` when a deadline passes; `ConnectionAborted` after
     /// [`evict`](Self::evict).
     pub fn wait(&self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
-        self.wait_unless(dir, op_deadline, false)
-    }
-
-    /// [`wait`](Self::wait) for `Read`, by a stream reader whose last read
-    /// returned fewer bytes than asked (the queue was empty then): returns
-    /// at once if a hang-up or error was ever reported, since the FIN or
-    /// error behind that short read may have no event left to come (module
-    /// doc). The caller then reads as usual, and retries through `wait` on
-    /// `WouldBlock`.
-    ///
-    /// # Errors
-    /// As [`wait`](Self::wait).
-    pub fn wait_drained(&self, op_deadline: Option<Instant>) -> io::Result<()> {
-        self.wait_unless(Interest::Read, op_deadline, true)
-    }
-
-    fn wait_unless(&self, dir: Interest, op_deadline: Option<Instant>, on_hup: bool) -> io::Result<()> {
         let d = dir as usize;
         {
             let mut st = self.slot.st.lock();
             self.slot.check(&st, d, op_deadline)?;
-            if std::mem::take(&mut st.dirs[d].ready) || (on_hup && st.hup) {
+            if st.dirs[d].poll_ready() {
                 return Ok(());
             }
         }
@@ -261,7 +244,7 @@ impl PollDesc {
     /// or eviction already came in.
     fn register(&self, d: usize, op_deadline: Option<Instant>, w: Waiter) -> Result<(), Waiter> {
         let mut st = self.slot.st.lock();
-        if self.slot.check(&st, d, op_deadline).is_err() || std::mem::take(&mut st.dirs[d].ready) {
+        if self.slot.check(&st, d, op_deadline).is_err() || st.dirs[d].poll_ready() {
             return Err(w);
         }
         let on_thread = matches!(w, Waiter::Thread(_));
@@ -363,6 +346,16 @@ impl Slot {
 }
 
 /// Removes every wait of `dir` into `out`, cancelling their timers.
+impl Dir {
+    /// Whether a wait may return at once: an event arrived since the last
+    /// park (consumed here), or the direction hung up for good (kept: each
+    /// reader of a shared socket must see its EOF, but the event that
+    /// brought it comes once).
+    fn poll_ready(&mut self) -> bool {
+        std::mem::take(&mut self.ready) || self.hup
+    }
+}
+
 fn take_all(dir: &mut Dir, out: &mut Vec<Waiter>) {
     // Relaxed: see `register`.
     PARKED.fetch_sub(dir.waits.len(), Ordering::Relaxed);
@@ -412,12 +405,12 @@ pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
     if st.gen != ev.token as u32 {
         return;
     }
-    st.hup |= ev.hup;
     for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
         let dir = &mut st.dirs[d];
         if !hit {
             continue;
         }
+        dir.hup |= ev.hup[d];
         if dir.waits.is_empty() {
             dir.ready = true;
         } else {
@@ -439,13 +432,13 @@ mod tests {
         let gen = pd.slot.st.lock().gen;
         let stale = token(pd.index, gen.wrapping_sub(1));
         let mut out = Vec::new();
-        dispatch(Event { token: stale, readable: true, writable: true, hup: false }, &mut out);
+        dispatch(Event { token: stale, readable: true, writable: true, hup: [false; 2] }, &mut out);
         assert!(
             pd.slot.st.lock().dirs.iter().all(|d| !d.ready),
             "a stale event marked a new descriptor ready"
         );
         dispatch(
-            Event { token: token(pd.index, gen), readable: true, writable: false, hup: false },
+            Event { token: token(pd.index, gen), readable: true, writable: false, hup: [false; 2] },
             &mut out,
         );
         assert!(pd.slot.st.lock().dirs[0].ready);
