@@ -150,10 +150,16 @@ impl<S: AsFd> Fd<S> {
 
     /// Unregisters the socket and gives it back to std, in blocking mode.
     pub(crate) fn into_std(self) -> io::Result<S> {
-        let Fd { pd, sock, .. } = self;
-        drop(pd);
+        let sock = self.into_sock();
         SockRef::from(&sock).set_nonblocking(false)?;
         Ok(sock)
+    }
+
+    /// Unregisters the socket and gives it back as it is (non-blocking).
+    pub(crate) fn into_sock(self) -> S {
+        let Fd { pd, sock, .. } = self;
+        drop(pd);
+        sock
     }
 
     /// Accepts a connection on this listening socket, already non-blocking
@@ -350,9 +356,31 @@ macro_rules! stream_io {
     };
 }
 
-/// Implements `AsFd` and `AsRawFd` for socket types whose `fd` field is an `Fd`.
+/// For socket types whose `fd` field is an `Fd` of the std type `$std`:
+/// conversions from and to std (`from_std`, `into_std`) and to and from
+/// descriptors (`AsFd`, `AsRawFd`, `OwnedFd` both ways, `IntoRawFd`,
+/// `FromRawFd`).
 macro_rules! fd_traits {
-    ($($t:ty),*) => {$(
+    ($($t:ident => $std:ty),*) => {$(
+        impl $t {
+            /// Takes over a std socket: made non-blocking and registered
+            /// with the netpoller.
+            ///
+            /// # Errors
+            /// When it cannot be made non-blocking or registered.
+            pub fn from_std(s: $std) -> std::io::Result<$t> {
+                Ok($t { fd: crate::fd::Fd::from_std(s)? })
+            }
+
+            /// Gives the socket back to std, unregistered and in blocking mode.
+            ///
+            /// # Errors
+            /// When blocking mode cannot be restored.
+            pub fn into_std(self) -> std::io::Result<$std> {
+                self.fd.into_std()
+            }
+        }
+
         impl std::os::fd::AsFd for $t {
             fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
                 std::os::fd::AsFd::as_fd(&self.fd)
@@ -362,6 +390,44 @@ macro_rules! fd_traits {
         impl std::os::fd::AsRawFd for $t {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
                 std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&self.fd))
+            }
+        }
+
+        /// Takes over a socket descriptor: made non-blocking and registered
+        /// with the netpoller, as `from_std` does.
+        impl TryFrom<std::os::fd::OwnedFd> for $t {
+            type Error = std::io::Error;
+
+            fn try_from(fd: std::os::fd::OwnedFd) -> std::io::Result<Self> {
+                Self::from_std(fd.into())
+            }
+        }
+
+        /// Unregisters the socket and hands over its descriptor, still in
+        /// non-blocking mode (`into_std` restores blocking mode).
+        impl From<$t> for std::os::fd::OwnedFd {
+            fn from(s: $t) -> std::os::fd::OwnedFd {
+                s.fd.into_sock().into()
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $t {
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                std::os::fd::OwnedFd::from(self).into_raw_fd()
+            }
+        }
+
+        /// # Panics
+        /// If the descriptor cannot be made non-blocking or registered
+        /// with the netpoller (it is not a socket); `TryFrom<OwnedFd>`
+        /// returns that error instead.
+        #[allow(unsafe_code)]
+        impl std::os::fd::FromRawFd for $t {
+            unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> Self {
+                // SAFETY: the caller guarantees what std's `from_raw_fd`
+                // requires: `fd` is open, and its ownership is ours now.
+                let owned = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+                Self::try_from(owned).unwrap_or_else(|e| panic!("gort::net: from_raw_fd({fd}): {e}"))
             }
         }
     )*};

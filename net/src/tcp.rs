@@ -102,22 +102,6 @@ impl TcpListener {
         self.fd.sock().local_addr()
     }
 
-    /// Takes over a std listener (made non-blocking).
-    ///
-    /// # Errors
-    /// When it cannot be made non-blocking or registered.
-    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener { fd: Fd::from_std(l)? })
-    }
-
-    /// Gives the listener back to std, in blocking mode.
-    ///
-    /// # Errors
-    /// When blocking mode cannot be restored.
-    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        self.fd.into_std()
-    }
-
     deadline_methods!();
 }
 
@@ -222,25 +206,9 @@ impl TcpStream {
         Ok(TcpStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
     }
 
-    /// Takes over a std stream (made non-blocking).
-    ///
-    /// # Errors
-    /// When it cannot be made non-blocking or registered.
-    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream { fd: Fd::from_std(s)? })
-    }
-
-    /// Gives the stream back to std, in blocking mode.
-    ///
-    /// # Errors
-    /// When blocking mode cannot be restored.
-    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        self.fd.into_std()
-    }
-
     deadline_methods!();
 }
 
 stream_io!(TcpStream);
 
-fd_traits!(TcpListener, TcpStream);
+fd_traits!(TcpListener => std::net::TcpListener, TcpStream => std::net::TcpStream);

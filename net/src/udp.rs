@@ -96,23 +96,7 @@ impl UdpSocket {
         self.fd.sock().peer_addr()
     }
 
-    /// Takes over a std socket (made non-blocking).
-    ///
-    /// # Errors
-    /// When it cannot be made non-blocking or registered.
-    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
-        Ok(UdpSocket { fd: Fd::from_std(s)? })
-    }
-
-    /// Gives the socket back to std, in blocking mode.
-    ///
-    /// # Errors
-    /// When blocking mode cannot be restored.
-    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        self.fd.into_std()
-    }
-
     deadline_methods!();
 }
 
-fd_traits!(UdpSocket);
+fd_traits!(UdpSocket => std::net::UdpSocket);

@@ -128,22 +128,6 @@ impl UnixStream {
         Ok(UnixStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
     }
 
-    /// Takes over a std stream (made non-blocking).
-    ///
-    /// # Errors
-    /// When it cannot be made non-blocking or registered.
-    pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
-        Ok(UnixStream { fd: Fd::from_std(s)? })
-    }
-
-    /// Gives the stream back to std, in blocking mode.
-    ///
-    /// # Errors
-    /// When blocking mode cannot be restored.
-    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
-        self.fd.into_std()
-    }
-
     deadline_methods!();
 }
 
@@ -238,15 +222,11 @@ impl UnixDatagram {
         self.fd.sock().local_addr()
     }
 
-    /// Takes over a std socket (made non-blocking).
-    ///
-    /// # Errors
-    /// When it cannot be made non-blocking or registered.
-    pub fn from_std(s: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
-        Ok(UnixDatagram { fd: Fd::from_std(s)? })
-    }
-
     deadline_methods!();
 }
 
-fd_traits!(UnixListener, UnixStream, UnixDatagram);
+fd_traits!(
+    UnixListener => std::os::unix::net::UnixListener,
+    UnixStream => std::os::unix::net::UnixStream,
+    UnixDatagram => std::os::unix::net::UnixDatagram
+);
