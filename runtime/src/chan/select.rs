@@ -208,7 +208,7 @@ pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<u
 /// `chanparkcommit`): a blocking send or receive locks its channel twice,
 /// not three times. Returns whether the arm fired before `deadline`.
 pub(crate) fn block_locked<T>(
-    arm: &dyn Arm,
+    arm: &impl Arm,
     held: Locked<'_, T>,
     reason: WaitReason,
     deadline: Option<Instant>,
