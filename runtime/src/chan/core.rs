@@ -1,5 +1,6 @@
 //! The channel itself (Go's `hchan`): a buffer, a closed flag and two wait
-//! queues, under one short lock that is never held across a park.
+//! queues, under one short spin lock (`spin.rs`) that is never held across
+//! a park.
 //!
 //! Invariants, all under the lock:
 //! - `recvq` holds receivers only while the buffer is empty; `sendq` holds
