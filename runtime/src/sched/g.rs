@@ -234,6 +234,17 @@ pub(crate) fn set_current_g(g: *const G) {
     CTX.with(|c| c.g.set(g));
 }
 
+/// For the M once a G switched out: clears the running G and returns the P
+/// this thread holds now (one thread-local access for both).
+#[inline(never)]
+pub(crate) fn switched_out() -> Option<&'static P> {
+    CTX.with(|c| {
+        c.g.set(ptr::null());
+        // SAFETY: Ps live in the static scheduler for the whole process.
+        unsafe { c.p.get().as_ref() }
+    })
+}
+
 #[inline(never)]
 pub(crate) fn set_current_p(p: Option<&'static P>) {
     CTX.with(|c| c.p.set(p.map_or(ptr::null(), ptr::from_ref)));

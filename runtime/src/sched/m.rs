@@ -15,7 +15,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::coro::Req;
 use crate::netpoll::{self, Poller};
-use crate::sched::g::{current_p, set_current_g, set_current_p, Switch, G};
+use crate::sched::g::{current_p, set_current_g, set_current_p, switched_out, Switch, G};
 use crate::sched::p::{bump, P};
 use crate::sched::park::{self, Inject};
 use crate::sched::{sched, steal, Sched};
@@ -106,10 +106,9 @@ impl Mach {
             bump(&self.p.counters.switches);
             set_current_g(ptr::from_ref(&*g));
             let switch = g.resume();
-            set_current_g(ptr::null());
             // A `blocking` call inside the G may have traded our P for
             // another one, or left us with none (then `run` idles us).
-            let Some(p) = current_p() else {
+            let Some(p) = switched_out() else {
                 return self.orphan(switch, g);
             };
             self.p = p;
