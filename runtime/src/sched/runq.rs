@@ -121,7 +121,10 @@ impl<T> RunQueue<T> {
     /// Owner only. Puts `t` at the tail. If the ring is full, hands its older
     /// half plus `t` (129 items, oldest first) to `overflow` in one call.
     #[inline]
-    pub(crate) fn push_back(&self, t: Box<T>, overflow: impl FnOnce(&mut dyn Iterator<Item = Box<T>>)) {
+    pub(crate) fn push_back<F>(&self, mut t: Box<T>, mut overflow: F)
+    where
+        F: FnOnce(&mut dyn Iterator<Item = Box<T>>),
+    {
         loop {
             // Acquire: pairs with the Release CAS on `head` in `grab`: the
             // stealers' slot reads are done before we reuse their slots.
@@ -135,10 +138,28 @@ impl<T> RunQueue<T> {
                 self.tail.store(tail.wrapping_add(1), Release);
                 return;
             }
-            if let Some(half) = self.claim_half(h, tail) {
-                overflow(&mut half.into_iter().chain(iter::once(t)));
-                return;
+            match self.push_overflow(h, tail, t, overflow) {
+                Ok(()) => return,
+                Err(back) => (t, overflow) = back,
             }
+        }
+    }
+
+    /// `push_back` on a full ring, out of line (its 128-item batch would
+    /// otherwise sit in the frame of every caller): hands the older half
+    /// plus `t` to `overflow`, or gives both back when a stealer made room.
+    #[cold]
+    #[inline(never)]
+    fn push_overflow<F>(&self, h: u32, tail: u32, t: Box<T>, overflow: F) -> Result<(), (Box<T>, F)>
+    where
+        F: FnOnce(&mut dyn Iterator<Item = Box<T>>),
+    {
+        match self.claim_half(h, tail) {
+            Some(half) => {
+                overflow(&mut half.into_iter().chain(iter::once(t)));
+                Ok(())
+            }
+            None => Err((t, overflow)),
         }
     }
 
