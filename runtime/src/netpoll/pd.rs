@@ -229,7 +229,7 @@ impl PollDesc {
         {
             let mut st = self.slot.st.lock();
             self.slot.check(&st, d, op_deadline)?;
-            if st.dirs[d].poll_ready() {
+            if st.dirs[d].take_ready() {
                 return Ok(());
             }
         }
@@ -244,7 +244,7 @@ impl PollDesc {
     /// or eviction already came in.
     fn register(&self, d: usize, op_deadline: Option<Instant>, w: Waiter) -> Result<(), Waiter> {
         let mut st = self.slot.st.lock();
-        if self.slot.check(&st, d, op_deadline).is_err() || st.dirs[d].poll_ready() {
+        if self.slot.check(&st, d, op_deadline).is_err() || st.dirs[d].take_ready() {
             return Err(w);
         }
         let on_thread = matches!(w, Waiter::Thread(_));
@@ -351,7 +351,7 @@ impl Dir {
     /// park (consumed here), or the direction hung up for good (kept: each
     /// reader of a shared socket must see its EOF, but the event that
     /// brought it comes once).
-    fn poll_ready(&mut self) -> bool {
+    fn take_ready(&mut self) -> bool {
         std::mem::take(&mut self.ready) || self.hup
     }
 }

@@ -147,12 +147,10 @@ impl Mach {
     /// or on the 61st tick (the global queue's and the network's turn).
     #[inline]
     fn local_next(&self) -> Option<Box<G>> {
-        // The tick `find_runnable` (in `P::next_local`) would test now.
-        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
-        if unsafe { self.p.local() }.schedtick % 61 == 0 {
+        if self.p.fairness_turn() {
             return None;
         }
-        let g = self.p.runq.pop_next().or_else(|| self.p.runq.pop_head())?;
+        let g = self.p.pop_local()?;
         self.tick();
         Some(g)
     }
@@ -213,8 +211,7 @@ impl Mach {
     /// turn behind older work.
     fn poll_on_fairness_tick(&self) {
         let Some(np) = netpoll::inline_poller() else { return };
-        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
-        if unsafe { self.p.local() }.schedtick % 61 == 0 {
+        if self.p.fairness_turn() {
             np.poll_if_stale();
         }
     }

@@ -135,17 +135,29 @@ impl P {
         self.held.load(Ordering::Relaxed)
     }
 
+    /// Whether the 61-tick rule gives this turn to the global queue (and
+    /// the network) ahead of the local queue. Called only by the holder.
+    #[inline]
+    pub(crate) fn fairness_turn(&self) -> bool {
+        // SAFETY: we are the holder (contract of this fn); the borrow ends here.
+        unsafe { self.local() }.schedtick % 61 == 0
+    }
+
+    /// The local queue's next G, `runnext` first. Called only by the holder.
+    #[inline]
+    pub(crate) fn pop_local(&self) -> Option<Box<G>> {
+        self.runq.pop_next().or_else(|| self.runq.pop_head())
+    }
+
     /// Takes the next G from this P's own queues, honouring the 61-tick rule.
     /// Called only by the holder.
     pub(crate) fn next_local(&self, global: &crate::sched::global::Global) -> Option<Box<G>> {
-        // SAFETY: we are the holder (contract of this fn); the borrow ends here.
-        let tick = unsafe { self.local() }.schedtick;
-        if tick % 61 == 0 {
+        if self.fairness_turn() {
             if let Some(g) = global.pop() {
                 return Some(g);
             }
             return self.runq.pop_head().or_else(|| self.runq.pop_next());
         }
-        self.runq.pop_next().or_else(|| self.runq.pop_head())
+        self.pop_local()
     }
 }
