@@ -298,6 +298,46 @@ impl<S: AsFd + std::fmt::Debug> std::fmt::Debug for Fd<S> {
     }
 }
 
+/// Generates the methods a datagram socket type whose `fd` field is an `Fd`
+/// shares (`UdpSocket`, `UnixDatagram`), `$addr` being its address type.
+/// Expands inside the type's `impl` block.
+macro_rules! datagram_io {
+    ($addr:ty) => {
+        /// Receives one datagram and its sender's address.
+        ///
+        /// # Errors
+        /// `TimedOut` past a deadline, `ConnectionRefused` (an earlier
+        /// datagram bounced)…
+        pub fn recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, $addr)> {
+            self.fd.io(gort_runtime::netpoll::Interest::Read, |s| s.recv_from(buf))
+        }
+
+        /// Sends one datagram to the connected peer.
+        ///
+        /// # Errors
+        /// `NotConnected`, `ConnectionRefused` (an earlier datagram bounced)…
+        pub fn send(&self, buf: &[u8]) -> std::io::Result<usize> {
+            self.fd.io(gort_runtime::netpoll::Interest::Write, |s| s.send(buf))
+        }
+
+        /// Receives one datagram from the connected peer.
+        ///
+        /// # Errors
+        /// `TimedOut` past a deadline, `ConnectionRefused`…
+        pub fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.fd.io(gort_runtime::netpoll::Interest::Read, |s| s.recv(buf))
+        }
+
+        /// The local address.
+        ///
+        /// # Errors
+        /// As `getsockname`.
+        pub fn local_addr(&self) -> std::io::Result<$addr> {
+            self.fd.sock().local_addr()
+        }
+    };
+}
+
 /// Implements `Read` and `Write` (vectored too) for a stream type whose `fd`
 /// field is an `Fd`, on `&T` through the retry loop and on `T` through `&T`,
 /// as std does for its sockets.
@@ -433,5 +473,6 @@ macro_rules! fd_traits {
     )*};
 }
 
+pub(crate) use datagram_io;
 pub(crate) use fd_traits;
 pub(crate) use stream_io;

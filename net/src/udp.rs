@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
-use crate::fd::{self, deadline_methods, fd_traits, Fd};
+use crate::fd::{self, datagram_io, deadline_methods, fd_traits, Fd};
 use crate::resolve::{each_addr, lookup_host};
 
 /// A UDP socket. `recv`/`recv_from` park the goroutine until a datagram
@@ -56,37 +56,7 @@ impl UdpSocket {
         self.fd.io(Interest::Write, |s| s.send_to(buf, a))
     }
 
-    /// Receives one datagram and its sender.
-    ///
-    /// # Errors
-    /// `TimedOut` past a deadline…
-    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.fd.io(Interest::Read, |s| s.recv_from(buf))
-    }
-
-    /// Sends one datagram to the connected peer.
-    ///
-    /// # Errors
-    /// `NotConnected`, `ConnectionRefused` (an earlier datagram bounced)…
-    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.io(Interest::Write, |s| s.send(buf))
-    }
-
-    /// Receives one datagram from the connected peer.
-    ///
-    /// # Errors
-    /// `TimedOut` past a deadline, `ConnectionRefused`…
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.io(Interest::Read, |s| s.recv(buf))
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    /// As `getsockname`.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().local_addr()
-    }
+    datagram_io!(SocketAddr);
 
     /// The connected peer's address.
     ///

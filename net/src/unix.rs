@@ -9,7 +9,7 @@ use std::path::Path;
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
-use crate::fd::{self, deadline_methods, fd_traits, stream_io, Fd};
+use crate::fd::{self, datagram_io, deadline_methods, fd_traits, stream_io, Fd};
 
 /// A Unix stream socket server.
 ///
@@ -190,37 +190,7 @@ impl UnixDatagram {
         self.fd.io(Interest::Write, |s| s.send_to(buf, path))
     }
 
-    /// Receives one datagram and its sender's address.
-    ///
-    /// # Errors
-    /// `TimedOut` past a deadline…
-    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.fd.io(Interest::Read, |s| s.recv_from(buf))
-    }
-
-    /// Sends one datagram to the connected peer.
-    ///
-    /// # Errors
-    /// `NotConnected`…
-    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.io(Interest::Write, |s| s.send(buf))
-    }
-
-    /// Receives one datagram from the connected peer.
-    ///
-    /// # Errors
-    /// `TimedOut` past a deadline…
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.io(Interest::Read, |s| s.recv(buf))
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    /// As `getsockname`.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().local_addr()
-    }
+    datagram_io!(SocketAddr);
 
     deadline_methods!();
 }
