@@ -108,7 +108,7 @@ impl Coro {
 /// # Safety
 /// `y` must be the yielder handed to the body of the coroutine the caller is
 /// running on.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn suspend(y: YielderPtr, req: Req) {
     debug_assert!(!y.is_null(), "coro::suspend: no yielder");
     // SAFETY: the caller guarantees `y` is its own coroutine's yielder, which

@@ -207,6 +207,7 @@ pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<u
 /// park callback once the sudog is queued (Go's `gopark` with
 /// `chanparkcommit`): a blocking send or receive locks its channel twice,
 /// not three times. Returns whether the arm fired before `deadline`.
+#[inline(always)]
 pub(crate) fn block_locked<T>(
     arm: &impl Arm,
     held: Locked<'_, T>,

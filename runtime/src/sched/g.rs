@@ -149,7 +149,7 @@ impl G {
     }
 
     /// Switches from the running G (which must be `self`) back to its M.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn suspend(&self, req: Req) {
         // SAFETY: `self` is the G running on the current stack (callers get it
         // from `current_g`), so its yielder belongs to this coroutine.

@@ -55,7 +55,7 @@ impl Waiter {
 
 /// Blocks the caller until the waiter given to `register` is woken; see the
 /// module doc for the contract of `register`.
-#[inline]
+#[inline(always)]
 pub(crate) fn park<F>(reason: WaitReason, register: F)
 where
     F: FnOnce(Waiter) -> Result<(), Waiter>,
@@ -66,7 +66,7 @@ where
     }
 }
 
-#[inline]
+#[inline(always)]
 fn park_g<F>(g: &G, reason: WaitReason, register: F)
 where
     F: FnOnce(Waiter) -> Result<(), Waiter>,

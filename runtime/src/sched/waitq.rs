@@ -303,6 +303,7 @@ pub(crate) enum Publish {
 /// them; in a select, those of the arms that did not fire). It runs while
 /// the parker is still alive, which matters: until a sudog is removed, a
 /// claimer may pop it and read its parker.
+#[inline(always)]
 pub(crate) fn wait<F, L>(reason: WaitReason, deadline: Option<Instant>, publish: F, leave: L) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
@@ -320,6 +321,7 @@ where
     wait_in(reason, deadline, false, publish, leave)
 }
 
+#[inline(always)]
 fn wait_in<F, L>(
     reason: WaitReason,
     deadline: Option<Instant>,
