@@ -62,8 +62,9 @@
 //! wake, so a queue built `sole` takes and replaces `runnext` with plain
 //! loads and stores: the two read-modify-writes a goroutine hand-off
 //! (`push_next`, then `pop_next`) would cost take an unbuffered channel
-//! round trip from 70 to 100 ns on the development machine. Nothing steals from a sole queue (`steal_into`
-//! asserts it); other threads still only read it (`len`, `is_empty`).
+//! round trip from 70 to 100 ns on the development machine. Nothing
+//! steals from a sole queue (`steal_into` asserts it); other threads still
+//! only read it (`len`, `is_empty`).
 //!
 //! The owner-only methods are safe fns whose contract is the P's: only the M
 //! holding the P calls them. Breaking it is memory-unsafe (two "owners"
