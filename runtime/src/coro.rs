@@ -12,7 +12,9 @@
 //! `G::suspend`, `G::resume`): every call frame between user code and the
 //! stack switch is a return the CPU's return-stack predictor gets wrong once
 //! the stacks change under it. Flattening the chain took `yield_now` from 41
-//! to 14 ns on the development machine.
+//! to 14 ns on the development machine, and the same for the blocking path
+//! of a channel operation (`chan`) took a ping-pong round trip from 134 to
+//! 70 ns.
 
 use std::ptr;
 
