@@ -6,18 +6,18 @@
 //! Each arm is a channel operation with its own [`Sudog`]. A select:
 //!
 //! 1. locks every distinct channel in address order (so two selects over
-//!    the same channels cannot deadlock), tries the arms starting at a
-//!    random one (fairness), and unlocks;
-//! 2. if none was ready and it may block, parks; the park callback locks
-//!    the channels again, re-tries (a peer may have come meanwhile), and
-//!    otherwise queues one sudog per arm, all sharing one `Parker`;
+//!    the same channels cannot deadlock) and tries the arms starting at a
+//!    random one (fairness);
+//! 2. if none was ready and it may block, parks with the locks still held
+//!    (Go's `gopark` with `selparkcommit`): the park callback queues one
+//!    sudog per arm, all sharing one `Parker`, and unlocks, so no peer can
+//!    come between the try and the queueing;
 //! 3. once woken by the first peer to claim the parker (or the timeout),
 //!    locks the channels and removes its other sudogs, before the parker
 //!    goes away (`wait`'s `leave`): a peer may pop one of them until then.
 //!
-//! A plain send or receive skips step 1 (its fast path just tried) and
-//! step 2's re-try: it keeps the lock of its failed attempt across the
-//! switch ([`block_locked`]).
+//! A plain send or receive is a one-arm select whose step 1 is its own
+//! fast path ([`block_locked`]).
 //!
 //! After the park callback releases the last lock the G may already run on
 //! another M, so the unlock loop goes in reverse and keeps the lowest
@@ -189,16 +189,29 @@ pub enum Timeout {
 /// `default` (or timeout) arm should run.
 #[doc(hidden)]
 pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<usize> {
+    // `None`: it must not block; `Some(deadline)`: it may, until then
+    // (`Some(None)`: untimed, also for a timeout past what `Instant` can
+    // hold). Decided before any lock is taken.
+    let wait = match timeout {
+        Timeout::Now => None,
+        Timeout::Never => Some(None),
+        Timeout::After(d) => Some(Instant::now().checked_add(d)),
+        Timeout::At(t) if t <= Instant::now() => None,
+        Timeout::At(t) => Some(Some(t)),
+    };
     let order = lock_order(&arms);
-    if let Some(i) = poll(&arms, &order) {
+    lock_all(&arms, &order);
+    if let Some((i, Wake(w))) = try_all(&arms) {
+        unlock_all(&arms, &order);
+        wake(w);
         return Some(i);
     }
-    match timeout {
-        Timeout::Now => None,
-        Timeout::Never => block(&arms, &order, None),
-        Timeout::After(d) => block(&arms, &order, Instant::now().checked_add(d)),
-        Timeout::At(t) if t <= Instant::now() => None,
-        Timeout::At(t) => block(&arms, &order, Some(t)),
+    match wait {
+        Some(deadline) => block(&arms, &order, deadline),
+        None => {
+            unlock_all(&arms, &order);
+            None
+        }
     }
 }
 
@@ -241,35 +254,33 @@ pub(crate) fn block_locked<T>(
     fired != TIMED_OUT
 }
 
-/// Arm indices sorted by channel address (Go's `lockorder`).
-fn lock_order<const N: usize>(arms: &[&dyn Arm; N]) -> [usize; N] {
-    let mut order: [usize; N] = std::array::from_fn(|i| i);
-    order.sort_unstable_by_key(|&i| arms[i].chan_addr());
+/// `(channel address, arm index)` pairs sorted by address (Go's
+/// `lockorder`); arms on one channel end up next to each other.
+fn lock_order<const N: usize>(arms: &[&dyn Arm; N]) -> [(usize, usize); N] {
+    let mut order: [(usize, usize); N] = std::array::from_fn(|i| (arms[i].chan_addr(), i));
+    order.sort_unstable();
     order
 }
 
-fn lock_all(arms: &[&dyn Arm], order: &[usize]) {
-    let mut last = None;
-    for &i in order {
-        let addr = arms[i].chan_addr();
-        if last != Some(addr) {
+fn lock_all(arms: &[&dyn Arm], order: &[(usize, usize)]) {
+    for (k, &(addr, i)) in order.iter().enumerate() {
+        if k == 0 || order[k - 1].0 != addr {
             arms[i].lock();
-            last = Some(addr);
         }
     }
 }
 
 /// Unlocks in reverse, releasing the lowest channel last (see module doc):
 /// nothing of `arms` is read after that final unlock.
-fn unlock_all(arms: &[&dyn Arm], order: &[usize]) {
+fn unlock_all(arms: &[&dyn Arm], order: &[(usize, usize)]) {
     for k in (0..order.len()).rev() {
-        let a = arms[order[k]];
-        if k > 0 && arms[order[k - 1]].chan_addr() == a.chan_addr() {
+        let (addr, i) = order[k];
+        if k > 0 && order[k - 1].0 == addr {
             continue;
         }
         // SAFETY: `lock_all` locked each distinct channel once, and this
         // loop unlocks each once.
-        unsafe { a.unlock() };
+        unsafe { arms[i].unlock() };
     }
 }
 
@@ -300,28 +311,12 @@ fn cheap_rand() -> u32 {
     })
 }
 
-/// Step 1: one locked pass without waiting.
-fn poll(arms: &[&dyn Arm], order: &[usize]) -> Option<usize> {
-    lock_all(arms, order);
-    let done = try_all(arms);
-    unlock_all(arms, order);
-    let (i, Wake(w)) = done?;
-    wake(w);
-    Some(i)
-}
-
-/// Steps 2 and 3.
-fn block(arms: &[&dyn Arm], order: &[usize], deadline: Option<Instant>) -> Option<usize> {
+/// Steps 2 and 3, entered with every lock held (step 1's).
+fn block(arms: &[&dyn Arm], order: &[(usize, usize)], deadline: Option<Instant>) -> Option<usize> {
     let fired = wait_any(
         WaitReason::Select,
         deadline,
         |parker| {
-            lock_all(arms, order);
-            if let Some((i, Wake(w))) = try_all(arms) {
-                unlock_all(arms, order);
-                wake(w);
-                return Publish::Done(i);
-            }
             for (i, a) in arms.iter().enumerate() {
                 // SAFETY: every lock is held; the arms live in the parked G's
                 // frame until step 3 dequeues them.
