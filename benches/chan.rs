@@ -2,11 +2,12 @@
 //! goroutine and back, between two goroutines on one P (`GORT_PROCS=1`),
 //! beside the same with two OS threads over std mpsc in the same run. The
 //! loops are the switch lab's own (`examples/switchlab/switches.rs`), which
-//! count a round trip as two switches.
+//! count a round trip as two switches. A third row makes both sides wait
+//! in a two-arm `select!` instead (Go's `for { select { … } }`).
 //!
 //! `cargo bench --bench chan`
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
 
@@ -15,9 +16,49 @@ use criterion::{criterion_group, Criterion};
 #[path = "../examples/switchlab/switches.rs"]
 mod switches;
 
+/// Round trips not timed before the clock starts.
+const WARM: u64 = 1000;
+
+/// `rounds` round trips where each side waits in a `select!` over its value
+/// channel and a quit channel that stays silent until the end.
+fn gort_select(rounds: u64) -> Duration {
+    gort::go!(move || {
+        let (ping_tx, ping_rx) = gort::chan::bounded::<u64>(0);
+        let (pong_tx, pong_rx) = gort::chan::bounded::<u64>(0);
+        let (quit_tx, quit_rx) = gort::chan::bounded::<()>(0);
+        let echo_quit = quit_rx.clone();
+        let echo = gort::go!(move || loop {
+            gort::select! {
+                recv(ping_rx) -> v => match v {
+                    Ok(v) => pong_tx.send(v).unwrap(),
+                    Err(_) => return,
+                },
+                recv(echo_quit) -> _ => return,
+            }
+        });
+        let round = |i| {
+            ping_tx.send(i).unwrap();
+            gort::select! {
+                recv(pong_rx) -> v => assert_eq!(v, Ok(i)),
+                recv(quit_rx) -> _ => unreachable!("the quit channel stays silent"),
+            }
+        };
+        (0..WARM).for_each(round);
+        let t = Instant::now();
+        (0..rounds).for_each(round);
+        let elapsed = t.elapsed();
+        drop(quit_tx);
+        echo.join().unwrap();
+        elapsed
+    })
+    .join()
+    .unwrap()
+}
+
 fn ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("chan_ping_pong");
     g.bench_function("gort_unbuffered_1p", |b| b.iter_custom(|n| switches::gort_chan::<Instant>(2 * n)));
+    g.bench_function("gort_select_1p", |b| b.iter_custom(gort_select));
     g.bench_function("os_thread_mpsc", |b| b.iter_custom(|n| switches::thread_mpsc::<Instant>(2 * n)));
     g.finish();
 }
