@@ -313,6 +313,7 @@ where
 }
 
 /// [`wait`] with sudogs in several queues (a select).
+#[inline(always)]
 pub(crate) fn wait_any<F, L>(reason: WaitReason, deadline: Option<Instant>, publish: F, leave: L) -> usize
 where
     F: FnOnce(&Parker) -> Publish,
