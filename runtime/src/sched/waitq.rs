@@ -206,27 +206,11 @@ impl<T> WaitQueue<T> {
     pub(crate) fn push(&mut self, s: &Sudog<T>, front: bool) {
         debug_assert!(!s.queued.get(), "WaitQueue::push: sudog already queued");
         s.queued.set(true);
-        let me: *const Sudog<T> = s;
-        if front {
-            s.prev.set(ptr::null());
-            s.next.set(self.first);
-            // SAFETY: a queued sudog is alive (module invariants), and its
-            // links are ours under the owner's lock.
-            match unsafe { self.first.as_ref() } {
-                Some(f) => f.prev.set(me),
-                None => self.last = me,
-            }
-            self.first = me;
-        } else {
-            s.next.set(ptr::null());
-            s.prev.set(self.last);
-            // SAFETY: as above.
-            match unsafe { self.last.as_ref() } {
-                Some(l) => l.next.set(me),
-                None => self.first = me,
-            }
-            self.last = me;
-        }
+        let (prev, next) = if front { (ptr::null(), self.first) } else { (self.last, ptr::null()) };
+        s.prev.set(prev);
+        s.next.set(next);
+        self.set_after(prev, s);
+        self.set_before(next, s);
     }
 
     /// Removes `s` if it is still queued.
@@ -235,16 +219,26 @@ impl<T> WaitQueue<T> {
             return;
         }
         let (prev, next) = (s.prev.get(), s.next.get());
-        // SAFETY: `s`'s neighbours are queued, so alive (module invariants);
-        // their links are ours under the owner's lock.
+        self.set_after(prev, next);
+        self.set_before(next, prev);
+    }
+
+    /// Makes `to` follow `prev` (be `first`, when `prev` is null).
+    fn set_after(&mut self, prev: *const Sudog<T>, to: *const Sudog<T>) {
+        // SAFETY: `prev` is null or queued, so alive (module invariants), and
+        // its links are ours under the owner's lock.
         match unsafe { prev.as_ref() } {
-            Some(p) => p.next.set(next),
-            None => self.first = next,
+            Some(p) => p.next.set(to),
+            None => self.first = to,
         }
-        // SAFETY: as above.
+    }
+
+    /// Makes `to` precede `next` (be `last`, when `next` is null).
+    fn set_before(&mut self, next: *const Sudog<T>, to: *const Sudog<T>) {
+        // SAFETY: as in `set_after`.
         match unsafe { next.as_ref() } {
-            Some(n) => n.prev.set(prev),
-            None => self.last = prev,
+            Some(n) => n.prev.set(to),
+            None => self.last = to,
         }
     }
 
