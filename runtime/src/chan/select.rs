@@ -14,7 +14,7 @@
 //!    come between the try and the queueing;
 //! 3. once woken by the first peer to claim the parker (or the timeout),
 //!    locks the channels and removes its other sudogs, before the parker
-//!    goes away (`wait`'s `leave`): a peer may pop one of them until then.
+//!    goes away (`wait_any`'s `leave`): a peer may pop one of them until then.
 //!
 //! A plain send or receive is a one-arm select whose step 1 is its own
 //! fast path ([`block_locked`]).
@@ -233,7 +233,7 @@ pub(crate) fn block_locked<T>(
     deadline: Option<Instant>,
 ) -> bool {
     std::mem::forget(held);
-    let fired = wait(
+    wait(
         reason,
         deadline,
         |parker| {
@@ -245,18 +245,15 @@ pub(crate) fn block_locked<T>(
             }
             Publish::Queued
         },
-        |fired| {
-            if fired == TIMED_OUT {
-                arm.lock();
-                // SAFETY: locked just above.
-                unsafe {
-                    arm.dequeue();
-                    arm.unlock();
-                }
+        || {
+            arm.lock();
+            // SAFETY: locked just above.
+            unsafe {
+                arm.dequeue();
+                arm.unlock();
             }
         },
-    );
-    fired != TIMED_OUT
+    )
 }
 
 /// `(channel address, arm index)` pairs sorted by address (Go's

@@ -15,7 +15,7 @@
 //!   been claimed; queues are only touched under their owner's lock.
 //! - Sudogs and (untimed) parkers live on the waiting G's stack. After being
 //!   woken, the party removes its remaining sudogs from every queue (under
-//!   each lock) while its parker is still alive (`wait`'s `leave`), so no
+//!   each lock) while its parker is still alive (`wait`'s `dequeue`, `wait_any`'s `leave`), so no
 //!   queue keeps a pointer to a dead sudog, and no claimer reads a dead
 //!   parker through a sudog not yet removed. A timed wait's parker is in an
 //!   `Arc` shared with the timer callback, which may still run after the
@@ -283,30 +283,38 @@ pub(crate) enum Publish {
     Done(usize),
 }
 
-/// Parks the caller until its sudog is claimed or `deadline` passes, and
-/// returns the arm that fired (`TIMED_OUT` on timeout). The caller's sudogs
-/// all go into one queue (a channel's, a semaphore's).
+/// Parks the caller until its sudog is claimed (`true`) or `deadline`
+/// passes (`false`). The sudog goes into one queue (a channel's, a
+/// semaphore's).
 ///
 /// `publish` runs from the park callback (off the G's stack, after it
-/// switched out): it must bind and queue the sudogs under their queue's
-/// lock, or complete an arm at once. After it returns `Queued` it must not
+/// switched out): it must bind and queue the sudog under its queue's lock,
+/// or complete at once (`Done`). After it returns `Queued` it must not
 /// touch the G's frame again except to release the last of its locks.
 ///
-/// `leave(fired)` runs once the party is awake and must remove, under
-/// their queues' locks, the sudogs still queued (on a timeout, all of
-/// them; in a select, those of the arms that did not fire). It runs while
-/// the parker is still alive, which matters: until a sudog is removed, a
-/// claimer may pop it and read its parker.
+/// `dequeue` runs only on a timeout, the one case in which the sudog is
+/// still queued (a claimer pops it), and must remove it under the queue's
+/// lock. It runs while the parker is still alive, which matters: until the
+/// sudog is removed, a claimer may pop it and read its parker.
 #[inline(always)]
-pub(crate) fn wait<F, L>(reason: WaitReason, deadline: Option<Instant>, publish: F, leave: L) -> usize
+pub(crate) fn wait<F, D>(reason: WaitReason, deadline: Option<Instant>, publish: F, dequeue: D) -> bool
 where
     F: FnOnce(&Parker) -> Publish,
-    L: FnOnce(usize),
+    D: FnOnce(),
 {
-    wait_in(reason, deadline, true, publish, leave)
+    let fired = wait_in(reason, deadline, true, publish, |fired| {
+        if fired == TIMED_OUT {
+            dequeue();
+        }
+    });
+    fired != TIMED_OUT
 }
 
-/// [`wait`] with sudogs in several queues (a select).
+/// [`wait`] with sudogs in several queues (a select): returns the arm that
+/// fired (`TIMED_OUT` on timeout). `leave(fired)` runs once the party is
+/// awake, while the parker is alive, and must remove under their queues'
+/// locks the sudogs still queued: those of the arms that did not fire, or
+/// all of them on a timeout.
 #[inline(always)]
 pub(crate) fn wait_any<F, L>(reason: WaitReason, deadline: Option<Instant>, publish: F, leave: L) -> usize
 where

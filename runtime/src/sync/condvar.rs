@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex as Lock;
 
 use crate::sched::g::WaitReason;
-use crate::sched::waitq::{wait, Publish, Sudog, WaitQueue, TIMED_OUT};
+use crate::sched::waitq::{wait, Publish, Sudog, WaitQueue};
 use crate::sync::MutexGuard;
 
 /// Whether `Condvar::wait_timeout` returned because time ran out.
@@ -98,7 +98,7 @@ impl Condvar {
         std::mem::forget(guard);
         let node = Sudog::new(None);
         let node = &node;
-        let fired = wait(
+        let claimed = wait(
             WaitReason::Cond,
             deadline,
             move |parker| {
@@ -112,13 +112,9 @@ impl Condvar {
                 unsafe { mutex.raw().unlock() };
                 Publish::Queued
             },
-            |fired| {
-                if fired == TIMED_OUT {
-                    self.waiters.lock().remove(node);
-                }
-            },
+            || self.waiters.lock().remove(node),
         );
-        (mutex.lock(), fired == TIMED_OUT)
+        (mutex.lock(), !claimed)
     }
 
     /// Wakes one waiter, if any.

@@ -56,8 +56,8 @@ impl Sema {
                 s.waiters.push(&node, lifo);
                 Publish::Queued
             },
-            // Untimed, in one queue: whoever woke us popped the node.
-            |_| {},
+            // Untimed: never called.
+            || {},
         );
     }
 

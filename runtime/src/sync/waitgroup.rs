@@ -95,8 +95,8 @@ impl WaitGroup {
                 q.push(&node, false);
                 Publish::Queued
             },
-            // Untimed, in one queue: whoever woke us popped the node.
-            |_| {},
+            // Untimed: never called.
+            || {},
         );
     }
 }
