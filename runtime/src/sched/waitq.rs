@@ -15,11 +15,11 @@
 //!   been claimed; queues are only touched under their owner's lock.
 //! - Sudogs and (untimed) parkers live on the waiting G's stack. After being
 //!   woken, the party removes its remaining sudogs from every queue (under
-//!   each lock) while its parker is still alive (`wait`'s `dequeue`, `wait_any`'s `leave`), so no
-//!   queue keeps a pointer to a dead sudog, and no claimer reads a dead
-//!   parker through a sudog not yet removed. A timed wait's parker is in an
-//!   `Arc` shared with the timer callback, which may still run after the
-//!   party has left.
+//!   each lock) while its parker is still alive (`wait`'s `dequeue`,
+//!   `wait_any`'s `leave`), so no queue keeps a pointer to a dead sudog,
+//!   and no claimer reads a dead parker through a sudog not yet removed. A
+//!   timed wait's parker is in an `Arc` shared with the timer callback,
+//!   which may still run after the party has left.
 //! - The claimer writes the sudog's slot (the value handed over) before
 //!   waking; the woken party reads it after. `Waiter::wake` orders the two.
 
