@@ -167,9 +167,9 @@ impl<T: Send + 'static> Pool<T> {
 
     #[cold]
     fn get_slow(&self) -> T {
-        let p = current_p();
-        let me = p.map(|p| self.slot(p));
-        if let Some(slot) = me {
+        let slots = &self.shared.slots;
+        let mine = current_p().map(|p| self.index(p));
+        if let Some(slot) = mine.map(|i| &slots[i]) {
             let stale = self.age_private(slot);
             // SAFETY: as in `get`; `age_private` ended its borrow.
             let private = unsafe { &mut *slot.private.get() }.take();
@@ -179,8 +179,7 @@ impl<T: Send + 'static> Pool<T> {
             }
         }
         // Every slot once, our own first: shared lists, then victims.
-        let slots = &self.shared.slots;
-        let start = p.map_or(0, |p| self.index(p));
+        let start = mine.unwrap_or(0);
         let each = || (0..slots.len()).map(|k| &slots[(start + k) % slots.len()]);
         let found =
             each().find_map(|s| s.shared.lock().pop()).or_else(|| each().find_map(|s| s.victim.lock().pop()));
