@@ -73,7 +73,7 @@
 use std::iter;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{self, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicPtr, AtomicU32};
 
 /// Ring capacity (Go's `len(p.runq)`).
@@ -192,16 +192,7 @@ impl<T> RunQueue<T> {
         // protocol (it pairs with the fence in `Idle::recheck`), which lets
         // `Idle::wakep` skip a fence of its own. On x86 a swap is a locked
         // instruction whatever the ordering, so this costs nothing extra.
-        let t = Box::into_raw(t);
-        let old = if self.sole {
-            // Relaxed: only we write `runnext`. Release: as below, for
-            // readers of `is_empty`; no P exists that `wakep` could wake.
-            let old = self.runnext.load(Relaxed);
-            self.runnext.store(t, Release);
-            old
-        } else {
-            self.runnext.swap(t, SeqCst)
-        };
+        let old = self.exchange_next(Box::into_raw(t), SeqCst);
         if !old.is_null() {
             // SAFETY: we took `old` out of `runnext` (by the swap, or as its
             // sole taker), so we are its only holder, and it is a leaked
@@ -213,23 +204,33 @@ impl<T> RunQueue<T> {
     /// Owner only. Takes `runnext`.
     #[inline]
     pub(crate) fn pop_next(&self) -> Option<Box<T>> {
-        // Relaxed: a hint to skip the swap; the swap decides (when sole,
-        // nobody else takes it, so the hint is the answer).
-        let p = self.runnext.load(Relaxed);
-        if p.is_null() {
+        // Relaxed: a hint to skip the swap; the swap decides.
+        if self.runnext.load(Relaxed).is_null() {
             return None;
         }
         // Release: pairs with the Acquire load of `runnext` in `is_empty`: a
         // checker that sees it emptied sees the tail we published before.
-        let p = if self.sole {
-            self.runnext.store(ptr::null_mut(), Release);
-            p
-        } else {
-            self.runnext.swap(ptr::null_mut(), Release)
-        };
-        // SAFETY: we took `p` (by the swap, or as the sole taker), so we are
-        // its only holder; it is null or a leaked `Box<T>` (module invariants).
+        let p = self.exchange_next(ptr::null_mut(), Release);
+        // SAFETY: we took `p` out of `runnext`, so we are its only holder; it
+        // is null or a leaked `Box<T>` (module invariants).
         (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+    }
+
+    /// Owner only. Puts `new` in `runnext` and returns what was there: a
+    /// swap with `order`, or, in a sole queue, where nobody else takes it,
+    /// a load and a Release store (Release as the swap's, for readers of
+    /// `is_empty`; a sole queue has no other P for `wakep` to wake, which
+    /// is what `push_next`'s SeqCst is for).
+    #[inline]
+    fn exchange_next(&self, new: *mut T, order: Ordering) -> *mut T {
+        if self.sole {
+            // Relaxed: only we write `runnext`.
+            let old = self.runnext.load(Relaxed);
+            self.runnext.store(new, Release);
+            old
+        } else {
+            self.runnext.swap(new, order)
+        }
     }
 
     /// Owner only. Takes from the head of the ring (not `runnext`).
