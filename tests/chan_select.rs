@@ -200,8 +200,9 @@ fn selects_sharing_a_channel_leave_its_queue_when_woken_elsewhere() {
     // One quit value per remaining worker: each must reach a live waiter
     // (a stale sudog of a finished worker would take or lose one).
     let rest: Vec<usize> = (0..WORKERS).filter(|i| i % 3 != 0).collect();
-    let quitter = std::thread::spawn(move || rest.iter().for_each(|_| quit_tx.send(()).unwrap()));
-    let mut got: Vec<usize> = (0..WORKERS - by_work.len())
+    let n = rest.len();
+    let quitter = std::thread::spawn(move || (0..n).for_each(|_| quit_tx.send(()).unwrap()));
+    let mut got: Vec<usize> = (0..n)
         .map(|_| {
             let (i, how) =
                 done_rx.recv_timeout(Duration::from_secs(30)).expect("a worker never got its quit");
@@ -211,6 +212,6 @@ fn selects_sharing_a_channel_leave_its_queue_when_woken_elsewhere() {
         .collect();
     quitter.join().unwrap();
     got.sort_unstable();
-    assert_eq!(got, (0..WORKERS).filter(|i| i % 3 != 0).collect::<Vec<_>>());
+    assert_eq!(got, rest);
     assert!(done_rx.recv().is_err(), "every worker reported once");
 }

@@ -80,8 +80,8 @@ fn fd_reuse_never_crosses_wakeups() {
             }
             (&b).write_all(&tag).unwrap();
             assert_eq!(reader.join().unwrap().unwrap(), tag, "round {round} read another round's bytes");
-            // Make `b` readable then drop it at once: its event may still be
-            // on its way when the next pair reuses the number.
+            // Make `d` readable then drop it (and `b`) at once: its event may
+            // still be on its way when the next pair reuses the number.
             let (c, d) = UnixStream::pair().unwrap();
             (&c).write_all(b"!").unwrap();
             drop((c, d, b));

@@ -20,8 +20,10 @@ const WATCHDOG: Duration = Duration::from_secs(10);
 fn within_watchdog<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(f()));
-    rx.recv_timeout(WATCHDOG)
-        .unwrap_or_else(|_| panic!("{what}: no result within {WATCHDOG:?} (a lost wake-up?)"))
+    rx.recv_timeout(WATCHDOG).unwrap_or_else(|e| match e {
+        mpsc::RecvTimeoutError::Timeout => panic!("{what}: no result within {WATCHDOG:?} (a lost wake-up?)"),
+        mpsc::RecvTimeoutError::Disconnected => panic!("{what}: panicked (see its message above)"),
+    })
 }
 
 /// Reads until EOF or an error into a roomy buffer (so every read is short).

@@ -1,6 +1,8 @@
 //! TCP round trips: 1 MiB payloads in random chunk sizes (partial reads
 //! and writes), vectored I/O, split reader/writer, and plain-thread use.
 
+mod common;
+
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 
@@ -142,9 +144,8 @@ fn std_conversions_round_trip() {
 /// served (a descriptor keeps every waiter, not just the last).
 #[test]
 fn two_readers_on_one_socket_both_get_served() {
-    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = std::sync::Arc::new(TcpStream::connect(ln.local_addr().unwrap()).unwrap());
-    let (s, _) = ln.accept().unwrap();
+    let (c, s) = common::tcp_pair();
+    let c = std::sync::Arc::new(c);
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let c = c.clone();
