@@ -16,9 +16,6 @@ use criterion::{criterion_group, Criterion};
 #[path = "../examples/switchlab/switches.rs"]
 mod switches;
 
-/// Round trips not timed before the clock starts.
-const WARM: u64 = 1000;
-
 /// `rounds` round trips where each side waits in a `select!` over its value
 /// channel and a quit channel that stays silent until the end.
 fn gort_select(rounds: u64) -> Duration {
@@ -43,7 +40,7 @@ fn gort_select(rounds: u64) -> Duration {
                 recv(quit_rx) -> _ => unreachable!("the quit channel stays silent"),
             }
         };
-        (0..WARM).for_each(round);
+        (0..switches::WARM).for_each(round);
         let t = Instant::now();
         (0..rounds).for_each(round);
         let elapsed = t.elapsed();

@@ -14,7 +14,7 @@ use criterion::{criterion_group, Criterion};
 
 const MSG: usize = 64;
 
-fn ping(c: &mut impl ReadWrite, iters: u64) -> Duration {
+fn ping(c: &mut (impl Read + Write), iters: u64) -> Duration {
     let mut buf = [1u8; MSG];
     let start = Instant::now();
     for _ in 0..iters {
@@ -24,13 +24,10 @@ fn ping(c: &mut impl ReadWrite, iters: u64) -> Duration {
     start.elapsed()
 }
 
-fn echo(mut c: impl ReadWrite) {
+fn echo(mut c: impl Read + Write) {
     let mut buf = [0u8; MSG];
     while c.read_exact(&mut buf).is_ok() && c.write_all(&buf).is_ok() {}
 }
-
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
 
 /// One iteration = one 64-byte round trip, goroutine to goroutine.
 fn gort_rtt(iters: u64) -> Duration {

@@ -22,8 +22,8 @@ use parking_lot::{Condvar, Mutex};
 mod cpus;
 use cpus::{allowed_cpus, pin};
 
-/// Untimed round trips before the loop of each thread and process row.
-const WARM: u64 = 16;
+/// Untimed round trips before each timed loop.
+pub const WARM: u64 = 16;
 
 /// What measures a loop: started just before it by the measuring party,
 /// stopped just after.
