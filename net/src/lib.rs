@@ -22,6 +22,7 @@
 
 mod drained;
 mod fd;
+mod methods;
 mod resolve;
 mod tcp;
 mod udp;

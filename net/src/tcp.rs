@@ -1,19 +1,22 @@
 //! TCP: `TcpListener` and `TcpStream` with std's signatures, on the
-//! netpoller. Every operation goes through `Fd::io`; this file only says
-//! which std call to try and which direction to wait on.
+//! netpoller. Every operation goes through `Fd` (`fd.rs`); the methods
+//! shared with the other socket types come from `methods.rs`, and this
+//! file adds what is TCP's own (binding, connecting, `TCP_NODELAY`,
+//! `SO_LINGER`).
 //!
 //! `accept` never returns EMFILE/ENFILE: out of descriptors, it sleeps 5 ms
 //! doubling to 1 s and tries again (Go's `http.Server` rule, in `Fd::accept`),
 //! so a server keeps serving once descriptors free up.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use socket2::{SockAddr, SockRef, Type};
 
-use crate::fd::{self, deadline_methods, fd_traits, stream_io, Fd};
+use crate::fd::{self, Fd};
+use crate::methods::{deadline_methods, fd_traits, stream_io, stream_methods};
 use crate::resolve::{each_addr, lookup_host};
 
 /// The kernel's listen backlog cap (Go's default backlog), else 4096.
@@ -149,30 +152,6 @@ impl TcpStream {
         Ok(TcpStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, deadline)? })
     }
 
-    /// The remote address.
-    ///
-    /// # Errors
-    /// `NotConnected`…
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().peer_addr()
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    /// As `getsockname`.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().local_addr()
-    }
-
-    /// Shuts down the read, write, or both halves.
-    ///
-    /// # Errors
-    /// `NotConnected`…
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.fd.sock().shutdown(how)
-    }
-
     /// Sets `TCP_NODELAY` (off by default, as std; Go turns it on).
     ///
     /// # Errors
@@ -197,15 +176,7 @@ impl TcpStream {
         SockRef::from(self.fd.sock()).set_linger(linger)
     }
 
-    /// A second handle on the same connection (a `dup` of the fd), with
-    /// its own registration and the same timeouts.
-    ///
-    /// # Errors
-    /// Out of descriptors…
-    pub fn try_clone(&self) -> io::Result<TcpStream> {
-        Ok(TcpStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
-    }
-
+    stream_methods!(SocketAddr);
     deadline_methods!();
 }
 

@@ -6,7 +6,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
-use crate::fd::{self, datagram_io, deadline_methods, fd_traits, Fd};
+use crate::fd::{self, Fd};
+use crate::methods::{datagram_io, deadline_methods, fd_traits};
 use crate::resolve::{each_addr, lookup_host};
 
 /// A UDP socket. `recv`/`recv_from` park the goroutine until a datagram

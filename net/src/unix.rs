@@ -2,14 +2,14 @@
 //! with std's signatures, on the netpoller (`Fd::io`).
 
 use std::io;
-use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
-use crate::fd::{self, datagram_io, deadline_methods, fd_traits, stream_io, Fd};
+use crate::fd::{self, Fd};
+use crate::methods::{datagram_io, deadline_methods, fd_traits, stream_io, stream_methods};
 
 /// A Unix stream socket server.
 ///
@@ -95,39 +95,7 @@ impl UnixStream {
         Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
     }
 
-    /// Shuts down the read, write, or both halves.
-    ///
-    /// # Errors
-    /// `NotConnected`…
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.fd.sock().shutdown(how)
-    }
-
-    /// The peer's address.
-    ///
-    /// # Errors
-    /// As `getpeername`.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().peer_addr()
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    /// As `getsockname`.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().local_addr()
-    }
-
-    /// A second handle on the same connection (a `dup` of the fd), with
-    /// its own registration and the same timeouts.
-    ///
-    /// # Errors
-    /// Out of descriptors…
-    pub fn try_clone(&self) -> io::Result<UnixStream> {
-        Ok(UnixStream { fd: self.fd.clone_with(self.fd.sock().try_clone()?)? })
-    }
-
+    stream_methods!(SocketAddr);
     deadline_methods!();
 }
 
