@@ -165,9 +165,10 @@ impl<S: AsFd> Fd<S> {
     /// Accepts a connection on this listening socket, already non-blocking
     /// and close-on-exec. Out of descriptors (EMFILE/ENFILE) it sleeps 5 ms
     /// doubling to 1 s and tries again, as Go's `http.Server` does, so a
-    /// server keeps serving once descriptors free up; a closed listener or
-    /// a passed deadline still ends the wait. A connection aborted before it
-    /// was accepted is skipped.
+    /// server keeps serving once descriptors free up. As in Go, that sleep
+    /// is not a wait on the socket: a closed listener ends the loop after
+    /// the current sleep, and deadlines are not looked at until a try gets
+    /// past EMFILE. A connection aborted before it was accepted is skipped.
     pub(crate) fn accept(&self) -> io::Result<(Socket, SockAddr)> {
         let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
         let mut backoff = ACCEPT_BACKOFF_MIN;
@@ -187,8 +188,9 @@ impl<S: AsFd> Fd<S> {
     /// A copy with the same timeouts, for `try_clone` (`dup` of the fd).
     pub(crate) fn clone_with(&self, sock: S) -> io::Result<Fd<S>> {
         let fd = Fd::new(sock)?;
-        for d in [Interest::Read, Interest::Write] {
-            fd.set_timeout(d, self.timeout(d))?;
+        for (mine, theirs) in fd.timeouts.iter().zip(&self.timeouts) {
+            // Relaxed: see `timeout`.
+            mine.store(theirs.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         Ok(fd)
     }

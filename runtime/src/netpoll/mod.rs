@@ -6,10 +6,11 @@
 //! - `register(fd, token)` once per descriptor, edge-triggered for read and
 //!   write (and hang-up, which counts as both and is also reported as
 //!   `hup`, per direction); `deregister(fd)` before the fd is closed.
-//! - `wait` blocks until at least one event or an `interrupt`, and yields
-//!   `(token, readable, writable)` events. Tokens are opaque to the backend;
-//!   `pd.rs` makes them `slot index << 32 | generation` so that a stale event
-//!   for a closed descriptor is recognised and dropped.
+//! - `wait(events, timeout)` waits up to `timeout` (`None`: forever; zero:
+//!   just looks) for at least one event or an `interrupt`, and yields
+//!   events of a token, readable, writable and `hup`. Tokens are opaque to
+//!   the backend; `pd.rs` makes them `slot index << 32 | generation` so
+//!   that a stale event for a closed descriptor is recognised and dropped.
 //! - `interrupt` makes a blocked (or the next) `wait` return promptly.
 //!
 //! epoll (`epoll.rs`) is the one backend.

@@ -40,7 +40,9 @@
 //! list; the woken caller then decides *why* from the state alone: closing →
 //! error, a deadline that has passed → `TimedOut`, otherwise retry. So a late
 //! or spurious wake-up can never produce a wrong result, only a retry. The
-//! lock is held only for a few field updates and never while waking.
+//! lock is held for field updates and the timer adds and cancels they
+//! need (the timer heap's lock nests inside it; timers fire outside
+//! theirs), never while waking.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
@@ -119,13 +121,12 @@ static SLAB: Slab = Slab {
 };
 
 impl Slab {
-    fn get(&self, index: u32) -> Option<&'static Slot> {
+    fn get(&'static self, index: u32) -> Option<&'static Slot> {
         let i = index as usize;
-        let chunk: &'static OnceLock<Box<[Slot]>> = &SLAB.chunks[i / CHUNK];
-        chunk.get().map(|c| &c[i % CHUNK])
+        self.chunks[i / CHUNK].get().map(|c| &c[i % CHUNK])
     }
 
-    fn alloc(&self) -> io::Result<(u32, &'static Slot)> {
+    fn alloc(&'static self) -> io::Result<(u32, &'static Slot)> {
         if let Some(i) = self.free.lock().pop() {
             return Ok((i, self.get(i).expect("Slab::alloc: freed index without a chunk")));
         }
@@ -134,7 +135,7 @@ impl Slab {
         if i >= CHUNK * CHUNKS {
             return Err(io::Error::other("gort netpoll: more than 1,048,576 sockets open"));
         }
-        let chunk = SLAB.chunks[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Slot::default()).collect());
+        let chunk = self.chunks[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Slot::default()).collect());
         Ok((i as u32, &chunk[i % CHUNK]))
     }
 }
@@ -345,7 +346,6 @@ impl Slot {
     }
 }
 
-/// Removes every wait of `dir` into `out`, cancelling their timers.
 impl Dir {
     /// Whether a wait may return at once: an event arrived since the last
     /// park (consumed here), or the direction hung up for good (kept: each
@@ -356,6 +356,7 @@ impl Dir {
     }
 }
 
+/// Removes every wait of `dir` into `out`, cancelling their timers.
 fn take_all(dir: &mut Dir, out: &mut Vec<Waiter>) {
     // Relaxed: see `register`.
     PARKED.fetch_sub(dir.waits.len(), Ordering::Relaxed);
@@ -395,6 +396,9 @@ fn expire(slot: &'static Slot, gen: u32, d: usize, seq: u32) {
     // Relaxed: see `register`.
     PARKED.fetch_sub(1, Ordering::Relaxed);
     drop(st);
+    // Usually the timer firing now; but if `set_deadline` re-armed the wait
+    // while this one fired, it is the new one, which must not linger.
+    cancel(w.timer);
     w.waiter.wake();
 }
 
