@@ -40,13 +40,17 @@ fn run() {
     let mut next_trim = Instant::now() + TRIM_EVERY;
     let mut delay = RETAKE_AFTER;
     loop {
-        if watching() {
+        let watched = watching();
+        if watched {
             s.timers.run((Instant::now() + delay).min(next_trim));
         } else {
-            delay = RETAKE_AFTER;
             sleep_deep(next_trim);
         }
-        delay = if retaker.retake() > 0 { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
+        // Back off while looks find nothing to retake; after a retake or a
+        // deep sleep (ended by a kick, or with nothing to watch) the next
+        // look is `RETAKE_AFTER` away again.
+        let retook = retaker.retake() > 0;
+        delay = if retook || !watched { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
         if let Some(np) = unpolled() {
             np.poll_ready(Inject::Global);
         }
