@@ -115,11 +115,11 @@ fn status_field(pid: u32, key: &str) -> u64 {
     parked::field(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default(), key)
 }
 
-/// Where the load generator and the server run: CPU lists, or `None` for
-/// both when the process has a single CPU (see the module doc).
+/// Where the load generator and the server run: `pinned` to these CPU
+/// lists (load generator, server), or `None` when nothing is pinned (a
+/// single CPU, or `--shared`; see the module doc).
 struct Placement {
-    client: Option<Vec<usize>>,
-    server: Option<Vec<usize>>,
+    pinned: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 impl Placement {
@@ -127,16 +127,16 @@ impl Placement {
     fn new(shared: bool) -> Placement {
         match &cpus::allowed_cpus()[..] {
             [first, rest @ ..] if !rest.is_empty() && !shared => {
-                Placement { client: Some(vec![*first]), server: Some(rest.to_vec()) }
+                Placement { pinned: Some((vec![*first], rest.to_vec())) }
             }
-            _ => Placement { client: None, server: None },
+            _ => Placement { pinned: None },
         }
     }
 
     fn describe(&self) -> String {
-        match (&self.client, &self.server) {
-            (Some(c), Some(s)) => format!("load generator pinned to CPU {c:?}, server to CPUs {s:?}"),
-            _ => "nothing pinned: load generator and server share the CPUs".to_string(),
+        match &self.pinned {
+            Some((c, s)) => format!("load generator pinned to CPU {c:?}, server to CPUs {s:?}"),
+            None => "nothing pinned: load generator and server share the CPUs".to_string(),
         }
     }
 }
@@ -165,13 +165,13 @@ struct Peaks {
 fn run_model(model: &str, conns: usize, secs: u64, place: &Placement) {
     let base_k = meminfo_kib("KernelStack:");
     let base_p = meminfo_kib("PageTables:");
-    let mut srv = spawn_self(&["--server", model], place.server.as_deref());
+    let mut srv = spawn_self(&["--server", model], place.pinned.as_ref().map(|(_, s)| &s[..]));
     let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
     let mut addr = String::new();
     srv_out.read_line(&mut addr).expect("server address");
     let (n, s) = (conns.to_string(), secs.to_string());
     let cli_args = ["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s];
-    let mut cli = spawn_self(&cli_args, place.client.as_deref());
+    let mut cli = spawn_self(&cli_args, place.pinned.as_ref().map(|(c, _)| &c[..]));
     let mut peaks = Peaks::default();
     while cli.try_wait().expect("client status").is_none() {
         peaks.rss = peaks.rss.max(status_field(srv.id(), "VmRSS:"));
