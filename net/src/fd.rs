@@ -68,6 +68,26 @@ impl<S: AsFd> Fd<S> {
         r
     }
 
+    /// Parks until a read may find data (see `wait_readable` on the
+    /// stream types): waits only when the last read drained the socket,
+    /// and clears that hint, so the read that follows tries at once.
+    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+        self.pd.check_open()?;
+        let drained = self.drained.begin();
+        let r = match drained {
+            true => self.pd.wait(Interest::Read, self.timeout(Interest::Read).map(|d| Instant::now() + d)),
+            false => Ok(()),
+        };
+        self.drained.end(false);
+        r
+    }
+
+    /// One non-blocking `MSG_PEEK` receive: no wait, no retry.
+    pub(crate) fn peek_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.pd.check_open()?;
+        gort_runtime::netpoll::peek_now(self.sock.as_fd(), buf)
+    }
+
     /// The retry loop; `drained`: wait before the first try.
     fn io_loop<R>(
         &self,

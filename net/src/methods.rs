@@ -140,6 +140,29 @@ macro_rules! stream_methods {
             self.fd.sock().shutdown(how)
         }
 
+        /// Parks until a read may find data, without reading: at once
+        /// unless the last read drained the socket, otherwise until the
+        /// netpoller reports readiness (or EOF). The read timeout and read
+        /// deadline bound the wait. A server waits this way on an idle
+        /// keep-alive connection holding no buffer; readiness can be
+        /// spurious, so the read that follows may still park.
+        ///
+        /// # Errors
+        /// `TimedOut` when a deadline passes; `ConnectionAborted` once closed.
+        pub fn wait_readable(&self) -> std::io::Result<()> {
+            self.fd.wait_readable()
+        }
+
+        /// Reads without removing the data from the receive queue, and
+        /// without waiting: `WouldBlock` when nothing is queued, `Ok(0)` at
+        /// EOF. A connection pool checks an idle connection this way.
+        ///
+        /// # Errors
+        /// `WouldBlock` when nothing is queued; any error of `recv`.
+        pub fn peek_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.fd.peek_now(buf)
+        }
+
         /// A second handle on the same connection (a `dup` of the fd), with
         /// its own registration and the same timeouts.
         ///

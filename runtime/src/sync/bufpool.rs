@@ -41,6 +41,21 @@ impl BufPool {
             None => Buf { data: vec![0; min_len], class: None },
         }
     }
+
+    /// Gives back a buffer taken out with [`Buf::into_vec`]: it rejoins its
+    /// class when its length is still a class size, and is freed otherwise.
+    ///
+    /// ```
+    /// use gort::sync::BufPool;
+    /// let v = BufPool::get(4096).into_vec();
+    /// BufPool::put(v); // back in the 4 KiB class
+    /// ```
+    #[inline]
+    pub fn put(data: Vec<u8>) {
+        if let Some(class) = CLASSES.iter().position(|&size| size == data.len()) {
+            pools()[class].put(data);
+        }
+    }
 }
 
 /// A byte buffer from [`BufPool`]; derefs to `[u8]` and returns to its

@@ -1,0 +1,313 @@
+//! One connection's loop (Go's `conn.serve`): wait for a request holding
+//! no buffer, read and parse its head, run the handler, finish the
+//! response and the body, decide whether the connection goes on. Written
+//! over any [`Conn`], so the goroutine server, the thread-per-connection
+//! example and TLS all run this same code.
+//!
+//! # Buffers
+//! The read buffer and write buffer come from `BufPool` and go back to it
+//! whenever the connection waits for a new request with nothing buffered,
+//! so an idle keep-alive connection holds no buffer at all. Responses to
+//! pipelined requests stay in the write buffer while another complete
+//! request is already buffered, so they go out in one write.
+//!
+//! # Rejections
+//! A head that cannot be served gets its status, `Connection: close`, and
+//! a lingering close: stop writing, read and discard for a moment, then
+//! close, so the client reads the status rather than a reset.
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderName, EXPECT};
+use http::{Method, StatusCode, Version};
+
+use crate::body::Body;
+use crate::buf::WriteBuf;
+use crate::handler::Handler;
+use crate::parse::{self, Reject};
+use crate::request::Request;
+use crate::response::ResponseWriter;
+use crate::server::{Config, ConnState};
+use crate::stream::Conn;
+use crate::transfer;
+use crate::wire::Wire;
+
+/// What the handler may leave unread and the connection still be reused.
+const MAX_DRAIN: u64 = 256 << 10;
+/// How long a lingering close reads before it closes.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// Serves HTTP/1.x on one connection until it closes (Go's `conn.serve`),
+/// with the settings of `config`. This is the loop [`Server`] runs in a
+/// goroutine per connection; call it directly to serve a stream of your
+/// own, on a goroutine or on a plain thread.
+///
+/// [`Server`]: crate::Server
+///
+/// ```no_run
+/// use std::io::Write;
+/// let ln = std::net::TcpListener::bind("127.0.0.1:8080").unwrap();
+/// let hello = |w: &mut gort::http::ResponseWriter, _: &mut gort::http::Request| w.write_all(b"hi");
+/// let config = gort::http::Config::default();
+/// for c in ln.incoming() {
+///     gort::http::serve_conn(c.unwrap(), &hello, &config); // one at a time, for brevity
+/// }
+/// ```
+pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
+    let remote = conn.peer_addr();
+    let wire = Arc::new(Wire::new(Box::new(conn), config.max_header_bytes.saturating_add(4096)));
+    let id = config.track(&wire);
+    config.state(remote, ConnState::New);
+    let mut c = Loop { wire, handler, config, wbuf: WriteBuf::new(), names: Vec::new(), remote };
+    let end = c.run();
+    config.untrack(id);
+    config.state(remote, end);
+}
+
+struct Loop<'a> {
+    wire: Arc<Wire>,
+    handler: &'a dyn Handler,
+    config: &'a Config,
+    wbuf: WriteBuf,
+    /// Scratch for header names between parse and build.
+    names: Vec<(HeaderName, usize, usize)>,
+    remote: Option<std::net::SocketAddr>,
+}
+
+/// How reading a request ended.
+enum ReadErr {
+    /// The client went away or went quiet: close without a word.
+    Gone,
+    /// Answer with this status and close.
+    Reject(Reject),
+}
+
+impl Loop<'_> {
+    /// The loop itself; returns the state the connection ended in.
+    fn run(&mut self) -> ConnState {
+        let mut first = true;
+        loop {
+            if !first && !self.idle() {
+                break;
+            }
+            first = false;
+            let (req, close) = match self.read_request() {
+                Ok(r) => r,
+                Err(ReadErr::Gone) => break,
+                Err(ReadErr::Reject(r)) => {
+                    self.reject(r);
+                    return ConnState::Closed;
+                }
+            };
+            self.config.state(self.remote, ConnState::Active);
+            if !self.serve(req, close) {
+                break;
+            }
+            if self.wire.hijacked() {
+                return ConnState::Hijacked;
+            }
+            if !self.more_buffered() && self.wbuf.flush_to(&*self.wire.conn).is_err() {
+                break;
+            }
+        }
+        if self.wire.hijacked() {
+            return ConnState::Hijacked;
+        }
+        let _ = self.wbuf.flush_to(&*self.wire.conn);
+        self.close();
+        ConnState::Closed
+    }
+
+    /// Between requests: with nothing buffered, give both buffers back and
+    /// wait for readability holding none. False when the connection should
+    /// close instead (idle timeout, EOF, shutdown).
+    fn idle(&mut self) -> bool {
+        if self.more_buffered() {
+            return true;
+        }
+        self.wbuf.release();
+        let released = self.wire.rbuf.lock().release();
+        self.config.state(self.remote, ConnState::Idle);
+        if !self.config.enter_idle(&self.wire) {
+            return false;
+        }
+        let idle = self.config.idle_timeout.or(self.config.read_timeout);
+        let ok = self.wire.conn.set_read_deadline(idle.map(|d| Instant::now() + d)).is_ok()
+            && (!released || self.wire.conn.wait_readable().is_ok());
+        self.config.leave_idle(&self.wire) && ok
+    }
+
+    /// Whether a complete request head is already buffered.
+    fn more_buffered(&self) -> bool {
+        let rbuf = self.wire.rbuf.lock();
+        memchr::memmem::find(parse::skip_leading_crlf(rbuf.data()), b"\r\n\r\n").is_some()
+    }
+
+    /// Reads and parses the next request head; the request and whether the
+    /// connection must close after it.
+    fn read_request(&mut self) -> Result<(Request, bool), ReadErr> {
+        let start = Instant::now();
+        let cfg = self.config;
+        let header_deadline = cfg.read_header_timeout.or(cfg.read_timeout).map(|d| start + d);
+        self.wire.conn.set_read_deadline(header_deadline).map_err(|_| ReadErr::Gone)?;
+        let (raw, head) = {
+            let mut rbuf = self.wire.rbuf.lock();
+            loop {
+                if let Some(raw) = parse::parse_head(rbuf.data(), &cfg.limits(), &mut self.names).map_err(ReadErr::Reject)? {
+                    let len = raw.len;
+                    break (raw, rbuf.take_head(len));
+                }
+                match rbuf.fill(&*self.wire.conn, self.wire.rbuf_limit) {
+                    Ok(n) if n > 0 => {}
+                    Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
+                        return Err(ReadErr::Reject(Reject::new(
+                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            "request head too large",
+                        )));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::TimedOut && !rbuf.data().is_empty() => {
+                        return Err(ReadErr::Reject(Reject::new(StatusCode::REQUEST_TIMEOUT, "request head too slow")));
+                    }
+                    _ => return Err(ReadErr::Gone),
+                }
+            }
+        };
+        let head = raw.build(&head, &mut self.names).map_err(ReadErr::Reject)?;
+        let framing = transfer::request_framing(&head.headers, head.version).map_err(ReadErr::Reject)?;
+        let expects = expects_continue(&head.headers, head.version).map_err(ReadErr::Reject)?;
+        self.wire.owe_continue(expects && framing != transfer::Framing::Empty);
+        let close = !transfer::keep_alive(head.version, &head.headers);
+        let body_deadline = cfg.read_timeout.map(|d| start + d);
+        self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        (parts.method, parts.uri, parts.version, parts.headers) = (head.method, head.uri, head.version, head.headers);
+        let body = Body::wire(Arc::clone(&self.wire), framing);
+        Ok((Request::from_parts(parts, body, self.remote), close))
+    }
+
+    /// Runs the handler on `req` and finishes the exchange; false when the
+    /// connection must not serve another request.
+    fn serve(&mut self, mut req: Request, close: bool) -> bool {
+        let wire = Arc::clone(&self.wire);
+        if wire.take_continue() {
+            // Earlier pipelined responses go out before a 100 Continue can.
+            wire.owe_continue(self.wbuf.flush_to(&*wire.conn).is_ok());
+        }
+        let close = close || self.config.shutting_down();
+        let head_request = req.method() == Method::HEAD;
+        let mut w = ResponseWriter::new(Arc::clone(&wire), std::mem::replace(&mut self.wbuf, WriteBuf::new()), head_request, req.version(), close);
+        let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
+        let ok = self.run_handler(&mut w, &mut req);
+        if wire.hijacked() {
+            return false;
+        }
+        if wire.too_large() && !w.committed() {
+            w.fail(StatusCode::PAYLOAD_TOO_LARGE, "413 request body too large\n");
+        }
+        let fin = w.finish();
+        self.wbuf = fin.wbuf;
+        let owed = wire.take_continue();
+        let reusable = ok && !fin.close && !owed && !wire.too_large() && {
+            if !req.body().is_empty() {
+                let _ = self.wbuf.flush_to(&*wire.conn);
+            }
+            req.body().finish(&wire, MAX_DRAIN)
+        };
+        drop(req);
+        wire.rbuf.lock().reclaim();
+        reusable
+    }
+
+    /// Calls the handler, turning an error or a panic into a 500 (when
+    /// nothing was written yet) and a log line. True when it returned Ok.
+    fn run_handler(&self, w: &mut ResponseWriter, req: &mut Request) -> bool {
+        if req.method() == Method::OPTIONS && req.uri() == "*" {
+            w.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+            return true;
+        }
+        let line = |r: &Request| format!("{} {} {:?}", r.method(), r.uri(), r.version());
+        let failure = match catch_unwind(AssertUnwindSafe(|| self.handler.serve_http(w, req))) {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) => {
+                self.config.log(&format!("http: handler error serving {}: {e}", line(req)));
+                None
+            }
+            Err(p) => Some(panic_message(&*p)),
+        };
+        if let Some(msg) = failure {
+            let who = match gort_runtime::current() {
+                Some(g) => format!("goroutine {} {:?}", g.id(), g.name().unwrap_or("")),
+                None => "a plain thread".to_owned(),
+            };
+            self.config.log(&format!(
+                "http: panic serving {} ({}) in {who}: {msg}",
+                self.remote.map_or("-".to_owned(), |a| a.to_string()),
+                line(req),
+            ));
+        }
+        if !w.committed() && !self.wire.hijacked() {
+            w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
+        }
+        false
+    }
+
+    /// Answers a head that cannot be served, then closes lingering.
+    fn reject(&mut self, r: Reject) {
+        self.config.log(&format!("http: rejected request from {:?}: {} {}", self.remote, r.status, r.reason));
+        let text = format!("{} {}: {}\n", r.status.as_str(), r.status.canonical_reason().unwrap_or(""), r.reason);
+        let head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            r.status.as_str(),
+            r.status.canonical_reason().unwrap_or(""),
+            text.len(),
+        );
+        let _ = self.wbuf.flush_to(&*self.wire.conn);
+        let _ = self.wire.conn.set_write_deadline(Some(Instant::now() + LINGER));
+        let sent = self.wire.conn.write_all(head.as_bytes()).and_then(|()| self.wire.conn.write_all(text.as_bytes()));
+        if sent.is_ok() {
+            self.linger();
+        }
+        self.wire.conn.close();
+    }
+
+    /// Closes after the last response; lingers when unread bytes may sit
+    /// in the socket, whose close would otherwise reset the connection.
+    fn close(&mut self) {
+        if !self.wire.rbuf.lock().data().is_empty() {
+            self.linger();
+        }
+        self.wire.conn.close();
+    }
+
+    /// Go's `closeWriteAndWait`: send a FIN, then read and discard until
+    /// EOF or a short while passes.
+    fn linger(&self) {
+        self.wire.conn.shutdown_write();
+        let _ = self.wire.conn.set_read_deadline(Some(Instant::now() + LINGER));
+        let mut sink = [0u8; 1024];
+        let mut left = MAX_DRAIN;
+        while let Ok(n @ 1..) = self.wire.conn.read(&mut sink) {
+            left = left.saturating_sub(n as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// `Expect: 100-continue` on HTTP/1.1 is honoured; any other expectation
+/// is refused with 417 (RFC 9110 §10.1.1).
+fn expects_continue(headers: &http::HeaderMap, version: Version) -> Result<bool, Reject> {
+    let Some(v) = headers.get(EXPECT) else { return Ok(false) };
+    if v.as_bytes().eq_ignore_ascii_case(b"100-continue") {
+        return Ok(version == Version::HTTP_11);
+    }
+    Err(Reject::new(StatusCode::EXPECTATION_FAILED, "unsupported expectation"))
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".to_owned())
+}

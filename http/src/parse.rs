@@ -1,0 +1,196 @@
+//! Request heads, parsed strictly: `httparse` for the syntax, then the
+//! checks that keep one request from being read two ways (hyper's
+//! `role.rs` is the model: strict by default, each rejection with its
+//! status and reason). No I/O here: [`parse_head`] takes bytes and says
+//! "need more", "here is a head" or "reject with this status".
+//!
+//! What is rejected, and with what:
+//! - malformed syntax, obs-fold, whitespace before a colon, control bytes
+//!   in the target or a header: 400;
+//! - a major version other than 1: 505;
+//! - a request line longer than the limit: 414; more header bytes or lines
+//!   than allowed: 431;
+//! - on HTTP/1.1 a missing, doubled or invalid `Host`: 400.
+//!
+//! Body framing (`Content-Length`, `Transfer-Encoding`) is judged in
+//! `transfer.rs`, for requests and responses alike.
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
+use http::{Method, StatusCode, Uri, Version};
+
+/// Limits a head is parsed under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The whole head, request line included.
+    pub(crate) max_head_bytes: usize,
+    /// The request line alone.
+    pub(crate) max_line_bytes: usize,
+    /// Header lines.
+    pub(crate) max_headers: usize,
+}
+
+/// A request head, its parts pointing into the read buffer.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+}
+
+/// Why a head was refused: the status to answer with and a short reason
+/// for the body and the error log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reject {
+    /// The status the client gets.
+    pub status: StatusCode,
+    /// Why, in a few words.
+    pub reason: &'static str,
+}
+
+impl Reject {
+    pub(crate) const fn new(status: StatusCode, reason: &'static str) -> Reject {
+        Reject { status, reason }
+    }
+
+    pub(crate) const fn bad(reason: &'static str) -> Reject {
+        Reject::new(StatusCode::BAD_REQUEST, reason)
+    }
+}
+
+/// The most header lines a head may have, whatever the limit says.
+pub(crate) const HEADER_SLOTS: usize = 256;
+
+/// A complete head measured in the read buffer, before it is split off:
+/// offsets into the buffer instead of borrows, so the buffer can then be
+/// split and the parts sliced out of the shared bytes ([`Raw::build`]).
+pub(crate) struct Raw {
+    /// The head's length, leading empty lines included.
+    pub(crate) len: usize,
+    method: Method,
+    version: Version,
+    target: (usize, usize),
+}
+
+/// Parses the head at the front of `buf`: `Ok(None)` when it is not
+/// complete yet. Header names are parsed into `names` with the offsets of
+/// their values (a scratch vector the connection reuses).
+pub(crate) fn parse_head(
+    buf: &[u8],
+    limits: &Limits,
+    names: &mut Vec<(HeaderName, usize, usize)>,
+) -> Result<Option<Raw>, Reject> {
+    let skip = buf.len() - skip_leading_crlf(buf).len();
+    let mut slots = [httparse::EMPTY_HEADER; HEADER_SLOTS];
+    let mut req = httparse::Request::new(&mut slots[..limits.max_headers.min(HEADER_SLOTS)]);
+    let n = match req.parse(&buf[skip..]) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return check_partial(&buf[skip..], limits).map(|()| None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Reject::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header lines"))
+        }
+        Err(httparse::Error::Version) => return Err(version_reject(&buf[skip..])),
+        Err(_) => return Err(check_partial(&buf[skip..], limits).err().unwrap_or(Reject::bad("malformed request head"))),
+    };
+    let at = |s: &[u8]| s.as_ptr() as usize - buf.as_ptr() as usize;
+    let method = Method::from_bytes(req.method.unwrap_or_default().as_bytes())
+        .map_err(|_| Reject::bad("invalid method"))?;
+    let version = if req.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
+    let target = req.path.unwrap_or_default().as_bytes();
+    names.clear();
+    for h in req.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| Reject::bad("invalid header name"))?;
+        names.push((name, at(h.value), h.value.len()));
+    }
+    Ok(Some(Raw { len: skip + n, method, version, target: (at(target), target.len()) }))
+}
+
+impl Raw {
+    /// The [`Head`] over `head`, the split-off bytes this was measured in:
+    /// the target and header values are slices of it, not copies.
+    pub(crate) fn build(self, head: &Bytes, names: &mut Vec<(HeaderName, usize, usize)>) -> Result<Head, Reject> {
+        let (at, len) = self.target;
+        let uri = parse_target(head.slice(at..at + len), &self.method)?;
+        let mut headers = HeaderMap::with_capacity(names.len());
+        for (name, at, len) in names.drain(..) {
+            let value = HeaderValue::from_maybe_shared(head.slice(at..at + len))
+                .map_err(|_| Reject::bad("invalid header value"))?;
+            headers.append(name, value);
+        }
+        if self.version == Version::HTTP_11 {
+            check_host(&headers)?;
+        }
+        Ok(Head { method: self.method, uri, version: self.version, headers })
+    }
+}
+
+/// Leading empty lines before a request line are ignored (RFC 9112 §2.2).
+pub(crate) fn skip_leading_crlf(buf: &[u8]) -> &[u8] {
+    let n = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+    &buf[n..]
+}
+
+/// An incomplete head that already breaks a limit.
+fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), Reject> {
+    let line = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
+    if line > limits.max_line_bytes {
+        return Err(Reject::new(StatusCode::URI_TOO_LONG, "request line too long"));
+    }
+    if buf.len() >= limits.max_head_bytes {
+        return Err(Reject::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "request head too large"));
+    }
+    Ok(())
+}
+
+/// `HTTP/2.0` and up get 505; anything else that is not a version, 400.
+fn version_reject(buf: &[u8]) -> Reject {
+    let line = &buf[..memchr::memchr(b'\n', buf).unwrap_or(buf.len())];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let tail = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    match tail {
+        [b'H', b'T', b'T', b'P', b'/', major, ..] if major.is_ascii_digit() && *major != b'1' => {
+            Reject::new(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version")
+        }
+        _ => Reject::bad("malformed HTTP version"),
+    }
+}
+
+/// The request target: origin form (`/p?q`), absolute form
+/// (`http://h/p`), authority form for `CONNECT`, or `*` for `OPTIONS`.
+fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
+    if target.iter().any(|b| b.is_ascii_control() || *b == b' ') {
+        return Err(Reject::bad("control byte in the request target"));
+    }
+    let ok = match target.first() {
+        Some(b'/') => true,
+        Some(b'*') => target.len() == 1 && method == Method::OPTIONS,
+        Some(_) => method == Method::CONNECT || target.starts_with(b"http://") || target.starts_with(b"https://"),
+        None => false,
+    };
+    if !ok {
+        return Err(Reject::bad("invalid request target"));
+    }
+    Uri::from_maybe_shared(target).map_err(|_| Reject::bad("invalid request target"))
+}
+
+/// RFC 9112 §3.2: exactly one `Host`, and a valid one.
+fn check_host(headers: &HeaderMap) -> Result<(), Reject> {
+    let mut hosts = headers.get_all(HOST).iter();
+    let host = hosts.next().ok_or(Reject::bad("missing required Host header"))?;
+    if hosts.next().is_some() {
+        return Err(Reject::bad("too many Host headers"));
+    }
+    if !valid_host(host.as_bytes()) {
+        return Err(Reject::bad("malformed Host header"));
+    }
+    Ok(())
+}
+
+/// Go's `httpguts.ValidHostHeader`: the bytes a host, an IPv6 literal and
+/// a port can hold, and nothing else.
+fn valid_host(h: &[u8]) -> bool {
+    h.iter().all(|&b| {
+        b.is_ascii_alphanumeric() || b"!$&'()*+,-.:;=[]_~%".contains(&b)
+    })
+}

@@ -1,0 +1,331 @@
+//! `Server`: the accept loop, one goroutine per connection running
+//! `serve_conn`, the settings ([`Config`]), and shutdown.
+//!
+//! # Shutdown without a lost connection
+//! `shutdown` sets `shutting_down`, closes the listeners, then closes
+//! every connection marked idle and waits for the rest to finish their
+//! request (their responses carry `Connection: close`). A connection marks
+//! itself idle and *then* checks `shutting_down`; shutdown sets the flag
+//! and *then* looks at the idle marks. Both sides use SeqCst, so either the
+//! connection sees the flag (and closes itself) or shutdown sees the mark
+//! (and closes it): none can slip into an idle wait unseen.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use std::net::ToSocketAddrs;
+
+use gort_net::TcpListener;
+use parking_lot::Mutex;
+
+use crate::conn::serve_conn;
+use crate::handler::Handler;
+use crate::parse::{Limits, HEADER_SLOTS};
+use crate::wire::Wire;
+
+/// A connection's state, reported to [`Server::conn_state`] (Go's
+/// `http.ConnState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// Just accepted; no request read yet.
+    New,
+    /// A request is being read or served.
+    Active,
+    /// Between requests, waiting for the next one.
+    Idle,
+    /// A handler took the connection over; the server is done with it.
+    Hijacked,
+    /// Closed.
+    Closed,
+}
+
+type StateHook = Arc<dyn Fn(Option<SocketAddr>, ConnState) + Send + Sync>;
+type LogHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The settings one connection is served with ([`serve_conn`]); a
+/// [`Server`] builds it from its own.
+#[derive(Clone)]
+pub struct Config {
+    /// How long reading a request head may take (from its first byte).
+    pub read_header_timeout: Option<Duration>,
+    /// How long reading a whole request (head and body) may take.
+    pub read_timeout: Option<Duration>,
+    /// How long writing a response may take, from the end of its head.
+    pub write_timeout: Option<Duration>,
+    /// How long a keep-alive connection may wait for its next request
+    /// (`read_timeout` when unset).
+    pub idle_timeout: Option<Duration>,
+    /// The most bytes a request head may have (431 past it).
+    pub max_header_bytes: usize,
+    /// The most header lines a request may have (431 past it; at most 256).
+    pub max_header_lines: usize,
+    /// The longest request line (414 past it).
+    pub max_request_line: usize,
+    conn_state: Option<StateHook>,
+    error_log: LogHook,
+    /// The server this connection belongs to, for shutdown.
+    tracker: Option<Arc<Tracker>>,
+}
+
+impl Default for Config {
+    /// Safe defaults where Go's zero values are not: a 10 s header timeout
+    /// and a 120 s idle timeout cut slow and idle clients.
+    fn default() -> Config {
+        Config {
+            read_header_timeout: Some(Duration::from_secs(10)),
+            read_timeout: None,
+            write_timeout: None,
+            idle_timeout: Some(Duration::from_secs(120)),
+            max_header_bytes: 1 << 20,
+            max_header_lines: 100,
+            max_request_line: 64 << 10,
+            conn_state: None,
+            error_log: Arc::new(|msg| eprintln!("{msg}")),
+            tracker: None,
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_head_bytes: self.max_header_bytes,
+            max_line_bytes: self.max_request_line,
+            max_headers: self.max_header_lines.min(HEADER_SLOTS),
+        }
+    }
+
+    pub(crate) fn state(&self, remote: Option<SocketAddr>, s: ConnState) {
+        if let Some(hook) = &self.conn_state {
+            hook(remote, s);
+        }
+    }
+
+    pub(crate) fn log(&self, msg: &str) {
+        (self.error_log)(msg);
+    }
+
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.tracker.as_ref().is_some_and(|t| t.shutting_down.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn track(&self, wire: &Arc<Wire>) -> u64 {
+        self.tracker.as_ref().map_or(0, |t| t.add(wire))
+    }
+
+    pub(crate) fn untrack(&self, id: u64) {
+        if let Some(t) = &self.tracker {
+            t.conns.lock().remove(&id);
+        }
+    }
+
+    /// Marks the connection idle; false when the server is shutting down.
+    pub(crate) fn enter_idle(&self, wire: &Wire) -> bool {
+        wire.set_idle(true);
+        !self.shutting_down()
+    }
+
+    /// Clears the idle mark; false when the server shut down meanwhile.
+    pub(crate) fn leave_idle(&self, wire: &Wire) -> bool {
+        wire.set_idle(false);
+        !self.shutting_down()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("read_header_timeout", &self.read_header_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The live connections and listeners of one server.
+#[derive(Default)]
+struct Tracker {
+    shutting_down: AtomicBool,
+    next: AtomicU64,
+    conns: Mutex<HashMap<u64, Arc<Wire>>>,
+    listeners: Mutex<Vec<Arc<TcpListener>>>,
+}
+
+impl Tracker {
+    fn add(&self, wire: &Arc<Wire>) -> u64 {
+        // Relaxed: only uniqueness matters.
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        self.conns.lock().insert(id, Arc::clone(wire));
+        id
+    }
+
+    /// Closes the idle connections; returns how many are left in all.
+    fn close_idle(&self) -> usize {
+        let conns = self.conns.lock();
+        conns.values().filter(|w| w.idle()).for_each(|w| w.conn.close());
+        conns.len()
+    }
+}
+
+/// An HTTP/1.1 server: one goroutine accepts, one goroutine per
+/// connection serves it (Go's `http.Server`). Clones share one server, so
+/// one clone can `shutdown` what another serves.
+///
+/// ```no_run
+/// use std::io::Write;
+/// use gort::http::{Request, ResponseWriter, ServeMux, Server};
+/// let mut mux = ServeMux::new();
+/// mux.handle_func("GET /hello/{name}", |w: &mut ResponseWriter, r: &mut Request| {
+///     write!(w, "Hello, {}!", r.path_value("name").unwrap_or("world"))
+/// });
+/// Server::new(mux).listen_and_serve("127.0.0.1:8080").unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Server {
+    handler: Arc<dyn Handler>,
+    config: Arc<Config>,
+    tracker: Arc<Tracker>,
+}
+
+impl Server {
+    /// A server for `handler` with safe defaults ([`Config::default`]).
+    pub fn new(handler: impl Handler) -> Server {
+        let tracker = Arc::new(Tracker::default());
+        let config = Config { tracker: Some(Arc::clone(&tracker)), ..Config::default() };
+        Server { handler: Arc::new(handler), config: Arc::new(config), tracker }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Config)) -> Server {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Sets [`Config::read_header_timeout`] (default 10 s; `None`: none).
+    pub fn read_header_timeout(self, t: impl Into<Option<Duration>>) -> Server {
+        let t = t.into();
+        self.with(|c| c.read_header_timeout = t)
+    }
+
+    /// Sets [`Config::read_timeout`] (default none).
+    pub fn read_timeout(self, t: impl Into<Option<Duration>>) -> Server {
+        let t = t.into();
+        self.with(|c| c.read_timeout = t)
+    }
+
+    /// Sets [`Config::write_timeout`] (default none).
+    pub fn write_timeout(self, t: impl Into<Option<Duration>>) -> Server {
+        let t = t.into();
+        self.with(|c| c.write_timeout = t)
+    }
+
+    /// Sets [`Config::idle_timeout`] (default 120 s).
+    pub fn idle_timeout(self, t: impl Into<Option<Duration>>) -> Server {
+        let t = t.into();
+        self.with(|c| c.idle_timeout = t)
+    }
+
+    /// Sets [`Config::max_header_bytes`] (default 1 MiB).
+    pub fn max_header_bytes(self, n: usize) -> Server {
+        self.with(|c| c.max_header_bytes = n)
+    }
+
+    /// Calls `f` on every connection state change (Go's `ConnState`).
+    pub fn conn_state(self, f: impl Fn(Option<SocketAddr>, ConnState) + Send + Sync + 'static) -> Server {
+        self.with(|c| c.conn_state = Some(Arc::new(f)))
+    }
+
+    /// Where errors go (handler panics, accept failures, rejected
+    /// requests); stderr by default (Go's `ErrorLog`).
+    pub fn error_log(self, f: impl Fn(&str) + Send + Sync + 'static) -> Server {
+        self.with(|c| c.error_log = Arc::new(f))
+    }
+
+    /// The settings connections are served with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Listens on `addr` and serves until shut down (Go's
+    /// `ListenAndServe`). Blocks the caller.
+    ///
+    /// # Errors
+    /// Binding errors; after `shutdown` or `close`, an error whose text is
+    /// Go's `http: Server closed`.
+    pub fn listen_and_serve(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        self.serve(TcpListener::bind(addr)?)
+    }
+
+    /// Serves connections accepted on `ln` until shut down (Go's `Serve`).
+    ///
+    /// # Errors
+    /// As [`listen_and_serve`](Self::listen_and_serve).
+    pub fn serve(&self, ln: TcpListener) -> io::Result<()> {
+        let ln = Arc::new(ln);
+        self.tracker.listeners.lock().push(Arc::clone(&ln));
+        if self.tracker.shutting_down.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
+        loop {
+            match ln.accept() {
+                Ok((c, _)) => self.spawn_conn(c),
+                Err(_) if self.tracker.shutting_down.load(Ordering::SeqCst) => return Err(closed()),
+                Err(e) => {
+                    self.config.log(&format!("http: accept error: {e}; retrying in 5ms"));
+                    gort_runtime::time::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
+    fn spawn_conn(&self, c: gort_net::TcpStream) {
+        let (handler, config) = (Arc::clone(&self.handler), Arc::clone(&self.config));
+        let _ = c.set_nodelay(true);
+        gort_runtime::go!(move || serve_conn(c, &*handler, &config));
+    }
+
+    /// Go's `Shutdown`: stops accepting, closes idle connections, lets
+    /// active ones finish their request (their responses carry
+    /// `Connection: close`), and returns once none is left.
+    ///
+    /// # Errors
+    /// `TimedOut` when connections are still active after `timeout`.
+    pub fn shutdown(&self, timeout: Duration) -> io::Result<()> {
+        let until = Instant::now() + timeout;
+        self.stop_listening();
+        while self.tracker.close_idle() > 0 {
+            if Instant::now() >= until {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "http: shutdown timed out with active connections"));
+            }
+            gort_runtime::time::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    /// Go's `Close`: stops accepting and closes every connection now.
+    pub fn close(&self) {
+        self.stop_listening();
+        self.tracker.conns.lock().values().for_each(|w| w.conn.close());
+    }
+
+    fn stop_listening(&self) {
+        self.tracker.shutting_down.store(true, Ordering::SeqCst);
+        self.tracker.listeners.lock().drain(..).for_each(|l| l.close());
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::other("http: Server closed")
+}
