@@ -22,6 +22,7 @@
 //! | `handler.rs`, `reply.rs` | `Handler`, middleware, `error`/`redirect` |
 //! | `buf.rs`, `wire.rs`, `stream.rs` | buffers, shared connection state, `Conn` |
 //! | `date.rs`, `sniff.rs` | the `Date` header, content-type sniffing |
+//! | `test.rs` | Go's `httptest`: a loopback server, raw in-memory exchanges |
 #![forbid(unsafe_code)]
 
 mod body;
@@ -37,6 +38,7 @@ mod response;
 mod server;
 mod sniff;
 mod stream;
+pub mod test;
 mod transfer;
 mod wire;
 
