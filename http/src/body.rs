@@ -21,7 +21,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 
 use crate::chunked::{Chunk, Decoder};
 use crate::transfer::Framing;
@@ -166,6 +166,9 @@ impl WireBody {
             }
             Ok(n) => self.count(n),
             Err(e) => {
+                if e.kind() == io::ErrorKind::InvalidData {
+                    self.wire.set_body_fault(StatusCode::BAD_REQUEST);
+                }
                 self.state = State::Poisoned;
                 Err(e)
             }
@@ -177,7 +180,7 @@ impl WireBody {
         self.read += n as u64;
         if self.limit.is_some_and(|l| self.read > l) {
             self.state = State::Poisoned;
-            self.wire.set_too_large();
+            self.wire.set_body_fault(StatusCode::PAYLOAD_TOO_LARGE);
             return Err(io::Error::new(io::ErrorKind::InvalidData, "request body too large"));
         }
         Ok(n)
@@ -211,7 +214,8 @@ fn read_length(wire: &Wire, left: &mut u64, out: &mut [u8]) -> io::Result<usize>
 fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usize> {
     let mut rbuf = wire.rbuf.lock();
     loop {
-        let (used, chunk) = d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
+        let (used, chunk) =
+            d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
         rbuf.consume(used);
         match chunk {
             Chunk::Data(n) => {
@@ -223,7 +227,10 @@ fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usiz
             Chunk::End => return Ok(0),
             Chunk::More => {
                 if rbuf.fill(&*wire.conn, wire.rbuf_limit)? == 0 {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside the body"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed inside the body",
+                    ));
                 }
             }
         }
