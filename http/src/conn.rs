@@ -58,7 +58,8 @@ const LINGER: Duration = Duration::from_millis(500);
 /// ```
 pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     let remote = conn.peer_addr();
-    let wire = Arc::new(Wire::new(Box::new(conn), config.max_header_bytes.saturating_add(4096)));
+    let limit = config.max_header_bytes.saturating_add(4096);
+    let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag()));
     let id = config.track(&wire);
     config.state(remote, ConnState::New);
     let mut c = Loop { wire, handler, config, wbuf: WriteBuf::new(), names: Vec::new(), remote };
@@ -90,10 +91,9 @@ impl Loop<'_> {
     fn run(&mut self) -> ConnState {
         let mut first = true;
         loop {
-            if !first && !self.idle() {
+            if !self.idle(std::mem::take(&mut first)) {
                 break;
             }
-            first = false;
             let (req, close) = match self.read_request() {
                 Ok(r) => r,
                 Err(ReadErr::Gone) => break,
@@ -121,23 +121,27 @@ impl Loop<'_> {
         ConnState::Closed
     }
 
-    /// Between requests: with nothing buffered, give both buffers back and
-    /// wait for readability holding none. False when the connection should
-    /// close instead (idle timeout, EOF, shutdown).
-    fn idle(&mut self) -> bool {
+    /// Before each request. With a complete request already buffered, go
+    /// straight on. Otherwise the connection is idle until the request's
+    /// first bytes arrive (`read_request` clears the mark), and shutdown
+    /// may close it; with nothing buffered at all it gives both buffers
+    /// back and waits for readability holding none. False when it should
+    /// close instead (EOF, idle timeout, shutdown).
+    fn idle(&mut self, first: bool) -> bool {
         if self.more_buffered() {
             return true;
         }
-        self.wbuf.release();
-        let released = self.wire.rbuf.lock().release();
-        self.config.state(self.remote, ConnState::Idle);
+        let released = !first && self.wire.rbuf.lock().release();
+        if !first {
+            self.wbuf.release();
+            self.config.state(self.remote, ConnState::Idle);
+        }
         if !self.config.enter_idle(&self.wire) {
             return false;
         }
-        let idle = self.config.idle_timeout.or(self.config.read_timeout);
-        let ok = self.wire.conn.set_read_deadline(idle.map(|d| Instant::now() + d)).is_ok()
-            && (!released || self.wire.conn.wait_readable().is_ok());
-        self.config.leave_idle(&self.wire) && ok
+        let idle = if first { None } else { self.config.idle_timeout.or(self.config.read_timeout) };
+        let deadline_ok = first || self.wire.conn.set_read_deadline(idle.map(|d| Instant::now() + d)).is_ok();
+        deadline_ok && (!released || self.wire.conn.wait_readable().is_ok())
     }
 
     /// Whether a complete request head is already buffered.
@@ -156,6 +160,9 @@ impl Loop<'_> {
         let (raw, head) = {
             let mut rbuf = self.wire.rbuf.lock();
             loop {
+                if !rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
+                    return Err(ReadErr::Gone);
+                }
                 if let Some(raw) =
                     parse::parse_head(rbuf.data(), &cfg.limits(), &mut self.names).map_err(ReadErr::Reject)?
                 {
@@ -202,7 +209,6 @@ impl Loop<'_> {
             // Earlier pipelined responses go out before a 100 Continue can.
             wire.owe_continue(self.wbuf.flush_to(&*wire.conn).is_ok());
         }
-        let close = close || self.config.shutting_down();
         let head_request = req.method() == Method::HEAD;
         let mut w = ResponseWriter::new(
             Arc::clone(&wire),

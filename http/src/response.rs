@@ -198,7 +198,7 @@ impl ResponseWriter {
         }
         // A 100 Continue still owed will never be sent now: the client may
         // never send the body, so the connection cannot be reused.
-        self.close |= self.wire.take_continue();
+        self.close |= self.wire.take_continue() || self.wire.shutting_down();
         let status = self.status();
         let declared = self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()));
         if declared.is_none() {

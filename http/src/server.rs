@@ -114,6 +114,11 @@ impl Config {
         self.tracker.as_ref().is_some_and(|t| t.shutting_down.load(Ordering::SeqCst))
     }
 
+    /// The server's shutdown flag, for the connection's response writers.
+    pub(crate) fn shutdown_flag(&self) -> Option<Arc<AtomicBool>> {
+        self.tracker.as_ref().map(|t| Arc::clone(&t.shutting_down))
+    }
+
     pub(crate) fn track(&self, wire: &Arc<Wire>) -> u64 {
         self.tracker.as_ref().map_or(0, |t| t.add(wire))
     }
@@ -126,14 +131,15 @@ impl Config {
 
     /// Marks the connection idle; false when the server is shutting down.
     pub(crate) fn enter_idle(&self, wire: &Wire) -> bool {
-        wire.set_idle(true);
+        wire.set_idle();
         !self.shutting_down()
     }
 
-    /// Clears the idle mark; false when the server shut down meanwhile.
+    /// Clears the idle mark (a request's first bytes arrived). False when
+    /// the server shut down while the connection was idle: shutdown may be
+    /// closing it, so the request is not served.
     pub(crate) fn leave_idle(&self, wire: &Wire) -> bool {
-        wire.set_idle(false);
-        !self.shutting_down()
+        !wire.take_idle() || !self.shutting_down()
     }
 }
 
@@ -152,7 +158,7 @@ impl fmt::Debug for Config {
 /// The live connections and listeners of one server.
 #[derive(Default)]
 struct Tracker {
-    shutting_down: AtomicBool,
+    shutting_down: Arc<AtomicBool>,
     next: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<Wire>>>,
     listeners: Mutex<Vec<Arc<TcpListener>>>,

@@ -10,6 +10,7 @@
 //! - the flags: set by one side, read by another; each says which.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::Arc;
 
 use http::StatusCode;
 
@@ -42,10 +43,14 @@ pub(crate) struct Wire {
     /// Waiting for its next request: set and cleared by the loop, read by
     /// `Server::shutdown` (SeqCst: the protocol in `server.rs`).
     idle: AtomicBool,
+    /// The server's shutdown flag (SeqCst: `server.rs`), if a server owns
+    /// the connection: a response committed after it is set says
+    /// `Connection: close`.
+    shutdown: Option<Arc<AtomicBool>>,
 }
 
 impl Wire {
-    pub(crate) fn new(conn: Box<dyn Conn>, rbuf_limit: usize) -> Wire {
+    pub(crate) fn new(conn: Box<dyn Conn>, rbuf_limit: usize, shutdown: Option<Arc<AtomicBool>>) -> Wire {
         Wire {
             conn,
             rbuf: Mutex::new(ReadBuf::new()),
@@ -54,6 +59,7 @@ impl Wire {
             body_fault: AtomicU16::new(0),
             hijacked: AtomicBool::new(false),
             idle: AtomicBool::new(false),
+            shutdown,
         }
     }
 
@@ -87,8 +93,18 @@ impl Wire {
         self.hijacked.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_idle(&self, idle: bool) {
-        self.idle.store(idle, Ordering::SeqCst);
+    pub(crate) fn set_idle(&self) {
+        self.idle.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the server owning the connection is shutting down.
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
+    /// Clears the idle mark; returns whether it was set.
+    pub(crate) fn take_idle(&self) -> bool {
+        self.idle.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn idle(&self) -> bool {
