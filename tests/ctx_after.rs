@@ -1,7 +1,7 @@
 //! `after_func`: runs once when the context ends, at once if it has;
-//! `stop` and the end race so that exactly one wins; `close` through it
-//! ends a read parked on a socket. (Its cost on a context that never ends
-//! is checked in `ctx_leak.rs`, in a process of its own.)
+//! `stop` and the end race so that exactly one wins. (Its cost on a
+//! context that never ends is checked in `ctx_leak.rs`, in a process of
+//! its own; ending a parked read with it, in `ctx_net.rs`.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -62,20 +62,4 @@ fn a_callback_on_a_context_nobody_can_end_is_dropped_unrun() {
     drop((ctx, cancel));
     assert_eq!(Arc::strong_count(&token), 1, "the callback was dropped with the context");
     assert!(f.stop(), "it never ran and never will");
-}
-
-#[test]
-fn after_func_with_close_ends_a_read_parked_on_a_socket() {
-    use std::io::{ErrorKind, Read};
-    let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let conn = Arc::new(gort::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap());
-    let _peer = ln.accept().unwrap();
-    let (ctx, cancel) = Context::background().with_cancel();
-    let stream = conn.clone();
-    ctx.after_func(move || stream.close());
-    let reader = gort::go!(move || (&*conn).read(&mut [0; 64]));
-    gort::time::sleep(Duration::from_millis(20));
-    assert!(!reader.is_finished(), "the read is parked");
-    cancel.cancel();
-    assert_eq!(reader.join().unwrap().unwrap_err().kind(), ErrorKind::ConnectionAborted);
 }

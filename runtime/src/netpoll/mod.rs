@@ -49,7 +49,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use pd::{Interest, PollDesc};
+pub use pd::{Evictor, Interest, PollDesc};
 
 use crate::sched::m::fatal;
 use crate::sched::park::{self, Inject, Waiter};
