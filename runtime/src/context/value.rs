@@ -3,25 +3,28 @@
 //! it); a lookup walks towards the root and the first node holding a `T`
 //! wins, so an inner value shadows an outer one of the same type.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 /// One value and the chain it extends.
 pub(super) struct Value<V: ?Sized = dyn Any + Send + Sync> {
     parent: Option<Arc<Value>>,
+    /// `value`'s type, kept beside it so a lookup compares it in place
+    /// instead of asking the value's vtable at every hop.
+    type_id: TypeId,
     value: V,
 }
 
 /// `values` extended with `v`.
 pub(super) fn push<T: Send + Sync + 'static>(values: Option<&Arc<Value>>, v: T) -> Arc<Value> {
-    Arc::new(Value { parent: values.cloned(), value: v })
+    Arc::new(Value { parent: values.cloned(), type_id: TypeId::of::<T>(), value: v })
 }
 
 /// The innermost `T` in the chain starting at `values`.
 pub(super) fn find<T: 'static>(mut values: Option<&Arc<Value>>) -> Option<&T> {
     while let Some(node) = values {
-        if let Some(v) = node.value.downcast_ref::<T>() {
-            return Some(v);
+        if node.type_id == TypeId::of::<T>() {
+            return node.value.downcast_ref::<T>();
         }
         values = node.parent.as_ref();
     }
