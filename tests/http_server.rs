@@ -248,3 +248,53 @@ fn a_gibibyte_up_and_down_in_constant_memory() {
     assert!(grew < 64 << 10, "RSS grew by {grew} KiB moving 2 GiB");
     println!("gibibyte moved each way, RSS grew by {grew} KiB");
 }
+
+#[test]
+fn the_request_context_ends_when_the_client_goes_away() {
+    let (ended_tx, ended_rx) = gort::chan::bounded::<Option<gort::context::Error>>(1);
+    let handler = move |_: &mut ResponseWriter, r: &mut Request| {
+        let ctx = r.context().clone();
+        let give_up = gort::time::after(Duration::from_secs(20));
+        gort::select! {
+            recv(ctx.done()) -> _ => ended_tx.send(ctx.err()).unwrap(),
+            recv(give_up) -> _ => ended_tx.send(None).unwrap(),
+        }
+        Ok(())
+    };
+    let srv = test::Server::new(handler);
+    let mut c = TcpStream::connect(srv.addr()).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(c);
+    assert_eq!(ended_rx.recv().unwrap(), Some(gort::context::Error::Canceled));
+}
+
+#[test]
+fn the_request_context_ends_when_the_handler_returns_or_the_server_shuts_down() {
+    let (ctx_tx, ctx_rx) = gort::chan::unbounded::<gort::context::Context>();
+    let (release_tx, release_rx) = gort::chan::bounded::<()>(0);
+    let handler = move |w: &mut ResponseWriter, r: &mut Request| {
+        ctx_tx.send(r.context().clone()).unwrap();
+        if r.url_path() == "/wait" {
+            let _ = r.context().done().recv();
+            release_rx.recv().unwrap();
+        }
+        w.write_all(b"done")
+    };
+    let srv = test::Server::new(handler);
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/").1, "done");
+    let first = ctx_rx.recv().unwrap();
+    assert_eq!(first.err(), Some(gort::context::Error::Canceled), "ended when the handler returned");
+    let mut c2 = connect(&srv);
+    write!(c2.get_mut(), "GET /wait HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let waiting = ctx_rx.recv().unwrap();
+    assert_eq!(waiting.err(), None);
+    let server = srv.server().clone();
+    let shutdown = std::thread::spawn(move || server.shutdown(Duration::from_secs(10)));
+    let _ = waiting.done().recv();
+    assert_eq!(waiting.err(), Some(gort::context::Error::Canceled), "ended by shutdown");
+    release_tx.send(()).unwrap();
+    assert_eq!(read_response(&mut c2).1, "done");
+    shutdown.join().unwrap().unwrap();
+}

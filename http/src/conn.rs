@@ -59,7 +59,7 @@ const LINGER: Duration = Duration::from_millis(500);
 pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     let remote = conn.peer_addr();
     let limit = config.max_header_bytes.saturating_add(4096);
-    let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag()));
+    let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag(), config.base_context()));
     let id = config.track(&wire);
     config.state(remote, ConnState::New);
     let mut c = Loop { wire, handler, config, wbuf: WriteBuf::new(), names: Vec::new(), remote };
@@ -198,7 +198,7 @@ impl Loop<'_> {
         (parts.method, parts.uri, parts.version, parts.headers) =
             (head.method, head.uri, head.version, head.headers);
         let body = Body::wire(Arc::clone(&self.wire), framing);
-        Ok((Request::from_parts(parts, body, self.remote), close))
+        Ok((Request::on_wire(parts, body, self.remote, Arc::clone(&self.wire)), close))
     }
 
     /// Runs the handler on `req` and finishes the exchange; false when the
@@ -219,6 +219,7 @@ impl Loop<'_> {
         );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
         let ok = self.run_handler(&mut w, &mut req);
+        req.end_context();
         if wire.hijacked() {
             return false;
         }

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use std::net::ToSocketAddrs;
 
 use gort_net::TcpListener;
+use gort_runtime::context::{Cancel, Context};
 use parking_lot::Mutex;
 
 use crate::conn::serve_conn;
@@ -114,6 +115,11 @@ impl Config {
         self.tracker.as_ref().is_some_and(|t| t.shutting_down.load(Ordering::SeqCst))
     }
 
+    /// The context request contexts derive from.
+    pub(crate) fn base_context(&self) -> Context {
+        self.tracker.as_ref().map_or_else(Context::background, |t| t.base.0.clone())
+    }
+
     /// The server's shutdown flag, for the connection's response writers.
     pub(crate) fn shutdown_flag(&self) -> Option<Arc<AtomicBool>> {
         self.tracker.as_ref().map(|t| Arc::clone(&t.shutting_down))
@@ -156,12 +162,25 @@ impl fmt::Debug for Config {
 }
 
 /// The live connections and listeners of one server.
-#[derive(Default)]
 struct Tracker {
     shutting_down: Arc<AtomicBool>,
+    /// The server's context and what ends it (shutdown, close).
+    base: (Context, Cancel),
     next: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<Wire>>>,
     listeners: Mutex<Vec<Arc<TcpListener>>>,
+}
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker {
+            shutting_down: Arc::default(),
+            base: Context::background().with_cancel(),
+            next: AtomicU64::new(0),
+            conns: Mutex::default(),
+            listeners: Mutex::default(),
+        }
+    }
 }
 
 impl Tracker {
@@ -326,6 +345,7 @@ impl Server {
     fn stop_listening(&self) {
         self.tracker.shutting_down.store(true, Ordering::SeqCst);
         self.tracker.listeners.lock().drain(..).for_each(|l| l.close());
+        self.tracker.base.1.cancel();
     }
 }
 

@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
 
+use gort_runtime::context::Context;
 use http::StatusCode;
 
 use parking_lot::Mutex;
@@ -47,10 +48,18 @@ pub(crate) struct Wire {
     /// the connection: a response committed after it is set says
     /// `Connection: close`.
     shutdown: Option<Arc<AtomicBool>>,
+    /// The context request contexts derive from: the server's, ended by
+    /// shutdown and close; `background()` outside a server.
+    pub(crate) base: Context,
 }
 
 impl Wire {
-    pub(crate) fn new(conn: Box<dyn Conn>, rbuf_limit: usize, shutdown: Option<Arc<AtomicBool>>) -> Wire {
+    pub(crate) fn new(
+        conn: Box<dyn Conn>,
+        rbuf_limit: usize,
+        shutdown: Option<Arc<AtomicBool>>,
+        base: Context,
+    ) -> Wire {
         Wire {
             conn,
             rbuf: Mutex::new(ReadBuf::new()),
@@ -60,6 +69,7 @@ impl Wire {
             hijacked: AtomicBool::new(false),
             idle: AtomicBool::new(false),
             shutdown,
+            base,
         }
     }
 
