@@ -5,6 +5,7 @@
 //! values share the connection's read buffer instead of copying it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::header::HOST;
 use http::request::Parts;
@@ -28,8 +29,9 @@ pub struct Request {
     remote_addr: Option<SocketAddr>,
     /// Wildcard values set by the mux: (name, value).
     path_values: Vec<(String, String)>,
-    /// The mux pattern that matched.
-    pattern: Option<String>,
+    /// The mux pattern that matched (shared with the mux's table, so
+    /// routing does not copy it).
+    pattern: Option<Arc<str>>,
 }
 
 impl Request {
@@ -123,7 +125,7 @@ impl Request {
     }
 
     /// Records the pattern that matched (the mux calls this).
-    pub fn set_pattern(&mut self, pattern: impl Into<String>) {
+    pub fn set_pattern(&mut self, pattern: impl Into<Arc<str>>) {
         self.pattern = Some(pattern.into());
     }
 
