@@ -259,7 +259,8 @@ impl Handler for ServeMux {
             Outcome::Serve(route) => route.serve(w, r),
             Outcome::Redirect(to) => reply::redirect(w, r, &to, StatusCode::TEMPORARY_REDIRECT),
             Outcome::NotAllowed(allow) => {
-                let allow = HeaderValue::from_str(&allow).expect("ServeMux: method names are header-safe tokens");
+                let allow =
+                    HeaderValue::from_str(&allow).expect("ServeMux: method names are header-safe tokens");
                 w.headers_mut().insert(ALLOW, allow);
                 reply::error(w, "Method Not Allowed", StatusCode::METHOD_NOT_ALLOWED)
             }
@@ -321,3 +322,39 @@ impl fmt::Display for PatternError {
 }
 
 impl std::error::Error for PatternError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'m>(mux: &'m ServeMux, r: http::Request<()>) -> Option<&'m str> {
+        mux.handler(&Request::from(r)).map(|(_, p)| p)
+    }
+
+    fn mux(patterns: &[&str]) -> ServeMux {
+        let mut mux = ServeMux::new();
+        for p in patterns {
+            mux.handle(p, crate::reply::not_found);
+        }
+        mux
+    }
+
+    #[test]
+    fn connect_paths_are_not_cleaned() {
+        let mux = mux(&["CONNECT /a//b", "/"]);
+        assert_eq!(lookup(&mux, http::Request::connect("/a//b").body(()).unwrap()), Some("CONNECT /a//b"));
+        assert_eq!(lookup(&mux, http::Request::connect("/a/b").body(()).unwrap()), Some("/"));
+        assert_eq!(lookup(&mux, http::Request::get("/a//b").body(()).unwrap()), None, "a GET is redirected");
+    }
+
+    #[test]
+    fn handler_finds_what_would_serve() {
+        let mux = mux(&["GET /both", "HEAD /both", "/x/"]);
+        assert_eq!(lookup(&mux, http::Request::head("/both").body(()).unwrap()), Some("HEAD /both"));
+        assert_eq!(lookup(&mux, http::Request::get("/both").body(()).unwrap()), Some("GET /both"));
+        assert_eq!(lookup(&mux, http::Request::post("/both").body(()).unwrap()), None, "405");
+        assert_eq!(lookup(&mux, http::Request::get("/x").body(()).unwrap()), None, "redirect");
+        assert_eq!(lookup(&mux, http::Request::get("/x/y").body(()).unwrap()), Some("/x/"));
+        assert_eq!(lookup(&mux, http::Request::get("http://h:1/x/y").body(()).unwrap()), Some("/x/"));
+    }
+}

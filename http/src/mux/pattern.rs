@@ -213,7 +213,9 @@ impl Pattern {
                 "{a} and {b} both match some paths, like {:?}, but neither is more specific than the other",
                 common_path(self, other)
             ),
-            (_, MoreGeneral, _) => format!("{a} matches more methods than {b}, but has a more specific path pattern"),
+            (_, MoreGeneral, _) => {
+                format!("{a} matches more methods than {b}, but has a more specific path pattern")
+            }
             _ => format!("{a} matches fewer methods than {b}, but has a more general path pattern"),
         }
     }
@@ -252,7 +254,8 @@ fn parse_segments(path: &str, off: usize) -> Result<Vec<Segment>, Invalid> {
             continue;
         };
         let segment = parse_wildcard(seg, brace, tail.is_empty()).map_err(|r| invalid(at, r))?;
-        if let Some(name) = segment.name().filter(|n| segments.iter().any(|s: &Segment| s.name() == Some(n))) {
+        if let Some(name) = segment.name().filter(|n| segments.iter().any(|s: &Segment| s.name() == Some(n)))
+        {
             return Err(invalid(at, format!("duplicate wildcard name {name:?}")));
         }
         segments.push(segment);
@@ -291,7 +294,8 @@ fn parse_wildcard(seg: &str, brace: usize, last: bool) -> Result<Segment, Cow<'s
 /// Go's identifier rule: a letter or `_`, then letters, digits and `_`.
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 fn compare_methods(m1: Option<&Method>, m2: Option<&Method>) -> Relation {

@@ -30,7 +30,12 @@ fn parses_method_host_and_segments() {
         ("GET /", Some(Method::GET), "", vec![multi("")]),
         ("POST example.com/foo/{w}", Some(Method::POST), "example.com", vec![lit("foo"), wild("w")]),
         ("/{$}", None, "", vec![Segment::End]),
-        ("DELETE example.com/a/{foo12}/{$}", Some(Method::DELETE), "example.com", vec![lit("a"), wild("foo12"), Segment::End]),
+        (
+            "DELETE example.com/a/{foo12}/{$}",
+            Some(Method::DELETE),
+            "example.com",
+            vec![lit("a"), wild("foo12"), Segment::End],
+        ),
         ("/foo/{$}", None, "", vec![lit("foo"), Segment::End]),
         ("/{a}/foo/{rest...}", None, "", vec![wild("a"), lit("foo"), multi("rest")]),
         ("//", None, "", vec![lit(""), multi("")]),

@@ -116,7 +116,8 @@ impl Methods {
 
     fn find(&self, method: &Method, path: &str, slash: bool) -> Option<RouteId> {
         let exact = || self.node(method)?.find(path, slash);
-        let get_for_head = || (*method == Method::HEAD).then(|| self.node(&Method::GET)?.find(path, slash)).flatten();
+        let get_for_head =
+            || (*method == Method::HEAD).then(|| self.node(&Method::GET)?.find(path, slash)).flatten();
         exact().or_else(get_for_head).or_else(|| self.any.find(path, slash))
     }
 }
@@ -130,7 +131,10 @@ impl Node {
             Some((Segment::Wild(_), rest)) => return self.single.get_or_insert_default().insert(rest, id),
             Some((Segment::Literal(l), rest)) => return self.literal_mut(l).insert(rest, id),
         };
-        assert!(slot.replace(id).is_none(), "ServeMux: two routes on one tree slot (the conflict check missed them)");
+        assert!(
+            slot.replace(id).is_none(),
+            "ServeMux: two routes on one tree slot (the conflict check missed them)"
+        );
     }
 
     fn literal_mut(&mut self, key: &str) -> &mut Node {
