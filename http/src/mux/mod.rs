@@ -327,7 +327,7 @@ impl std::error::Error for PatternError {}
 mod tests {
     use super::*;
 
-    fn lookup<'m>(mux: &'m ServeMux, r: http::Request<()>) -> Option<&'m str> {
+    fn lookup(mux: &ServeMux, r: http::Request<()>) -> Option<&str> {
         mux.handler(&Request::from(r)).map(|(_, p)| p)
     }
 
