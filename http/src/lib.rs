@@ -20,6 +20,7 @@
 //! | `body.rs` | `Body`: the request body as `Read` |
 //! | `request.rs`, `response.rs` | `Request`, `ResponseWriter` |
 //! | `handler.rs`, `reply.rs` | `Handler`, middleware, `error`/`redirect` |
+//! | `mux/` | `ServeMux`: Go 1.22 patterns, precedence, conflicts, routing |
 //! | `buf.rs`, `wire.rs`, `stream.rs` | buffers, shared connection state, `Conn` |
 //! | `date.rs`, `sniff.rs` | the `Date` header, content-type sniffing |
 //! | `test.rs` | Go's `httptest`: a loopback server, raw in-memory exchanges |
@@ -31,6 +32,7 @@ mod chunked;
 mod conn;
 mod date;
 mod handler;
+mod mux;
 mod parse;
 mod reply;
 mod request;
@@ -45,6 +47,7 @@ mod wire;
 pub use body::Body;
 pub use conn::serve_conn;
 pub use handler::{max_bytes, strip_prefix, Handler};
+pub use mux::{PatternError, ServeMux};
 pub use parse::Reject;
 pub use reply::{error, not_found, redirect};
 pub use request::Request;

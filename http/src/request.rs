@@ -33,8 +33,9 @@ pub struct Request {
     remote_addr: Option<SocketAddr>,
     /// Wildcard values set by the mux: (name, value).
     path_values: Vec<(String, String)>,
-    /// The mux pattern that matched.
-    pattern: Option<String>,
+    /// The mux pattern that matched (shared with the mux's table, so
+    /// routing does not copy it).
+    pattern: Option<Arc<str>>,
     /// The request's context, made on first use (`context`).
     ctx: OnceLock<ReqCtx>,
     /// The connection a server request came on, for its context.
@@ -196,7 +197,7 @@ impl Request {
     }
 
     /// Records the pattern that matched (the mux calls this).
-    pub fn set_pattern(&mut self, pattern: impl Into<String>) {
+    pub fn set_pattern(&mut self, pattern: impl Into<Arc<str>>) {
         self.pattern = Some(pattern.into());
     }
 
