@@ -9,7 +9,7 @@
 //! so a server keeps serving once descriptors free up.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use socket2::{SockAddr, SockRef, Type};
 
 use crate::fd::{self, Fd};
 use crate::methods::{deadline_methods, fd_traits, stream_io, stream_methods};
-use crate::resolve::{each_addr, lookup_host};
+use crate::resolve::{each_addr, ToSocketAddrs};
 
 /// The kernel's listen backlog cap (Go's default backlog), else 4096.
 pub fn default_backlog() -> i32 {
@@ -69,7 +69,7 @@ impl TcpListener {
     /// # Errors
     /// As [`bind`](Self::bind).
     pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: i32) -> io::Result<TcpListener> {
-        each_addr(lookup_host(addr)?, |a| {
+        each_addr(addr, |a| {
             let a = SockAddr::from(a);
             let s = fd::socket(&a, Type::STREAM)?;
             s.set_reuse_address(true)?;
@@ -136,7 +136,7 @@ impl TcpStream {
     /// # Errors
     /// `ConnectionRefused`, resolution errors…
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        each_addr(lookup_host(addr)?, |a| TcpStream::connect_until(&a, None))
+        each_addr(addr, |a| TcpStream::connect_until(&a, None))
     }
 
     /// Connects to one address, failing with `TimedOut` after `timeout`.
