@@ -53,6 +53,7 @@ fn converts_inline(a: impl ToSocketAddrs, want: &[SocketAddr]) {
 }
 
 #[test]
+#[expect(clippy::needless_borrows_for_generic_args, reason = "the references' impls are under test")]
 fn every_form_std_takes_converts_inline() {
     let v4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 80);
     let v6 = SocketAddrV6::new(Ipv6Addr::LOCALHOST, 81, 0, 0);
@@ -115,6 +116,7 @@ fn bad_input_is_a_clear_error() {
 /// Calls written against std's signatures, one per form, each checked by
 /// the datagram or connection it produces.
 #[test]
+#[expect(clippy::needless_borrows_for_generic_args, reason = "the references' impls are under test")]
 fn sockets_take_every_form_with_std_call_shapes() {
     let to = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let addr = to.local_addr().unwrap();
