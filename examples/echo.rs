@@ -6,8 +6,10 @@
 //! then e.g. `nc 127.0.0.1 7000`.
 
 use std::io::{self, ErrorKind, Read, Write};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use gort::net::{TcpListener, TcpStream};
 
 /// A connection that sends nothing for this long is closed.
@@ -31,29 +33,31 @@ fn serve(c: TcpStream) -> io::Result<()> {
     }
 }
 
-/// `--addr HOST:PORT` (default 127.0.0.1:7000); anything else is a usage error.
-fn addr_from_args() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut addr = String::from("127.0.0.1:7000");
-    while let Some(a) = args.next() {
-        match (a.as_str(), args.next()) {
-            ("--addr", Some(v)) => addr = v,
-            _ => return Err(format!("unexpected argument {a:?}")),
-        }
-    }
-    Ok(addr)
+/// A TCP echo server: one goroutine per connection, with deadlines.
+#[derive(Parser)]
+#[command(name = "echo")]
+struct Args {
+    /// Address to listen on (resolved at once: a name that does not
+    /// resolve is a usage error).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7000", value_parser = resolve)]
+    addr: Addrs,
+}
+
+/// What `--addr` resolves to. An alias, because clap's derive would read a
+/// field spelled `Vec<…>` as a flag given many times.
+type Addrs = Vec<SocketAddr>;
+
+fn resolve(s: &str) -> io::Result<Addrs> {
+    gort::net::lookup_host(s).map(Iterator::collect)
 }
 
 fn main() {
-    let addr = addr_from_args().unwrap_or_else(|e| {
-        eprintln!("echo: {e}\nusage: echo [--addr HOST:PORT]");
-        std::process::exit(2)
-    });
-    let ln = TcpListener::bind(&addr).unwrap_or_else(|e| {
-        eprintln!("echo: cannot listen on {addr}: {e}");
+    let addr = Args::parse().addr;
+    let ln = TcpListener::bind(&addr[..]).unwrap_or_else(|e| {
+        eprintln!("echo: cannot listen on {addr:?}: {e}");
         std::process::exit(1)
     });
-    println!("echo: listening on {}", ln.local_addr().map_or(addr, |a| a.to_string()));
+    println!("echo: listening on {}", ln.local_addr().map_or(format!("{addr:?}"), |a| a.to_string()));
     for conn in ln.incoming() {
         // A failed accept (a peer that reset before we took it, say) costs
         // that connection only; the server keeps serving.

@@ -14,15 +14,29 @@
 
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+
+#[path = "common/flags.rs"]
+mod flags;
 #[path = "common/parked.rs"]
 mod parked;
 
 use parked::{Chain, Mem, Sleepers};
 
+/// One million goroutines parked at once, beside parked OS threads.
+#[derive(Parser)]
+#[command(name = "million")]
+struct Args {
+    /// Goroutines to park at once.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = flags::count)]
+    gs: usize,
+    /// OS threads to park at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = flags::count)]
+    threads: usize,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let gs = flag(&args, "--gs").unwrap_or(1_000_000);
-    let threads = flag(&args, "--threads").unwrap_or(10_000);
+    let Args { gs, threads } = Args::parse();
     println!("gort million: {gs} goroutines vs {threads} OS threads, all parked at once\n");
     let g = goroutines(gs);
     let t = os_threads(threads);
@@ -102,15 +116,4 @@ fn os_threads(n: usize) -> Row {
 
 fn maps_lines() -> usize {
     std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
-}
-
-fn flag(args: &[String], name: &str) -> Option<usize> {
-    let i = args.iter().position(|a| a == name)?;
-    match args.get(i + 1).map(|v| v.replace('_', "").parse()) {
-        Some(Ok(v)) => Some(v),
-        _ => {
-            eprintln!("million: {name} needs a number");
-            std::process::exit(2);
-        }
-    }
 }

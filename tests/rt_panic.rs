@@ -19,12 +19,10 @@ fn panic_arrives_at_join_and_m_survives() {
 #[test]
 fn panic_message_names_the_goroutine() {
     if common::is_child() {
-        // SAFETY: no thread-local borrow is held across a blocking call.
-        let h =
-            unsafe { gort::Builder::new().name("worker-9").spawn(|| -> () { panic!("it broke") }) }.unwrap();
+        let h = gort::go!(gort::Builder::new().name("worker-9"), || panic!("it broke")).unwrap();
         let _ = h.join();
         // An unjoined panic is reported too.
-        drop(gort::go!(|| -> () { panic!("nobody joins me") }));
+        drop(gort::go!(|| panic!("nobody joins me")));
         std::thread::sleep(Duration::from_millis(200));
         return;
     }

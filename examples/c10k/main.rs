@@ -3,6 +3,7 @@
 //! table row per model.
 //!
 //! `cargo run --release --example c10k -- --conns 10000 --secs 5 [--shared]`
+//! (`--help` lists the flags and their defaults).
 //!
 //! Three processes per model, so neither model's leftovers skew the
 //! other's figures and each stays under the per-process fd limit: this one
@@ -33,11 +34,22 @@
 //!   server thread beside the client that woke it, which favours threads).
 //!   Each child pins itself (`--cpus`) before it starts a thread, so every
 //!   thread it spawns inherits the mask.
+//!
+//! # The wall
+//!
+//! Past some thousands of connections the thread server cannot start
+//! another thread (`EAGAIN`: the thread, memory or map limits). That is the
+//! c10k story, so it is a result, not a crash: the server says where it
+//! stopped (`failed at thread N: …`) and holds what it has, the
+//! orchestrator stops the load generator and prints that as the row, and
+//! the run goes on and exits 0.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use clap::{Parser, ValueEnum};
 use gort::net::TcpListener;
 
 // Only its /proc reader is used here; the parking helpers serve the other examples.
@@ -47,13 +59,57 @@ mod parked;
 
 #[path = "../common/cpus.rs"]
 mod cpus;
+#[path = "../common/flags.rs"]
+mod flags;
 
 mod loadgen;
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+/// c10k: the same echo load served goroutine-per-connection (gort) and
+/// thread-per-connection (std threads), N connections held at once.
+#[derive(Parser)]
+#[command(name = "c10k")]
+struct Args {
+    /// Connections held at once, per model.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = flags::count)]
+    conns: usize,
+    /// Seconds of echo load per model.
+    #[arg(long, value_name = "S", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    secs: u64,
+    /// Pin nothing: the load generator and the server share every CPU.
+    #[arg(long)]
+    shared: bool,
+    /// Child mode: serve with this model until killed.
+    #[arg(long, value_enum, hide = true)]
+    server: Option<Model>,
+    /// Child mode: the load generator, against `--addr`.
+    #[arg(long, hide = true, requires = "addr", conflicts_with = "server")]
+    client: bool,
+    /// The server the load generator drives.
+    #[arg(long, hide = true)]
+    addr: Option<String>,
+    /// Pin this process to these CPUs before anything else.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    cpus: Vec<usize>,
 }
+
+/// A server model: one row of the table.
+#[derive(Clone, Copy, ValueEnum)]
+enum Model {
+    Gort,
+    Threads,
+}
+
+impl Model {
+    fn name(self) -> &'static str {
+        match self {
+            Model::Gort => "gort",
+            Model::Threads => "threads",
+        }
+    }
+}
+
+/// How the thread server's wall line starts.
+const WALL: &str = "failed at thread ";
 
 /// Echoes whatever arrives, as a real server reads: into a roomy buffer.
 fn echo_loop(mut c: impl Read + Write) {
@@ -66,20 +122,39 @@ fn echo_loop(mut c: impl Read + Write) {
 }
 
 /// `--server gort|threads`: prints the address, then serves until killed.
-fn server(model: &str) {
+fn server(model: Model) {
     let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
     println!("{}", ln.local_addr().expect("local_addr"));
-    if model == "gort" {
+    match model {
         // A failed accept costs that connection only.
-        for c in ln.incoming().flatten() {
-            gort::go!(move || echo_loop(&c));
+        Model::Gort => {
+            for c in ln.incoming().flatten() {
+                gort::go!(move || echo_loop(&c));
+            }
         }
-    } else {
         // The same listener (somaxconn backlog), back in blocking mode.
-        let ln = ln.into_std().expect("into_std");
-        for c in ln.incoming().flatten() {
-            std::thread::spawn(move || echo_loop(&c));
+        Model::Threads => {
+            let ln = ln.into_std().expect("into_std");
+            for (n, c) in ln.incoming().flatten().enumerate() {
+                // Shared, so that the connection stays open if its thread
+                // cannot start.
+                let c = Arc::new(c);
+                let served = Arc::clone(&c);
+                if let Err(e) = std::thread::Builder::new().spawn(move || echo_loop(&*served)) {
+                    stall(n + 1, &e, (&ln, c));
+                }
+            }
         }
+    }
+}
+
+/// The thread server's wall: says where it stopped, then holds the
+/// listener and every connection open until killed, so the load generator
+/// meets a stalled server, not errors, until the orchestrator stops it.
+fn stall<T>(thread: usize, e: &io::Error, _hold: T) -> ! {
+    println!("{WALL}{thread}: {e}");
+    loop {
+        std::thread::park();
     }
 }
 
@@ -162,64 +237,116 @@ struct Peaks {
     ptables: u64,
 }
 
-fn run_model(model: &str, conns: usize, secs: u64, place: &Placement) {
+impl Peaks {
+    fn sample(&mut self, server: u32) {
+        self.rss = self.rss.max(status_field(server, "VmRSS:"));
+        self.threads = self.threads.max(status_field(server, "Threads:"));
+        self.kstack = self.kstack.max(meminfo_kib("KernelStack:"));
+        self.ptables = self.ptables.max(meminfo_kib("PageTables:"));
+    }
+}
+
+/// Hands on the server's wall line, if it prints one after its address.
+fn watch_wall(server_out: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Some(line) = server_out.lines().map_while(Result::ok).find(|l| l.starts_with(WALL)) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// The load generator's `reqs p50_us p99_us`.
+fn client_figures(cli: &mut Child) -> [f64; 3] {
+    let mut out = String::new();
+    cli.stdout.take().expect("client stdout").read_to_string(&mut out).expect("client output");
+    let line = out.lines().last().unwrap_or("");
+    let f: Vec<f64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let [reqs, p50, p99] = f[..] else { panic!("client failed: {out:?}") };
+    [reqs, p50, p99]
+}
+
+/// Runs one model under load and prints its row: the load's figures, or
+/// the wall its server hit (then the load generator is stopped at once).
+fn run_model(model: Model, conns: usize, secs: u64, place: &Placement) {
     let base_k = meminfo_kib("KernelStack:");
     let base_p = meminfo_kib("PageTables:");
-    let mut srv = spawn_self(&["--server", model], place.pinned.as_ref().map(|(_, s)| &s[..]));
+    let mut srv = spawn_self(&["--server", model.name()], place.pinned.as_ref().map(|(_, s)| &s[..]));
     let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
     let mut addr = String::new();
     srv_out.read_line(&mut addr).expect("server address");
+    let wall = watch_wall(srv_out);
     let (n, s) = (conns.to_string(), secs.to_string());
     let cli_args = ["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s];
     let mut cli = spawn_self(&cli_args, place.pinned.as_ref().map(|(c, _)| &c[..]));
     let mut peaks = Peaks::default();
+    let mut hit = None;
     while cli.try_wait().expect("client status").is_none() {
-        peaks.rss = peaks.rss.max(status_field(srv.id(), "VmRSS:"));
-        peaks.threads = peaks.threads.max(status_field(srv.id(), "Threads:"));
-        peaks.kstack = peaks.kstack.max(meminfo_kib("KernelStack:"));
-        peaks.ptables = peaks.ptables.max(meminfo_kib("PageTables:"));
+        if let Ok(line) = wall.try_recv() {
+            let _ = cli.kill();
+            hit = Some(line);
+        }
+        peaks.sample(srv.id());
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut out = String::new();
-    cli.stdout.take().expect("client stdout").read_to_string(&mut out).expect("client output");
+    let load = match hit {
+        Some(line) => Err(line),
+        None => Ok(client_figures(&mut cli)),
+    };
     let _ = srv.kill();
     let _ = srv.wait();
-    let line = out.lines().last().unwrap_or("");
-    let f: Vec<f64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-    let [reqs, p50, p99] = f[..] else { panic!("client failed: {out:?}") };
     let (dk, dp) = (peaks.kstack.saturating_sub(base_k), peaks.ptables.saturating_sub(base_p));
-    let per_conn = (peaks.rss + dk + dp) as f64 / conns as f64;
+    print_row(model, conns, secs, load, [peaks.rss, dk, dp], peaks.threads);
+}
+
+/// One table row; `mem` is the server's RSS and the kernel's KernelStack
+/// and PageTables growth, in KiB.
+fn print_row(
+    model: Model,
+    conns: usize,
+    secs: u64,
+    load: Result<[f64; 3], String>,
+    mem: [u64; 3],
+    threads: u64,
+) {
+    let [rss, dk, dp] = mem;
+    let (rate, p50, p99, per_conn) = match load {
+        Ok([reqs, p50, p99]) => (
+            format!("{:>9.0}", reqs / secs as f64),
+            format!("{p50:>7.0}"),
+            format!("{p99:>7.0}"),
+            format!("{:>8.1}", (rss + dk + dp) as f64 / conns as f64),
+        ),
+        Err(wall) => (wall, format!("{:>7}", "—"), format!("{:>7}", "—"), format!("{:>8}", "—")),
+    };
+    let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "| {model:<7} | {conns:>6} | {:>9.0} | {:>7.0} | {:>7.0} | {:>8.1} | {:>11.1} | {:>12.1} | {:>8.1} | {:>7} |",
-        reqs / secs as f64,
-        p50,
-        p99,
-        peaks.rss as f64 / 1024.0,
-        dk as f64 / 1024.0,
-        dp as f64 / 1024.0,
-        per_conn,
-        peaks.threads
+        "| {:<7} | {conns:>6} | {rate} | {p50} | {p99} | {:>8.1} | {:>11.1} | {:>12.1} | {per_conn} | {threads:>7} |",
+        model.name(),
+        mib(rss),
+        mib(dk),
+        mib(dp),
     );
 }
 
 fn main() {
-    if let Some(list) = arg("--cpus") {
-        let cpus: Vec<usize> = list.split(',').map(|c| c.parse().expect("--cpus: a CPU number")).collect();
-        cpus::pin(&cpus);
+    let args = Args::parse();
+    if !args.cpus.is_empty() {
+        cpus::pin(&args.cpus);
     }
-    if let Some(model) = arg("--server") {
-        return server(&model);
+    if let Some(model) = args.server {
+        return server(model);
     }
-    let conns: usize = arg("--conns").and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let secs: u64 = arg("--secs").and_then(|v| v.parse().ok()).unwrap_or(5);
-    if std::env::args().any(|a| a == "--client") {
-        return client(&arg("--addr").expect("--addr"), conns, secs);
+    if let (true, Some(addr)) = (args.client, &args.addr) {
+        return client(addr, args.conns, args.secs);
     }
-    let place = Placement::new(std::env::args().any(|a| a == "--shared"));
+    let (conns, secs) = (args.conns, args.secs);
+    let place = Placement::new(args.shared);
     println!("c10k: {conns} connections, {secs} s of 64-byte echo per model; {}\n", place.describe());
     println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
     println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
-    for model in ["gort", "threads"] {
+    for model in [Model::Gort, Model::Threads] {
         run_model(model, conns, secs, &place);
     }
 }

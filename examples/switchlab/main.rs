@@ -22,6 +22,7 @@ mod switches;
 #[path = "../common/parked.rs"]
 mod parked;
 
+use clap::Parser;
 use measure::{Figure, Plan};
 use memory::MemRow;
 use perf::{Meter, Sample};
@@ -107,12 +108,23 @@ const ROWS: &[Row] = &[
     },
 ];
 
-/// What the command line asked for.
+/// The context-switch lab: switch costs from a raw coroutine to OS
+/// processes, and parked memory, in one run.
+#[derive(Parser)]
+#[command(name = "switchlab")]
 struct Args {
+    /// Print the tables as JSON.
+    #[arg(long)]
     json: bool,
+    /// Short runs with few repetitions (a smoke test: rough figures).
+    #[arg(long)]
     quick: bool,
-    /// Set in a child process: the one row to run and answer.
-    child: Option<Child>,
+    /// Child mode: measure this switch row and answer.
+    #[arg(long, value_name = "KEY", hide = true, conflicts_with = "mem")]
+    row: Option<String>,
+    /// Child mode: measure this memory row and answer.
+    #[arg(long, value_name = "KEY", hide = true)]
+    mem: Option<String>,
 }
 
 /// The row a child process runs (`--row KEY` or `--mem KEY`).
@@ -123,9 +135,9 @@ enum Child {
 
 fn main() {
     switches::serve_pipe_echo();
-    let args = parse_args();
+    let args = Args::parse();
     let plan = Plan::new(args.quick);
-    match args.child {
+    match args.row.map(Child::Switch).or(args.mem.map(Child::Memory)) {
         Some(c) => child(&c, &plan),
         None => {
             let switch: Vec<_> = ROWS.iter().map(|r| (r, switch_row(r, &plan))).collect();
@@ -133,26 +145,6 @@ fn main() {
             report::print(args.json, &plan, &switch, &mem);
         }
     }
-}
-
-fn parse_args() -> Args {
-    let mut args = Args { json: false, quick: false, child: None };
-    let mut it = std::env::args().skip(1).peekable();
-    while let Some(a) = it.next() {
-        match (a.as_str(), it.next_if(|k| !k.starts_with("--"))) {
-            ("--json", None) => args.json = true,
-            ("--quick", None) => args.quick = true,
-            ("--row", Some(key)) => args.child = Some(Child::Switch(key)),
-            ("--mem", Some(key)) => args.child = Some(Child::Memory(key)),
-            _ => {
-                eprintln!(
-                    "usage: switchlab [--json] [--quick]   (--row KEY, --mem KEY: one row, as a child)"
-                );
-                std::process::exit(2);
-            }
-        }
-    }
-    args
 }
 
 /// Runs one row in this (child) process and prints its answer line.

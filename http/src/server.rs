@@ -18,9 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::net::ToSocketAddrs;
-
-use gort_net::TcpListener;
+use gort_net::{TcpListener, ToSocketAddrs};
 use gort_runtime::context::{Cancel, Context};
 use parking_lot::Mutex;
 

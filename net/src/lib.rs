@@ -28,7 +28,7 @@ mod tcp;
 mod udp;
 mod unix;
 
-pub use resolve::lookup_host;
+pub use resolve::{lookup_host, ToSocketAddrs};
 pub use tcp::{default_backlog, Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

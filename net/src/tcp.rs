@@ -9,7 +9,7 @@
 //! so a server keeps serving once descriptors free up.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use socket2::{SockAddr, SockRef, Type};
 
 use crate::fd::{self, Fd};
 use crate::methods::{deadline_methods, fd_traits, stream_io, stream_methods};
-use crate::resolve::{each_addr, lookup_host};
+use crate::resolve::{each_addr, ToSocketAddrs};
 
 /// The kernel's listen backlog cap (Go's default backlog), else 4096.
 pub fn default_backlog() -> i32 {
@@ -70,7 +70,7 @@ impl TcpListener {
     /// # Errors
     /// As [`bind`](Self::bind).
     pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: i32) -> io::Result<TcpListener> {
-        each_addr(lookup_host(addr)?, |a| {
+        each_addr(addr, |a| {
             let a = SockAddr::from(a);
             let s = fd::socket(&a, Type::STREAM)?;
             s.set_reuse_address(true)?;
@@ -160,7 +160,7 @@ impl TcpStream {
     /// # Errors
     /// The context's error, `ConnectionRefused`, resolution errors…
     pub fn connect_context(addr: impl ToSocketAddrs, ctx: &Context) -> io::Result<TcpStream> {
-        each_addr(lookup_host(addr)?, |a| match ctx.err() {
+        each_addr(addr, |a| match ctx.err() {
             Some(e) => Err(e.into()),
             None => TcpStream::connect_until(&a, None, ctx),
         })

@@ -1,14 +1,14 @@
 //! UDP: `UdpSocket` with std's signatures, on the netpoller (`Fd::io`).
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
 use crate::fd::{self, Fd};
 use crate::methods::{datagram_io, deadline_methods, fd_traits};
-use crate::resolve::{each_addr, lookup_host};
+use crate::resolve::{each_addr, first_addr, ToSocketAddrs};
 
 /// A UDP socket. `recv`/`recv_from` park the goroutine until a datagram
 /// arrives.
@@ -32,7 +32,7 @@ impl UdpSocket {
     /// # Errors
     /// `AddrInUse`, resolution errors…
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        each_addr(lookup_host(addr)?, |a| {
+        each_addr(addr, |a| {
             let a = SockAddr::from(a);
             let s = fd::socket(&a, Type::DGRAM)?;
             s.bind(&a)?;
@@ -45,7 +45,7 @@ impl UdpSocket {
     /// # Errors
     /// Resolution errors…
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        each_addr(lookup_host(addr)?, |a| self.fd.sock().connect(a))
+        each_addr(addr, |a| self.fd.sock().connect(a))
     }
 
     /// Sends one datagram to `addr`.
@@ -53,7 +53,7 @@ impl UdpSocket {
     /// # Errors
     /// `MessageTooLong`-style errors from the kernel, resolution errors…
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let a = lookup_host(addr)?.next().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let a = first_addr(addr)?;
         self.fd.io(Interest::Write, |s| s.send_to(buf, a))
     }
 

@@ -20,7 +20,7 @@
 //! | channel ops, `select!`, `sync::{Mutex, RwLock, Condvar, WaitGroup, Semaphore, Once}` | parks | runs other Gs | stays with the M |
 //! | a loop that never calls into gort | runs | is held | is held: preemption is cooperative |
 //! | `gort::net` socket I/O that would block | parks on the netpoller | runs other Gs | stays with the M |
-//! | `gort::blocking(f)`, `gort::fs`, `gort::net::lookup_host` | runs `f` (blocked) | blocked in `f` | handed to another M after ~20 µs |
+//! | `gort::blocking(f)`, `gort::fs`, `gort::net::lookup_host` of a name | runs `f` (blocked) | blocked in `f` | handed to another M after ~20 µs |
 //! | `std::thread::sleep`, blocking std I/O, a `std` lock | runs (blocked) | blocked | blocked with it |
 //!
 //! On a plain OS thread (such as `main`) every blocking call blocks the
@@ -58,5 +58,7 @@ mod timer;
 pub use join::JoinHandle;
 pub use local::LocalKey;
 pub use sched::blocking::blocking;
+#[doc(hidden)]
+pub use spawn::__go;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
 pub use stats::{stats, Stats};

@@ -1,5 +1,14 @@
 //! Starting goroutines: `spawn`, `go!`, `Builder`, and what a goroutine can
 //! ask about itself (`current`, `yield_now`).
+//!
+//! `go!` takes every closure shape: one that returns a value, one declared
+//! `-> !`, and one that never returns (an accept loop, whose `!` type falls
+//! back to `()` on edition 2021). It must therefore not put the generic call
+//! inside its `unsafe` block: rustc denies never-type fallback flowing into
+//! an unsafe call (`never_type_fallback_flowing_into_unsafe`). The block
+//! holds only the non-generic [`__go::Accepted::new`]; the spawn itself is a
+//! safe call that takes that token. `spawn/editions.rs` compiles each shape
+//! on editions 2021 and 2024.
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
@@ -10,6 +19,9 @@ use crate::sched::g::{current_g, current_p, G};
 use crate::sched::p::{bump, goid_take};
 use crate::sched::{park, sched};
 use crate::stack;
+
+#[cfg(doctest)]
+mod editions;
 
 /// Configures a goroutine before it starts: its name (shown in panic and
 /// stack-overflow messages and by [`current`]) and its stack reservation.
@@ -57,6 +69,12 @@ impl Builder {
     /// The same contract as [`spawn`]: `f` must not hold a thread-local
     /// borrow or a thread-bound guard across a call that may block, because
     /// the goroutine can resume on another OS thread.
+    ///
+    /// A closure that never returns (`move || loop { .. }`) fails to compile
+    /// here on edition 2021: its `!` type falls back to `()` inside your
+    /// `unsafe` block, which rustc denies. Write
+    /// [`go!(builder, f)`](crate::go) instead, which also accepts the
+    /// contract for you.
     pub unsafe fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -93,22 +111,98 @@ where
 }
 
 /// Starts a goroutine: `gort::go!(move || work(x))` returns a
-/// [`JoinHandle`].
+/// [`JoinHandle`], and `gort::go!(builder, move || work(x))` starts it as
+/// configured by a [`Builder`], returning `io::Result<JoinHandle<T>>`.
 ///
 /// Writing `go!` accepts the safety contract of [`spawn`]: the closure keeps
-/// no thread-local borrow across a blocking call.
+/// no thread-local borrow across a blocking call. Any closure shape works,
+/// including one that never returns:
 ///
 /// ```
 /// let hs: Vec<_> = (0..100u64).map(|i| gort::go!(move || i * 2)).collect();
 /// let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
 /// assert_eq!(sum, 9900);
+///
+/// use std::io::{Read, Write};
+/// let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = ln.local_addr().unwrap();
+/// gort::go!(gort::Builder::new().name("accept"), move || loop {
+///     let (c, _) = ln.accept().unwrap();
+///     gort::go!(move || std::io::copy(&mut &c, &mut &c));
+/// })
+/// .unwrap();
+/// let mut c = gort::net::TcpStream::connect(addr).unwrap();
+/// c.write_all(b"ping").unwrap();
+/// let mut buf = [0; 4];
+/// c.read_exact(&mut buf).unwrap();
+/// assert_eq!(&buf, b"ping");
 /// ```
 #[macro_export]
 macro_rules! go {
     ($f:expr) => {
-        // SAFETY: writing `go!` accepts `spawn`'s contract (see its docs).
-        unsafe { $crate::spawn($f) }
+        $crate::__go::spawn(
+            // SAFETY: writing `go!` accepts `spawn`'s contract (see its docs).
+            unsafe { $crate::__go::Accepted::new() },
+            $f,
+        )
     };
+    ($builder:expr, $f:expr) => {
+        $crate::__go::spawn_with(
+            // SAFETY: writing `go!` accepts `spawn`'s contract (see its docs).
+            unsafe { $crate::__go::Accepted::new() },
+            $builder,
+            $f,
+        )
+    };
+}
+
+/// What [`go!`](crate::go) expands to; not for direct use.
+#[doc(hidden)]
+pub mod __go {
+    use std::io;
+
+    use super::Builder;
+    use crate::JoinHandle;
+
+    /// The caller's word that every closure spawned with this token keeps
+    /// [`spawn`](super::spawn)'s contract. Making one is the only unsafe
+    /// step, and it is not generic, so a closure's `!` type never flows
+    /// into an unsafe call.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Accepted(());
+
+    impl Accepted {
+        /// # Safety
+        /// The closures passed with the token keep [`spawn`](super::spawn)'s
+        /// contract.
+        #[inline]
+        pub const unsafe fn new() -> Accepted {
+            Accepted(())
+        }
+    }
+
+    /// [`spawn`](super::spawn), with the contract already accepted.
+    #[inline]
+    pub fn spawn<F, T>(_: Accepted, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // SAFETY: the `Accepted` token is the caller's word that `f` keeps
+        // the contract.
+        unsafe { super::spawn(f) }
+    }
+
+    /// [`Builder::spawn`], with the contract already accepted.
+    #[inline]
+    pub fn spawn_with<F, T>(_: Accepted, b: Builder, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // SAFETY: as in `spawn` above.
+        unsafe { b.spawn(f) }
+    }
 }
 
 fn start<F, T>(name: Option<Box<str>>, size: usize, f: F) -> io::Result<JoinHandle<T>>

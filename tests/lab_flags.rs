@@ -1,0 +1,71 @@
+//! The examples' command lines: `--help` prints usage with each flag's
+//! default and exits 0, hiding c10k's child modes; an unknown flag or a bad
+//! value is a usage error with exit status 2. The example binaries are the
+//! ones `cargo test` builds beside the tests, in target/<profile>/examples/.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs target/<profile>/examples/`name` with `args`.
+fn example(name: &str, args: &[&str]) -> Output {
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let bin: PathBuf = profile.join("examples").join(name);
+    assert!(bin.exists(), "{} is missing: build it with `cargo build --example {name}`", bin.display());
+    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn c10k_help_prints_usage_with_defaults_and_hides_child_modes() {
+    let out = example("c10k", &["--help"]);
+    let help = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{help}{}", text(&out.stderr));
+    assert!(help.contains("Usage: c10k"), "{help}");
+    for shown in ["--conns <N>", "[default: 10000]", "--secs <S>", "[default: 5]", "--shared"] {
+        assert!(help.contains(shown), "help lacks {shown:?}: {help}");
+    }
+    for hidden in ["--server", "--client", "--addr", "--cpus"] {
+        assert!(!help.contains(hidden), "help shows the child mode {hidden:?}: {help}");
+    }
+}
+
+#[test]
+fn every_example_prints_its_defaults() {
+    for (name, defaults) in [
+        ("echo", &["--addr <HOST:PORT>", "[default: 127.0.0.1:7000]"][..]),
+        ("million", &["--gs <N>", "[default: 1000000]", "--threads <N>", "[default: 10000]"]),
+        ("switchlab", &["--json", "--quick"]),
+    ] {
+        let out = example(name, &["--help"]);
+        let help = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {help}{}", text(&out.stderr));
+        assert!(help.contains(&format!("Usage: {name}")), "{name}: {help}");
+        for d in defaults {
+            assert!(help.contains(d), "{name}: help lacks {d:?}: {help}");
+        }
+    }
+}
+
+#[test]
+fn unknown_flags_and_bad_values_are_usage_errors() {
+    for (name, args, says) in [
+        ("c10k", &["--no-such-flag"][..], "unexpected argument '--no-such-flag'"),
+        ("c10k", &["--conns", "many"], "invalid value 'many' for '--conns <N>'"),
+        ("c10k", &["--secs", "0"], "invalid value '0' for '--secs <S>'"),
+        ("echo", &["--port", "7000"], "unexpected argument '--port'"),
+        ("echo", &["--addr", "nonsense"], "expected host:port"),
+        ("million", &["--gs", "lots"], "invalid value 'lots' for '--gs <N>'"),
+        ("million", &["--threads", "0"], "must be at least 1"),
+        ("switchlab", &["--jsn"], "unexpected argument '--jsn'"),
+        ("switchlab", &["--quick=yes"], "--quick"),
+    ] {
+        let out = example(name, args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {err}{}", text(&out.stdout));
+        assert!(err.contains(says), "{name} {args:?}: stderr lacks {says:?}: {err}");
+    }
+}
