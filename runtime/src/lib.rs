@@ -57,5 +57,7 @@ mod timer;
 pub use join::JoinHandle;
 pub use local::LocalKey;
 pub use sched::blocking::blocking;
+#[doc(hidden)]
+pub use sched::preempt::preempt_check;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
 pub use stats::{stats, Stats};

@@ -44,6 +44,7 @@ pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRec
 use select::{block_locked, RecvArm, SendArm};
 
 use crate::sched::g::WaitReason;
+use crate::sched::preempt::preempt_check;
 use crate::sched::waitq::wake;
 
 /// What `select!` expands to; not a public API.
@@ -97,8 +98,10 @@ impl<T> Sender<T> {
         self.send_until(v, None).map_err(|e| SendError(e.into_inner()))
     }
 
-    /// Sends `v` if that needs no waiting.
+    /// Sends `v` if that needs no waiting. A goroutine that has run for
+    /// over 10 ms yields here first (see the crate doc on preemption).
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        preempt_check();
         let sent = self.chan.lock().send(v);
         match sent {
             Sent::Done(w) => {
@@ -172,8 +175,10 @@ impl<T> Receiver<T> {
         self.recv_until(None).map_err(|_| RecvError)
     }
 
-    /// Receives a value if one is ready.
+    /// Receives a value if one is ready. A goroutine that has run for over
+    /// 10 ms yields here first (see the crate doc on preemption).
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        preempt_check();
         let got = self.chan.lock().recv();
         match got {
             Recvd::Got(v, w) => {
