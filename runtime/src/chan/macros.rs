@@ -17,9 +17,15 @@
 /// - at most one `default => body` (run at once when no arm is ready) or
 ///   `default(duration) => body` (run when none became ready in time).
 ///
-/// When several arms are ready, one is chosen at random, so none starves.
-/// Channel and value expressions are evaluated once, before waiting; a
-/// value whose arm did not fire is dropped.
+/// When several arms are ready, each is chosen with equal chance (the arms
+/// are tried in a random order, Go's), so none starves; a select that
+/// waits is completed by whichever peer comes first, and arms on one
+/// channel are queued in random order too. Every channel and value
+/// expression is evaluated once, in source order, before anything waits,
+/// and lives until the select ends: a channel made on the spot, such as
+/// `recv(gort::time::after(d))`, works. A value whose arm did not fire is
+/// dropped. A goroutine that has run for over 10 ms yields when its select
+/// takes `default`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -36,6 +42,18 @@
 ///     send(tx1, 7) -> res => assert!(res.is_ok()),
 ///     default => unreachable!("there was room"),
 /// }
+/// ```
+///
+/// Go's timeout idiom, `case <-time.After(d):`, reads the same:
+///
+/// ```
+/// use std::time::Duration;
+/// let (_tx, rx) = gort::chan::bounded::<u32>(0);
+/// let timed_out = gort::select! {
+///     recv(rx) -> _ => false,
+///     recv(gort::time::after(Duration::from_millis(5))) -> _ => true,
+/// };
+/// assert!(timed_out);
 /// ```
 #[macro_export]
 macro_rules! select {

@@ -35,6 +35,7 @@ mod error;
 mod macros;
 mod select;
 
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -308,6 +309,15 @@ macro_rules! channel_end {
 
 channel_end!(Sender, senders, false);
 channel_end!(Receiver, receivers, true);
+
+// A panic cannot leave a channel broken: its state changes only under the
+// lock, in runtime code that does not panic, and no value is dropped under
+// the lock (`core.rs`). So a handle is as good after a caught panic as
+// before it, as crossbeam's and std's are.
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
 
 /// Blocking iterator of [`Receiver::iter`].
 #[derive(Debug)]
