@@ -8,7 +8,9 @@
 //! The `chan_uncontended` group times the paths that never wait, on one
 //! goroutine: a two-arm `select!` with one arm ready (a buffered send then
 //! the select receiving it), a `select!` that takes its `default`, and a
-//! `try_recv` on an empty channel.
+//! `try_recv` on an empty channel. These never switch, so they are timed by
+//! the thread's CPU clock: on a shared machine wall time also counts the
+//! time the thread waited for a core, which swamped differences of a few ns.
 //!
 //! `cargo bench --bench chan`
 
@@ -63,11 +65,21 @@ fn on_goroutine(iters: u64, f: fn(u64) -> Duration) -> Duration {
     gort::go!(move || f(iters)).join().unwrap()
 }
 
+/// CPU time of the calling thread (the M running the goroutine, which does
+/// not switch during these rows).
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// A buffered send, then a two-arm `select!` whose second arm is ready.
 fn select_ready(iters: u64) -> Duration {
     let (tx, rx) = gort::chan::bounded::<u64>(1);
     let (_idle_tx, idle_rx) = gort::chan::bounded::<u64>(1);
-    let start = Instant::now();
+    let start = cpu_now();
     for i in 0..iters {
         tx.send(i).unwrap();
         gort::select! {
@@ -75,14 +87,14 @@ fn select_ready(iters: u64) -> Duration {
             recv(rx) -> v => assert_eq!(v, Ok(i)),
         }
     }
-    start.elapsed()
+    cpu_now() - start
 }
 
 /// A two-arm `select!` over empty channels that takes its `default`.
 fn select_default(iters: u64) -> Duration {
     let (_tx1, rx1) = gort::chan::bounded::<u64>(1);
     let (_tx2, rx2) = gort::chan::bounded::<u64>(1);
-    let start = Instant::now();
+    let start = cpu_now();
     for _ in 0..iters {
         gort::select! {
             recv(rx1) -> _ => unreachable!("empty"),
@@ -90,17 +102,17 @@ fn select_default(iters: u64) -> Duration {
             default => {}
         }
     }
-    start.elapsed()
+    cpu_now() - start
 }
 
 /// `try_recv` on an empty channel.
 fn try_recv_empty(iters: u64) -> Duration {
     let (_tx, rx) = gort::chan::bounded::<u64>(1);
-    let start = Instant::now();
+    let start = cpu_now();
     for _ in 0..iters {
         assert!(black_box(&rx).try_recv().is_err());
     }
-    start.elapsed()
+    cpu_now() - start
 }
 
 fn uncontended(c: &mut Criterion) {

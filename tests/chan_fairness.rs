@@ -11,7 +11,11 @@ use gort::chan::{self, TryRecvError, TrySendError};
 fn assert_binomial(what: &str, hits: usize, trials: usize, p: f64) {
     let sigma = (p * (1.0 - p) / trials as f64).sqrt();
     let share = hits as f64 / trials as f64;
-    assert!((share - p).abs() <= 6.0 * sigma, "{what}: {hits} of {trials} is {share:.4}, expected {p:.4} ± {:.4}", 6.0 * sigma);
+    assert!(
+        (share - p).abs() <= 6.0 * sigma,
+        "{what}: {hits} of {trials} is {share:.4}, expected {p:.4} ± {:.4}",
+        6.0 * sigma
+    );
 }
 
 /// Four arms, the first two never ready and the last two always: each

@@ -183,7 +183,7 @@ impl P {
     /// the network) ahead of the local queue. Called only by the holder.
     #[inline]
     pub(crate) fn fairness_turn(&self) -> bool {
-        self.schedtick() % 61 == 0
+        self.schedtick().is_multiple_of(61)
     }
 
     /// The local queue's next G, `runnext` first. Called only by the holder.
