@@ -114,7 +114,14 @@ impl<S: AsFd> Fd<S> {
                 match op(&self.sock) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => return r,
+                    r => {
+                        if !waited {
+                            // A call that never parked is a runtime entry
+                            // all the same: yield if sysmon asked us to.
+                            gort_runtime::preempt_check();
+                        }
+                        return r;
+                    }
                 }
             }
             if !waited {

@@ -27,6 +27,9 @@ use crate::stack::Stack;
 pub(crate) enum Req {
     /// Put me at the back of the run queue.
     Yield,
+    /// Put me at the back of the global queue: sysmon found I had run for
+    /// too long (`sched/preempt.rs`).
+    Preempt,
     /// Run this callback on the M, off my stack; it decides where I wait.
     Park(ParkReq),
 }

@@ -18,6 +18,7 @@
 //! |---|---|---|---|
 //! | `join`, `time::sleep`, `yield_now` | parks (or requeues) | runs other Gs | stays with the M |
 //! | channel ops, `select!`, `sync::{Mutex, RwLock, Condvar, WaitGroup, Semaphore, Once}` | parks | runs other Gs | stays with the M |
+//! | a loop through non-blocking gort calls (`try_recv`, `select!` `default`, an uncontended lock, `Pool`, a ready socket) | yields after 10 ms (sysmon's mark) | runs other Gs | stays with the M |
 //! | a loop that never calls into gort | runs | is held | is held: preemption is cooperative |
 //! | `gort::net` socket I/O that would block | parks on the netpoller | runs other Gs | stays with the M |
 //! | `gort::blocking(f)`, `gort::fs`, `gort::net::lookup_host` of a name | runs `f` (blocked) | blocked in `f` | handed to another M after ~20 µs |
@@ -58,6 +59,8 @@ mod timer;
 pub use join::JoinHandle;
 pub use local::LocalKey;
 pub use sched::blocking::blocking;
+#[doc(hidden)]
+pub use sched::preempt::preempt_check;
 #[doc(hidden)]
 pub use spawn::__go;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};

@@ -12,15 +12,28 @@
 //! - A value crosses either through the buffer or straight from one
 //!   sudog's slot to the peer (Go's direct send), never both.
 //!
-//! Waiters found under the lock are woken after it is released.
+//! Waiters found under the lock are woken after it is released, and no
+//! value of `T` is dropped under it: a panicking `Drop` cannot leave the
+//! lock held or the state half-updated.
+//!
+//! An unbounded buffer gives memory back: once a receive leaves it below a
+//! quarter of its capacity it is halved (`shrink_if_sparse`), so after a
+//! burst an idle channel keeps a few pages, not the burst's peak. Halving
+//! rather than fitting leaves room for the next burst, and the cost stays
+//! amortised O(1) per value.
 
+use std::any::Any;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::sched::park::Waiter;
 use crate::sched::waitq::WaitQueue;
 use crate::spin::SpinLock;
+
+/// An unbounded buffer is never shrunk below this many values.
+const MIN_KEEP: usize = 64;
 
 /// A channel's lock-protected state.
 pub(crate) struct State<T> {
@@ -73,6 +86,7 @@ impl<T> State<T> {
     /// Go's `chanrecv` under the lock, without blocking.
     pub(crate) fn recv(&mut self) -> Recvd<T> {
         if let Some(v) = self.buf.pop_front() {
+            self.shrink_if_sparse();
             // A full buffer with a waiting sender: its value takes the freed place.
             return match self.sendq.claim_front() {
                 Some(mut c) => {
@@ -95,6 +109,39 @@ impl<T> State<T> {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// An unbounded buffer below a quarter of its capacity is halved (see
+    /// the module doc); a bounded one keeps what its bound allows.
+    #[inline]
+    fn shrink_if_sparse(&mut self) {
+        let cap = self.buf.capacity();
+        if self.cap == usize::MAX && cap > MIN_KEEP && self.buf.len() < cap / 4 {
+            self.shrink();
+        }
+    }
+
+    #[cold]
+    fn shrink(&mut self) {
+        self.buf.shrink_to(self.buf.capacity() / 2);
+    }
+}
+
+/// Drops every value of `buf`, each on its own: when some `Drop` panics,
+/// the rest are still dropped and the first panic then propagates, once
+/// (dropping the deque whole would run the rest during that unwinding, and
+/// a second panicking `Drop` would abort). During an unwind already under
+/// way nothing propagates: the values are dropped and their panics
+/// swallowed.
+fn drop_each<T>(buf: VecDeque<T>) {
+    let mut first: Option<Box<dyn Any + Send>> = None;
+    for v in buf {
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| drop(v))) {
+            first.get_or_insert(p);
+        }
+    }
+    if let Some(p) = first.filter(|_| !std::thread::panicking()) {
+        panic::resume_unwind(p);
     }
 }
 
@@ -209,7 +256,7 @@ impl<T> Chan<T> {
             }
         };
         woken.into_iter().for_each(Waiter::wake);
-        drop(buffered);
+        drop_each(buffered);
     }
 
     /// Values buffered now.

@@ -35,6 +35,7 @@ mod error;
 mod macros;
 mod select;
 
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +45,7 @@ pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRec
 use select::{block_locked, RecvArm, SendArm};
 
 use crate::sched::g::WaitReason;
+use crate::sched::preempt::preempt_check;
 use crate::sched::waitq::wake;
 
 /// What `select!` expands to; not a public API.
@@ -97,8 +99,10 @@ impl<T> Sender<T> {
         self.send_until(v, None).map_err(|e| SendError(e.into_inner()))
     }
 
-    /// Sends `v` if that needs no waiting.
+    /// Sends `v` if that needs no waiting. A goroutine that has run for
+    /// over 10 ms yields here first (see the crate doc on preemption).
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        preempt_check();
         let sent = self.chan.lock().send(v);
         match sent {
             Sent::Done(w) => {
@@ -172,8 +176,10 @@ impl<T> Receiver<T> {
         self.recv_until(None).map_err(|_| RecvError)
     }
 
-    /// Receives a value if one is ready.
+    /// Receives a value if one is ready. A goroutine that has run for over
+    /// 10 ms yields here first (see the crate doc on preemption).
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        preempt_check();
         let got = self.chan.lock().recv();
         match got {
             Recvd::Got(v, w) => {
@@ -303,6 +309,15 @@ macro_rules! channel_end {
 
 channel_end!(Sender, senders, false);
 channel_end!(Receiver, receivers, true);
+
+// A panic cannot leave a channel broken: its state changes only under the
+// lock, in runtime code that does not panic, and no value is dropped under
+// the lock (`core.rs`). So a handle is as good after a caught panic as
+// before it, as crossbeam's and std's are.
+impl<T> UnwindSafe for Sender<T> {}
+impl<T> RefUnwindSafe for Sender<T> {}
+impl<T> UnwindSafe for Receiver<T> {}
+impl<T> RefUnwindSafe for Receiver<T> {}
 
 /// Blocking iterator of [`Receiver::iter`].
 #[derive(Debug)]

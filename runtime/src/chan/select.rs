@@ -5,13 +5,19 @@
 //!
 //! Each arm is a channel operation with its own [`Sudog`]. A select:
 //!
-//! 1. locks every distinct channel in address order (so two selects over
-//!    the same channels cannot deadlock) and tries the arms starting at a
-//!    random one (fairness);
+//! 1. draws a random permutation of its arms (Go's `pollorder`), locks
+//!    every distinct channel in address order (Go's `lockorder`, so two
+//!    selects over the same channels cannot deadlock), and tries the arms
+//!    in the permuted order: each ready arm is the first ready one tried
+//!    with equal chance, so the choice among ready arms is uniform (a
+//!    random start and a scan forward instead favoured an arm following
+//!    k not-ready ones k+1 times over);
 //! 2. if none was ready and it may block, parks with the locks still held
 //!    (Go's `gopark` with `selparkcommit`): the park callback queues one
-//!    sudog per arm, all sharing one `Parker`, and unlocks, so no peer can
-//!    come between the try and the queueing;
+//!    sudog per arm, in the same permuted order, all sharing one `Parker`,
+//!    and unlocks, so no peer can come between the try and the queueing.
+//!    Queued in source order, arms on one channel would always fire first
+//!    arm first; in the permuted order each is as likely to;
 //! 3. once woken by the first peer to claim the parker (or the timeout),
 //!    locks the channels and removes its other sudogs, before the parker
 //!    goes away (`wait_any`'s `leave`): a peer may pop one of them until then.
@@ -204,17 +210,19 @@ pub fn select<const N: usize>(arms: [&dyn Arm; N], timeout: Timeout) -> Option<u
         Timeout::At(t) if t <= Instant::now() => None,
         Timeout::At(t) => Some(Some(t)),
     };
+    let polls = poll_order::<N>();
     let order = lock_order(&arms);
     lock_all(&arms, &order);
-    if let Some((i, Wake(w))) = try_all(&arms) {
+    if let Some((i, Wake(w))) = try_all(&arms, &polls) {
         unlock_all(&arms, &order);
         wake(w);
         return Some(i);
     }
     match wait {
-        Some(deadline) => block(&arms, &order, deadline),
+        Some(deadline) => block(&arms, &polls, &order, deadline),
         None => {
             unlock_all(&arms, &order);
+            crate::sched::preempt::preempt_check();
             None
         }
     }
@@ -286,18 +294,31 @@ fn unlock_all(arms: &[&dyn Arm], order: &[(usize, usize)]) {
     }
 }
 
-/// Tries the arms from a random start, with every lock held.
-fn try_all(arms: &[&dyn Arm]) -> Option<(usize, Wake)> {
-    let n = arms.len();
-    let start = if n > 1 { cheap_rand() as usize % n } else { 0 };
-    (0..n).map(|k| (start + k) % n).find_map(|i| {
+/// A uniformly random permutation of `0..N` (Go's `pollorder`), by the
+/// inside-out Fisher–Yates shuffle: one random draw per arm after the first.
+#[inline]
+fn poll_order<const N: usize>() -> [usize; N] {
+    let mut order = [0; N];
+    for i in 1..N {
+        // Lemire's multiply-shift: uniform in `0..=i` up to a bias of
+        // (i + 1) / 2^32, far below what any test can see.
+        let j = ((u64::from(cheap_rand()) * (i as u64 + 1)) >> 32) as usize;
+        order[i] = order[j];
+        order[j] = i;
+    }
+    order
+}
+
+/// Tries the arms in poll order, with every lock held.
+fn try_all(arms: &[&dyn Arm], polls: &[usize]) -> Option<(usize, Wake)> {
+    polls.iter().find_map(|&i| {
         // SAFETY: the caller holds every lock and nothing is queued yet.
         unsafe { arms[i].try_locked() }.map(|w| (i, w))
     })
 }
 
 /// A per-thread xorshift, seeded from std's random hasher keys: enough to
-/// pick a select's starting arm.
+/// shuffle a select's arms.
 fn cheap_rand() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     thread_local! {
@@ -315,15 +336,20 @@ fn cheap_rand() -> u32 {
 
 /// Steps 2 and 3, entered with every lock held (step 1's).
 #[inline(always)]
-fn block(arms: &[&dyn Arm], order: &[(usize, usize)], deadline: Option<Instant>) -> Option<usize> {
+fn block(
+    arms: &[&dyn Arm],
+    polls: &[usize],
+    order: &[(usize, usize)],
+    deadline: Option<Instant>,
+) -> Option<usize> {
     let fired = wait_any(
         WaitReason::Select,
         deadline,
         |parker| {
-            for (i, a) in arms.iter().enumerate() {
+            for &i in polls {
                 // SAFETY: every lock is held; the arms live in the parked G's
                 // frame until step 3 dequeues them.
-                unsafe { a.enqueue(parker, i) };
+                unsafe { arms[i].enqueue(parker, i) };
             }
             unlock_all(arms, order);
             Publish::Queued

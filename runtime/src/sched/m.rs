@@ -114,6 +114,7 @@ impl Mach {
             self.p = p;
             match switch {
                 Switch::Suspended(Req::Yield) => return self.requeue(g),
+                Switch::Suspended(Req::Preempt) => return self.preempted(g),
                 Switch::Suspended(Req::Park(req)) => {
                     bump(&p.counters.parks);
                     match req.run(g).or_else(|| self.local_next()) {
@@ -136,9 +137,7 @@ impl Mach {
     /// Counts a G started (the 61-tick fairness rule).
     #[inline]
     fn tick(&self) {
-        // SAFETY: this M holds `self.p`; the borrow ends with the statement.
-        let local = unsafe { self.p.local() };
-        local.schedtick = local.schedtick.wrapping_add(1);
+        self.p.tick();
     }
 
     /// The next G from the local queue (`runnext` first: in a channel
@@ -173,6 +172,14 @@ impl Mach {
         g.set_status(crate::sched::g::Status::Runnable);
         let global = &sched().global;
         self.p.runq.push_back(g, |rest| global.push_batch(rest));
+    }
+
+    /// A preempted G goes to the back of the global queue (Go's
+    /// `gopreempt_m`), behind the Gs that waited there while it ran. No
+    /// `wakep`: this M looks for work next and finds the global queue.
+    fn preempted(&self, g: Box<G>) {
+        g.set_status(crate::sched::g::Status::Runnable);
+        sched().global.push(g);
     }
 
     /// Finds a G to run, sleeping while there is none. Returns holding a P.

@@ -10,8 +10,9 @@
 //! - **M** (`m.rs`): an OS thread. It runs Gs only while it holds a P.
 //! - The global queue (`global.rs`), idle Ps and Ms with the spinning count
 //!   (`idle.rs`), stealing (`steal.rs`), park/ready (`park.rs`), blocking
-//!   calls and P hand-off (`blocking.rs`), and the sysmon thread for timers,
-//!   retaking Ps from blocking calls and stack trimming (`sysmon.rs`).
+//!   calls and P hand-off (`blocking.rs`), cooperative preemption
+//!   (`preempt.rs`), and the sysmon thread for timers, retaking Ps from
+//!   blocking calls, marking long-running Gs and stack trimming (`sysmon.rs`).
 //! - The netpoller (`crate::netpoll`) hooks in three times: an M with
 //!   nothing to run polls it without blocking before stealing (what it
 //!   readies goes to its local queue); on the 61st tick, if nobody polled
@@ -64,6 +65,7 @@ pub(crate) mod idle;
 pub(crate) mod m;
 pub(crate) mod p;
 pub(crate) mod park;
+pub(crate) mod preempt;
 pub(crate) mod runq;
 pub(crate) mod steal;
 pub(crate) mod sysmon;

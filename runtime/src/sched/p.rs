@@ -1,10 +1,10 @@
-//! P: a logical processor. The shared part (run queue, `held` flag, counters)
-//! may be read by any thread; the private part (`PLocal`: schedule tick, stack
-//! cache, dead Gs, goid cache, steal RNG) only by the M holding the P, so it needs no
-//! lock. Ps are created once and live for the whole process.
+//! P: a logical processor. The shared part (run queue, `held` flag, schedule
+//! tick, preemption mark, counters) may be read by any thread; the private
+//! part (`PLocal`: stack cache, dead Gs, goid cache, steal RNG) only by the M
+//! holding the P, so it needs no lock. Ps are created once and live for the whole process.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::sched::g::G;
 use crate::sched::gfree::LocalFree;
@@ -23,6 +23,9 @@ pub(crate) fn goid_take(n: u64) -> u64 {
     // Relaxed: ids only need to be unique, not ordered with anything.
     GOID_GEN.fetch_add(n, Ordering::Relaxed)
 }
+
+/// The flag bit of `P::preempt`, above the 32 bits of the marked tick.
+const PREEMPT_MARKED: u64 = 1 << 32;
 
 /// Per-P event counters for `gort::stats()`. Written only by the M holding
 /// the P (plain load + store, no read-modify-write), read by anyone.
@@ -44,8 +47,6 @@ pub(crate) fn bump(c: &AtomicU64) {
 
 /// The private part of a P.
 pub(crate) struct PLocal {
-    /// Incremented on every G started; drives the 61-tick fairness rule.
-    pub(crate) schedtick: u32,
     pub(crate) stacks: StackCache,
     pub(crate) gfree: LocalFree,
     goid_next: u64,
@@ -85,6 +86,14 @@ pub(crate) struct P {
     /// return) or sysmon (retaking the P) wins. The tick makes every call's
     /// value unique, so a stale CAS can never take a later call's P.
     pub(crate) syscall: AtomicU64,
+    /// Incremented on every G started: drives the 61-tick fairness rule,
+    /// and tells sysmon whether the running G changed (`preempt.rs`).
+    /// Written by the holder (load + store), read by sysmon.
+    schedtick: AtomicU32,
+    /// `MARKED | schedtick` once sysmon found the G of that tick running
+    /// for too long (`preempt.rs`). Written by sysmon (mark) and the
+    /// holder (clear), read by the holder.
+    preempt: AtomicU64,
     local: UnsafeCell<PLocal>,
     pub(crate) counters: Counters,
 }
@@ -102,8 +111,9 @@ impl P {
             runq: RunQueue::new(sole),
             held: AtomicBool::new(false),
             syscall: AtomicU64::new(0),
+            schedtick: AtomicU32::new(0),
+            preempt: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
-                schedtick: 0,
                 stacks: StackCache::new(stack_size),
                 gfree: LocalFree::new(),
                 goid_next: 0,
@@ -135,12 +145,45 @@ impl P {
         self.held.load(Ordering::Relaxed)
     }
 
+    /// Counts a G started. Called only by the holder.
+    #[inline]
+    pub(crate) fn tick(&self) {
+        // Relaxed: only the holder writes, so load + store loses nothing;
+        // sysmon's reads only compare it with what it saw before.
+        let t = self.schedtick.load(Ordering::Relaxed);
+        self.schedtick.store(t.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// The schedule tick: which G started on this P last.
+    #[inline]
+    pub(crate) fn schedtick(&self) -> u32 {
+        // Relaxed: see `tick`.
+        self.schedtick.load(Ordering::Relaxed)
+    }
+
+    /// sysmon: asks the G of schedule tick `tick` to yield.
+    pub(crate) fn mark_preempt(&self, tick: u32) {
+        // Relaxed: a request, not a hand-over of data (`preempt.rs`).
+        self.preempt.store(PREEMPT_MARKED | u64::from(tick), Ordering::Relaxed);
+    }
+
+    /// Whether the G running now (on the holder) was asked to yield; clears
+    /// the request if so. A mark left for an earlier tick is ignored.
+    pub(crate) fn take_preempt(&self) -> bool {
+        let mine = PREEMPT_MARKED | u64::from(self.schedtick());
+        // Relaxed: as in `mark_preempt`.
+        let marked = self.preempt.load(Ordering::Relaxed) == mine;
+        if marked {
+            self.preempt.store(0, Ordering::Relaxed);
+        }
+        marked
+    }
+
     /// Whether the 61-tick rule gives this turn to the global queue (and
     /// the network) ahead of the local queue. Called only by the holder.
     #[inline]
     pub(crate) fn fairness_turn(&self) -> bool {
-        // SAFETY: we are the holder (contract of this fn); the borrow ends here.
-        unsafe { self.local() }.schedtick % 61 == 0
+        self.schedtick().is_multiple_of(61)
     }
 
     /// The local queue's next G, `runnext` first. Called only by the holder.

@@ -1,14 +1,16 @@
 //! sysmon: the runtime's background thread (Go's `sysmon`). It fires
 //! timers, retakes the Ps of Ms stuck in `blocking` calls (`blocking.rs`),
-//! polls the network for a CPU-bound program in `inline` netpoll mode, and
-//! about once a second trims the stacks that went back to the global pool
-//! (gort's stack shrinking) and sweeps the `sync::Pool`s.
+//! marks Gs that have held their M for over 10 ms so that they yield
+//! (`preempt.rs`), polls the network for a CPU-bound program in `inline`
+//! netpoll mode, and about once a second trims the stacks that went back
+//! to the global pool (gort's stack shrinking) and sweeps the `sync::Pool`s.
 //!
 //! It never polls an idle process: with no blocking call in progress it
 //! sleeps on the timer condition variable until the next deadline (or the
-//! next trim), and the first `blocking` call kicks it awake. While calls are
-//! in progress it looks every 20 µs, doubling to 10 ms while it finds
-//! nothing to retake (Go's backoff).
+//! next trim, or, while a P is busy, the next preemption look 10 ms away),
+//! and the first `blocking` call kicks it awake. While calls are in
+//! progress it looks every 20 µs, doubling to 10 ms while it finds nothing
+//! to retake (Go's backoff).
 
 use std::sync::atomic::Ordering;
 use std::thread;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::netpoll::{self, Poller};
 use crate::sched::blocking::{self, Retaker, RETAKE_AFTER, SYSMON_ASLEEP};
 use crate::sched::park::Inject;
+use crate::sched::preempt::{Preempter, FORCE_PREEMPT};
 use crate::sched::sched;
 use crate::stack;
 
@@ -37,12 +40,15 @@ pub(crate) fn start() {
 fn run() {
     let s = sched();
     let mut retaker = Retaker::new(s.procs());
+    let mut preempter = Preempter::new(s.procs());
     let mut next_trim = Instant::now() + TRIM_EVERY;
     let mut delay = RETAKE_AFTER;
     loop {
         let watched = watching();
         if watched {
             s.timers.run((Instant::now() + delay).min(next_trim));
+        } else if s.idle.npidle() < s.procs() {
+            sleep_deep((Instant::now() + FORCE_PREEMPT).min(next_trim));
         } else {
             sleep_deep(next_trim);
         }
@@ -51,6 +57,7 @@ fn run() {
         // look is `RETAKE_AFTER` away again.
         let retook = retaker.retake() > 0;
         delay = if retook || !watched { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
+        preempter.look();
         if let Some(np) = unpolled() {
             np.poll_ready(Inject::Global);
         }

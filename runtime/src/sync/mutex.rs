@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::sched::g::{current_p, WaitReason};
+use crate::sched::preempt::preempt_check;
 use crate::sched::sched;
 use crate::sync::sema::Sema;
 
@@ -50,6 +51,8 @@ impl RawMutex {
 
     #[inline]
     pub(crate) fn lock(&self) {
+        // An uncontended lock is a runtime entry like any other (`preempt.rs`).
+        preempt_check();
         // Acquire: pairs with the Release in `unlock`.
         if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
             self.lock_slow();

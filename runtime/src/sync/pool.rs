@@ -31,6 +31,7 @@ use parking_lot::Mutex as Lock;
 
 use crate::sched::g::current_p;
 use crate::sched::p::P;
+use crate::sched::preempt::preempt_check;
 use crate::sched::sched;
 
 /// Objects a P's `shared` list keeps; more are dropped on `put`.
@@ -122,6 +123,8 @@ impl<T: Send + 'static> Pool<T> {
     /// A cached object, or a new one.
     #[inline]
     pub fn get(&self) -> T {
+        // Before reading the P: a yield may move the G to another.
+        preempt_check();
         if let Some(p) = current_p() {
             let slot = self.slot(p);
             // Relaxed: the epoch only says "a sweep happened"; no data rides on it.
@@ -139,6 +142,8 @@ impl<T: Send + 'static> Pool<T> {
     /// Offers `v` back for reuse.
     #[inline]
     pub fn put(&self, v: T) {
+        // As in `get`.
+        preempt_check();
         if let Some(p) = current_p() {
             let slot = self.slot(p);
             // Relaxed: as in `get`.
