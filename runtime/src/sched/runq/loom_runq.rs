@@ -141,3 +141,36 @@ fn two_thieves_race_the_owner() {
         assert_each_once(taken, 3);
     });
 }
+
+/// A batch from the global queue lands on a ring a thief is emptying: what
+/// fits is published with one `tail` store, the rest overflows in order.
+#[test]
+fn push_batch_races_steal() {
+    loom::model(|| {
+        let q = Arc::new(Q::new(false));
+        (0..2).for_each(|i| q.push_back(item(i), never));
+        let t = thief(q.clone(), false);
+        let mut global = Vec::new();
+        q.push_batch((2..6).map(item), |rest| global.extend(rest.map(|b| id(&b))));
+        global.extend(drain(&q));
+        global.extend(t.join().unwrap());
+        assert_each_once(global, 6);
+    });
+}
+
+/// A thief fills its own ring while a second thief steals from that ring:
+/// the room it computed only grows as the second thief moves its `head`.
+#[test]
+fn steal_into_a_ring_being_stolen_from() {
+    loom::model(|| {
+        let (victim, mine) = (Arc::new(Q::new(false)), Arc::new(Q::new(false)));
+        (0..3).for_each(|i| victim.push_back(item(i), never));
+        (3..6).for_each(|i| mine.push_back(item(i), never));
+        let t = thief(mine.clone(), false);
+        let mut taken: Vec<u32> = victim.steal_into(&mine, false).map(|b| id(&b)).into_iter().collect();
+        taken.extend(t.join().unwrap());
+        taken.extend(drain(&mine));
+        taken.extend(drain(&victim));
+        assert_each_once(taken, 6);
+    });
+}
