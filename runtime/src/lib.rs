@@ -44,6 +44,7 @@ mod coro;
 pub mod fs;
 mod join;
 mod local;
+mod loom;
 pub mod netpoll;
 mod panic;
 mod sched;

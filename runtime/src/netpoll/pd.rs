@@ -43,15 +43,28 @@
 //! lock is held for field updates and the timer adds and cancels they
 //! need (the timer heap's lock nests inside it; timers fire outside
 //! theirs), never while waking.
+//!
+//! # The protocol core
+//!
+//! The states above live in [`Slot`], whose methods are the whole protocol:
+//! wait, readiness, deadlines, eviction. A slot reaches the clock, the
+//! timer heap and the poller only through its [`Env`], so the loom models
+//! (`pd/loom_pd.rs`) run these same methods on a model clock and timers.
+//! `PollDesc` adds the fd's registration and the slab around a slot.
 
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use parking_lot::Mutex;
+// The slab's free list is a const-built static outside the protocol the
+// models check, so it keeps `parking_lot`'s lock in every build.
+use parking_lot::Mutex as SlabLock;
 
+use crate::loom::sync::atomic::AtomicBool;
+use crate::loom::sync::Mutex;
 use crate::netpoll::{self, poller, Backend, Event};
 use crate::sched::g::WaitReason;
 use crate::sched::park::{self, Waiter};
@@ -97,27 +110,68 @@ struct State {
     dirs: [Dir; 2],
 }
 
+/// What a slot needs from outside its lock: the runtime's clock, timers
+/// and poller ([`Runtime`]), or a model's.
+pub(crate) trait Env: Sized + 'static {
+    /// The time deadlines are compared with.
+    fn now() -> Instant;
+    /// Arms a timer that calls `fire` (outside any slot lock) at `when`.
+    fn add_timer(when: Instant, fire: Box<dyn FnOnce() + Send>) -> TimerId;
+    /// Cancels a timer; a no-op once it fired.
+    fn cancel_timer(id: TimerId);
+    /// A plain thread parked: makes sure someone polls (a G's own M does).
+    fn ensure_poller();
+}
+
+/// The runtime's environment: the wall clock, sysmon's timer heap and the
+/// netpoller.
+pub(crate) struct Runtime;
+
+impl Env for Runtime {
+    fn now() -> Instant {
+        Instant::now()
+    }
+
+    fn add_timer(when: Instant, fire: Box<dyn FnOnce() + Send>) -> TimerId {
+        sched().timers.add(when, Fire::Call(fire))
+    }
+
+    fn cancel_timer(id: TimerId) {
+        drop(sched().timers.cancel(id));
+    }
+
+    fn ensure_poller() {
+        netpoll::ensure_poller();
+    }
+}
+
 /// One slab slot. Shared by the owning `PollDesc`, the poller (events) and
 /// sysmon (deadline timers); everything is behind the lock.
-#[derive(Default)]
-pub(crate) struct Slot {
+pub(crate) struct Slot<E: Env = Runtime> {
     st: Mutex<State>,
     /// Set by `evict` (under the lock, so waits see it there too); read
     /// without the lock by the check before every call.
     evicted: AtomicBool,
+    env: PhantomData<fn() -> E>,
+}
+
+impl<E: Env> Default for Slot<E> {
+    fn default() -> Self {
+        Slot { st: Mutex::default(), evicted: AtomicBool::new(false), env: PhantomData }
+    }
 }
 
 struct Slab {
     chunks: [OnceLock<Box<[Slot]>>; CHUNKS],
     /// Indices never handed out start here.
     next: AtomicUsize,
-    free: Mutex<Vec<u32>>,
+    free: SlabLock<Vec<u32>>,
 }
 
 static SLAB: Slab = Slab {
     chunks: [const { OnceLock::new() }; CHUNKS],
     next: AtomicUsize::new(0),
-    free: Mutex::new(Vec::new()),
+    free: SlabLock::new(Vec::new()),
 };
 
 impl Slab {
@@ -226,72 +280,20 @@ impl PollDesc {
     /// `TimedOut` when a deadline passes; `ConnectionAborted` after
     /// [`evict`](Self::evict).
     pub fn wait(&self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
-        let d = dir as usize;
-        {
-            let mut st = self.slot.st.lock();
-            self.slot.check(&st, d, op_deadline)?;
-            if st.dirs[d].take_ready() {
-                return Ok(());
-            }
-        }
-        let reason = if dir == Interest::Read { WaitReason::NetRead } else { WaitReason::NetWrite };
-        park::park(reason, |w| self.register(d, op_deadline, w));
-        // Whoever woke us removed our wait (and its timer); now say why.
-        let st = self.slot.st.lock();
-        self.slot.check(&st, d, op_deadline)
-    }
-
-    /// The park callback: publish the waiter unless readiness, a deadline
-    /// or eviction already came in.
-    fn register(&self, d: usize, op_deadline: Option<Instant>, w: Waiter) -> Result<(), Waiter> {
-        let mut st = self.slot.st.lock();
-        if self.slot.check(&st, d, op_deadline).is_err() || st.dirs[d].take_ready() {
-            return Err(w);
-        }
-        let on_thread = matches!(w, Waiter::Thread(_));
-        let seq = st.next_seq;
-        st.next_seq = seq.wrapping_add(1);
-        let timer = self.arm(&st, d, seq, op_deadline);
-        st.dirs[d].waits.push(Wait { seq, waiter: w, op_deadline, timer });
-        // Relaxed: a hint for `any_parked`; the slot lock orders the wait.
-        PARKED.fetch_add(1, Ordering::Relaxed);
-        drop(st);
-        if on_thread {
-            // A parked G's own M goes on to poll; a plain thread has none.
-            netpoll::ensure_poller();
-        }
-        Ok(())
-    }
-
-    /// Arms a timer for wait `seq` at the earlier of its deadlines.
-    fn arm(&self, st: &State, d: usize, seq: u32, op_deadline: Option<Instant>) -> Option<TimerId> {
-        let when = earliest(st.dirs[d].deadline, op_deadline)?;
-        let (slot, gen) = (self.slot, st.gen);
-        Some(sched().timers.add(when, Fire::Call(Box::new(move || expire(slot, gen, d, seq)))))
+        self.slot.wait(dir, op_deadline)
     }
 
     /// Sets Go's absolute deadline for `dir` (`None`: no deadline). A wait
     /// in progress is re-timed; a deadline in the past fails waits at once.
     pub fn set_deadline(&self, dir: Interest, deadline: Option<Instant>) {
-        let d = dir as usize;
-        let mut st = self.slot.st.lock();
-        if st.dirs[d].deadline == deadline {
-            return; // a server re-arming the same deadline re-times nothing
-        }
-        st.dirs[d].deadline = deadline;
-        let mut waits = std::mem::take(&mut st.dirs[d].waits);
-        for w in &mut waits {
-            cancel(w.timer.take());
-            w.timer = self.arm(&st, d, w.seq, w.op_deadline);
-        }
-        st.dirs[d].waits = waits;
+        self.slot.set_deadline(dir, deadline);
     }
 
     /// Go's `Close` for a shared socket: wakes every goroutine parked on
     /// this descriptor with `ConnectionAborted` and fails later waits. The
     /// fd stays registered until the `PollDesc` is dropped.
     pub fn evict(&self) {
-        self.evictor().evict();
+        self.slot.evict(None);
     }
 
     /// A handle that can [`evict`](Self::evict) this descriptor from
@@ -320,16 +322,7 @@ impl std::fmt::Debug for Evictor {
 impl Evictor {
     /// [`PollDesc::evict`], if the descriptor is still registered.
     pub fn evict(self) {
-        let mut st = self.slot.st.lock();
-        if st.gen != self.gen {
-            return;
-        }
-        // Release: pairs with the Acquire in `check_open`.
-        self.slot.evicted.store(true, Ordering::Release);
-        let mut woken = Vec::new();
-        st.dirs.iter_mut().for_each(|d| take_all(d, &mut woken));
-        drop(st);
-        woken.into_iter().for_each(Waiter::wake);
+        self.slot.evict(Some(self.gen));
     }
 }
 
@@ -363,7 +356,84 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-impl Slot {
+impl<E: Env> Slot<E> {
+    /// `PollDesc::wait`: checks, then parks unless an event is pending.
+    pub(crate) fn wait(&'static self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
+        let d = dir as usize;
+        {
+            let mut st = self.st.lock();
+            self.check(&st, d, op_deadline)?;
+            if st.dirs[d].take_ready() {
+                return Ok(());
+            }
+        }
+        let reason = if dir == Interest::Read { WaitReason::NetRead } else { WaitReason::NetWrite };
+        park::park(reason, |w| self.register(d, op_deadline, w));
+        // Whoever woke us removed our wait (and its timer); now say why.
+        let st = self.st.lock();
+        self.check(&st, d, op_deadline)
+    }
+
+    /// The park callback: publish the waiter unless readiness, a deadline
+    /// or eviction already came in.
+    fn register(&'static self, d: usize, op_deadline: Option<Instant>, w: Waiter) -> Result<(), Waiter> {
+        let mut st = self.st.lock();
+        if self.check(&st, d, op_deadline).is_err() || st.dirs[d].take_ready() {
+            return Err(w);
+        }
+        let on_thread = matches!(w, Waiter::Thread(_));
+        let seq = st.next_seq;
+        st.next_seq = seq.wrapping_add(1);
+        let timer = self.arm(&st, d, seq, op_deadline);
+        st.dirs[d].waits.push(Wait { seq, waiter: w, op_deadline, timer });
+        // Relaxed: a hint for `any_parked`; the slot lock orders the wait.
+        PARKED.fetch_add(1, Ordering::Relaxed);
+        drop(st);
+        if on_thread {
+            // A parked G's own M goes on to poll; a plain thread has none.
+            E::ensure_poller();
+        }
+        Ok(())
+    }
+
+    /// Arms a timer for wait `seq` at the earlier of its deadlines.
+    fn arm(&'static self, st: &State, d: usize, seq: u32, op_deadline: Option<Instant>) -> Option<TimerId> {
+        let when = earliest(st.dirs[d].deadline, op_deadline)?;
+        let gen = st.gen;
+        Some(E::add_timer(when, Box::new(move || self.expire(gen, d, seq))))
+    }
+
+    /// `PollDesc::set_deadline`: stores it and re-times the waits.
+    pub(crate) fn set_deadline(&'static self, dir: Interest, deadline: Option<Instant>) {
+        let d = dir as usize;
+        let mut st = self.st.lock();
+        if st.dirs[d].deadline == deadline {
+            return; // a server re-arming the same deadline re-times nothing
+        }
+        st.dirs[d].deadline = deadline;
+        let mut waits = std::mem::take(&mut st.dirs[d].waits);
+        for w in &mut waits {
+            cancel::<E>(w.timer.take());
+            w.timer = self.arm(&st, d, w.seq, w.op_deadline);
+        }
+        st.dirs[d].waits = waits;
+    }
+
+    /// `PollDesc::evict`: fails every wait, now and later; with `gen`, only
+    /// while the slot still holds that generation's descriptor (`Evictor`).
+    pub(crate) fn evict(&self, gen: Option<u32>) {
+        let mut st = self.st.lock();
+        if gen.is_some_and(|g| g != st.gen) {
+            return;
+        }
+        // Release: pairs with the Acquire in `check_open`.
+        self.evicted.store(true, Ordering::Release);
+        let mut woken = Vec::new();
+        st.dirs.iter_mut().for_each(|d| take_all::<E>(d, &mut woken));
+        drop(st);
+        woken.into_iter().for_each(Waiter::wake);
+    }
+
     /// Fails fast when the descriptor was evicted or a deadline already
     /// passed. Called with `st`, this slot's state, locked.
     fn check(&self, st: &State, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
@@ -372,8 +442,47 @@ impl Slot {
             return Err(closed());
         }
         match earliest(st.dirs[d].deadline, op_deadline) {
-            Some(t) if t <= Instant::now() => Err(io::ErrorKind::TimedOut.into()),
+            Some(t) if t <= E::now() => Err(io::ErrorKind::TimedOut.into()),
             _ => Ok(()),
+        }
+    }
+
+    /// A deadline timer fired: wake the wait it was armed for, if still parked.
+    fn expire(&self, gen: u32, d: usize, seq: u32) {
+        let mut st = self.st.lock();
+        if st.gen != gen {
+            return;
+        }
+        let waits = &mut st.dirs[d].waits;
+        let Some(i) = waits.iter().position(|w| w.seq == seq) else { return };
+        let w = waits.swap_remove(i);
+        // Relaxed: see `register`.
+        PARKED.fetch_sub(1, Ordering::Relaxed);
+        drop(st);
+        // Usually the timer firing now; but if `set_deadline` re-armed the wait
+        // while this one fired, it is the new one, which must not linger.
+        cancel::<E>(w.timer);
+        w.waiter.wake();
+    }
+
+    /// Applies readiness event `ev` (for generation `gen`); the waiters it
+    /// woke are pushed to `out`.
+    fn notify(&self, gen: u32, ev: &Event, out: &mut Vec<Waiter>) {
+        let mut st = self.st.lock();
+        if st.gen != gen {
+            return;
+        }
+        for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
+            let dir = &mut st.dirs[d];
+            if !hit {
+                continue;
+            }
+            dir.hup |= ev.hup[d];
+            if dir.waits.is_empty() {
+                dir.ready = true;
+            } else {
+                take_all::<E>(dir, out);
+            }
         }
     }
 }
@@ -389,11 +498,11 @@ impl Dir {
 }
 
 /// Removes every wait of `dir` into `out`, cancelling their timers.
-fn take_all(dir: &mut Dir, out: &mut Vec<Waiter>) {
+fn take_all<E: Env>(dir: &mut Dir, out: &mut Vec<Waiter>) {
     // Relaxed: see `register`.
     PARKED.fetch_sub(dir.waits.len(), Ordering::Relaxed);
     for w in dir.waits.drain(..) {
-        cancel(w.timer);
+        cancel::<E>(w.timer);
         out.push(w.waiter);
     }
 }
@@ -410,74 +519,21 @@ pub(crate) fn any_parked() -> bool {
     PARKED.load(Ordering::Relaxed) != 0
 }
 
-fn cancel(timer: Option<TimerId>) {
+fn cancel<E: Env>(timer: Option<TimerId>) {
     if let Some(t) = timer {
-        drop(sched().timers.cancel(t));
+        E::cancel_timer(t);
     }
-}
-
-/// A deadline timer fired: wake the wait it was armed for, if still parked.
-fn expire(slot: &'static Slot, gen: u32, d: usize, seq: u32) {
-    let mut st = slot.st.lock();
-    if st.gen != gen {
-        return;
-    }
-    let waits = &mut st.dirs[d].waits;
-    let Some(i) = waits.iter().position(|w| w.seq == seq) else { return };
-    let w = waits.swap_remove(i);
-    // Relaxed: see `register`.
-    PARKED.fetch_sub(1, Ordering::Relaxed);
-    drop(st);
-    // Usually the timer firing now; but if `set_deadline` re-armed the wait
-    // while this one fired, it is the new one, which must not linger.
-    cancel(w.timer);
-    w.waiter.wake();
 }
 
 /// Applies one readiness event; the waiters it woke are pushed to `out`.
 pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
-    let Some(slot) = SLAB.get((ev.token >> 32) as u32) else { return };
-    let mut st = slot.st.lock();
-    if st.gen != ev.token as u32 {
-        return;
-    }
-    for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
-        let dir = &mut st.dirs[d];
-        if !hit {
-            continue;
-        }
-        dir.hup |= ev.hup[d];
-        if dir.waits.is_empty() {
-            dir.ready = true;
-        } else {
-            take_all(dir, out);
-        }
+    if let Some(slot) = SLAB.get((ev.token >> 32) as u32) {
+        slot.notify(ev.token as u32, &ev, out);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{dispatch, token, PollDesc};
-    use crate::netpoll::Event;
-    use std::os::fd::AsFd;
+#[cfg(all(test, loom))]
+mod loom_pd;
 
-    #[test]
-    fn stale_tokens_are_ignored() {
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let pd = PollDesc::new(a.as_fd()).unwrap();
-        let gen = pd.slot.st.lock().gen;
-        let stale = token(pd.index, gen.wrapping_sub(1));
-        let mut out = Vec::new();
-        dispatch(Event { token: stale, readable: true, writable: true, hup: [false; 2] }, &mut out);
-        assert!(
-            pd.slot.st.lock().dirs.iter().all(|d| !d.ready),
-            "a stale event marked a new descriptor ready"
-        );
-        dispatch(
-            Event { token: token(pd.index, gen), readable: true, writable: false, hup: [false; 2] },
-            &mut out,
-        );
-        assert!(pd.slot.st.lock().dirs[0].ready);
-        assert!(out.is_empty());
-    }
-}
+#[cfg(all(test, not(loom)))]
+mod tests;

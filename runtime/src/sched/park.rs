@@ -17,11 +17,12 @@
 //! The callback runs on the M's own stack while the M holds its P: it must not
 //! block, and should only take short locks.
 
-use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::{self, Thread};
+use std::sync::atomic::{fence, Ordering};
 
 use crate::coro::{ParkReq, Req};
+use crate::loom::sync::atomic::AtomicBool;
+use crate::loom::sync::Arc;
+use crate::loom::thread::{self, Thread};
 use crate::sched::g::{current_g, current_p, Status, WaitReason, G};
 use crate::sched::sched;
 
@@ -166,3 +167,6 @@ pub(crate) fn ready_batch(ws: Vec<Waiter>, to: Inject) {
         s.idle.wakep();
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_park;

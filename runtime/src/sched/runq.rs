@@ -74,10 +74,12 @@ use std::iter;
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::Ordering::{self, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicPtr, AtomicU32};
 
-/// Ring capacity (Go's `len(p.runq)`).
-pub(crate) const RUNQ_SIZE: usize = 256;
+use crate::loom::sync::atomic::{AtomicPtr, AtomicU32};
+
+/// Ring capacity (Go's `len(p.runq)`); 4 under loom, so that a model fills,
+/// overflows and wraps the ring in a few steps.
+pub(crate) const RUNQ_SIZE: usize = if cfg!(loom) { 4 } else { 256 };
 
 const CAP: u32 = RUNQ_SIZE as u32;
 const HALF: u32 = CAP / 2;
@@ -113,7 +115,7 @@ impl<T> RunQueue<T> {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
             runnext: AtomicPtr::new(ptr::null_mut()),
-            buf: [const { AtomicPtr::new(ptr::null_mut()) }; RUNQ_SIZE],
+            buf: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             sole,
             _owns: PhantomData,
         }
@@ -390,9 +392,9 @@ impl<T> RunQueue<T> {
 
 impl<T> Drop for RunQueue<T> {
     fn drop(&mut self) {
-        let next = *self.runnext.get_mut();
-        let (h, t) = (*self.head.get_mut(), *self.tail.get_mut());
         // Relaxed: `&mut self`, so no other thread is here.
+        let next = self.runnext.load(Relaxed);
+        let (h, t) = (self.head.load(Relaxed), self.tail.load(Relaxed));
         let ring = (0..t.wrapping_sub(h)).map(|i| self.slot(h.wrapping_add(i)).load(Relaxed));
         for p in iter::once(next).chain(ring).filter(|p| !p.is_null()) {
             // SAFETY: `&mut self` rules out other takers; `runnext` and items
@@ -402,5 +404,8 @@ impl<T> Drop for RunQueue<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;
+
+#[cfg(all(test, loom))]
+mod loom_runq;
