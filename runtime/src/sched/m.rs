@@ -229,6 +229,8 @@ impl Mach {
     /// Releases the P, re-checks every queue, and sleeps until given a P.
     fn drop_p(&mut self, s: &'static Sched) {
         let was_spinning = self.spinning;
+        // SAFETY: this M holds `self.p` until `pidleput`; the borrow ends here.
+        unsafe { self.p.local() }.flush_idle(&s.gfree);
         s.idle.pidleput(self.p);
         set_current_p(None);
         if was_spinning {

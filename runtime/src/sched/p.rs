@@ -7,7 +7,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::sched::g::G;
-use crate::sched::gfree::LocalFree;
+use crate::sched::gfree::{GlobalFree, LocalFree};
 use crate::sched::runq::RunQueue;
 use crate::stack::StackCache;
 
@@ -51,6 +51,8 @@ pub(crate) struct PLocal {
     goid_next: u64,
     goid_end: u64,
     rng: u64,
+    /// sysmon's sweep count when the caches were last flushed.
+    flushed_at: u64,
 }
 
 impl PLocal {
@@ -62,6 +64,17 @@ impl PLocal {
         }
         self.goid_next += 1;
         self.goid_next - 1
+    }
+
+    /// For the M releasing this P: once per sysmon sweep, hands the caches
+    /// beyond a small working set to the global pools, where sweeps age them.
+    pub(crate) fn flush_idle(&mut self, gfree: &GlobalFree) {
+        let sweeps = crate::sched::sysmon::sweeps();
+        if sweeps != self.flushed_at {
+            self.flushed_at = sweeps;
+            self.stacks.flush_idle();
+            self.gfree.flush_idle(gfree);
+        }
     }
 
     /// xorshift64*: cheap randomness for steal order.
@@ -109,6 +122,7 @@ impl P {
                 goid_next: 0,
                 goid_end: 0,
                 rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+                flushed_at: 0,
             }),
             counters: Counters::default(),
         }
