@@ -107,6 +107,13 @@ impl StackCache {
         }
     }
 
+    /// The top of the stack `get` hands out next, if cached: where the
+    /// next coroutine's first frame will be written.
+    #[inline]
+    pub(crate) fn next_top(&self) -> Option<usize> {
+        self.stacks.last().map(|s| s.base)
+    }
+
     #[cold]
     fn refill(&mut self) -> io::Result<Stack> {
         pools().take(self.size, CACHE_BATCH, &mut self.stacks)?;
@@ -133,6 +140,11 @@ impl StackCache {
             let old = self.stacks.len() - CACHE_KEEP;
             pools().give(self.stacks.drain(..old));
         }
+    }
+
+    /// Hands every stack to the global pool (a thread's cache, as it exits).
+    pub(crate) fn flush_all(&mut self) {
+        pools().give(self.stacks.drain(..));
     }
 }
 

@@ -89,6 +89,11 @@ impl LocalFree {
         }
     }
 
+    /// Hands every G to the global list (a thread's cache, as it exits).
+    pub(crate) fn flush_all(&mut self, global: &GlobalFree) {
+        self.give(global, 0);
+    }
+
     /// Moves the oldest Gs to `global` until `keep` are left, freeing those
     /// past its cap.
     fn give(&mut self, global: &GlobalFree, keep: usize) {
@@ -108,6 +113,12 @@ impl LocalFree {
             Some(g) => Some(g),
             None => self.refill(global),
         }
+    }
+
+    /// The dead G `get` hands out next, if cached.
+    #[inline]
+    pub(crate) fn next(&self) -> Option<*const G> {
+        self.0.last().map(|g| std::ptr::from_ref(&**g))
     }
 
     #[cold]

@@ -57,6 +57,7 @@
 //!   sleeps on a condition variable until the earliest deadline instead.
 
 pub(crate) mod blocking;
+pub(crate) mod cache;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;

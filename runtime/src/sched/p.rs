@@ -1,28 +1,14 @@
 //! P: a logical processor. The shared part (run queue, `held` flag, counters)
-//! may be read by any thread; the private part (`PLocal`: schedule tick, stack
-//! cache, dead Gs, goid cache, steal RNG) only by the M holding the P, so it needs no
-//! lock. Ps are created once and live for the whole process.
+//! may be read by any thread; the private part (`PLocal`: schedule tick, the
+//! spawn cache of goids, stacks and dead Gs (`cache.rs`), steal RNG) only by
+//! the M holding the P, so it needs no lock. Ps are created once and live for the whole process.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::sched::cache::SpawnCache;
 use crate::sched::g::G;
-use crate::sched::gfree::{GlobalFree, LocalFree};
 use crate::sched::runq::RunQueue;
-use crate::stack::StackCache;
-
-/// goids are handed to Ps in batches of this many (Go's `_GoidCacheBatch`),
-/// so spawning does not bounce one counter's cache line between Ps.
-const GOID_BATCH: u64 = 16;
-
-/// Next goid batch start; goid 0 is never used.
-static GOID_GEN: AtomicU64 = AtomicU64::new(1);
-
-/// Takes `n` fresh goids.
-pub(crate) fn goid_take(n: u64) -> u64 {
-    // Relaxed: ids only need to be unique, not ordered with anything.
-    GOID_GEN.fetch_add(n, Ordering::Relaxed)
-}
 
 /// Per-P event counters for `gort::stats()`. Written only by the M holding
 /// the P (plain load + store, no read-modify-write), read by anyone.
@@ -46,37 +32,12 @@ pub(crate) fn bump(c: &AtomicU64) {
 pub(crate) struct PLocal {
     /// Incremented on every G started; drives the 61-tick fairness rule.
     pub(crate) schedtick: u32,
-    pub(crate) stacks: StackCache,
-    pub(crate) gfree: LocalFree,
-    goid_next: u64,
-    goid_end: u64,
+    /// Goids, stacks and dead Gs for spawning and exiting Gs.
+    pub(crate) cache: SpawnCache,
     rng: u64,
-    /// sysmon's sweep count when the caches were last flushed.
-    flushed_at: u64,
 }
 
 impl PLocal {
-    /// A fresh goid from this P's batch.
-    pub(crate) fn next_goid(&mut self) -> u64 {
-        if self.goid_next == self.goid_end {
-            self.goid_next = goid_take(GOID_BATCH);
-            self.goid_end = self.goid_next + GOID_BATCH;
-        }
-        self.goid_next += 1;
-        self.goid_next - 1
-    }
-
-    /// For the M releasing this P: once per sysmon sweep, hands the caches
-    /// beyond a small working set to the global pools, where sweeps age them.
-    pub(crate) fn flush_idle(&mut self, gfree: &GlobalFree) {
-        let sweeps = crate::sched::sysmon::sweeps();
-        if sweeps != self.flushed_at {
-            self.flushed_at = sweeps;
-            self.stacks.flush_idle();
-            self.gfree.flush_idle(gfree);
-        }
-    }
-
     /// xorshift64*: cheap randomness for steal order.
     pub(crate) fn rand(&mut self) -> u32 {
         self.rng ^= self.rng >> 12;
@@ -117,12 +78,8 @@ impl P {
             syscall: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
                 schedtick: 0,
-                stacks: StackCache::new(stack_size),
-                gfree: LocalFree::new(),
-                goid_next: 0,
-                goid_end: 0,
+                cache: SpawnCache::new(stack_size),
                 rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
-                flushed_at: 0,
             }),
             counters: Counters::default(),
         }
