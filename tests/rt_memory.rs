@@ -1,6 +1,7 @@
-//! Memory coming back after a burst: the stacks, dead Gs and heap that a
-//! burst of goroutines used go back to the kernel once they stay unused
-//! through two of sysmon's sweeps.
+//! Memory coming back: the stacks, dead Gs and heap that a burst of
+//! goroutines used go back to the kernel once they stay unused through two
+//! of sysmon's sweeps, and a plain thread that spawned gives its spawn cache
+//! back when it exits.
 
 mod common;
 
@@ -50,4 +51,28 @@ fn memory_comes_back_after_a_burst() {
     let (now, after) = (rss(), idle.elapsed());
     assert!(back, "RSS {} MiB parked, still {} MiB after {after:?} idle", peak >> 20, now >> 20);
     println!("memory came back: {} MiB parked, {} MiB after {after:?} idle", peak >> 20, now >> 20);
+}
+
+/// A plain thread's first spawn fills its cache with a batch of stacks from
+/// the global pool; the thread's exit must return the unused ones. Run in a
+/// child so that no other test's goroutines move the pool's count.
+#[test]
+fn a_spawning_thread_gives_its_cache_back() {
+    if !common::is_child() {
+        let out = common::run_child("a_spawning_thread_gives_its_cache_back", &[("GORT_PROCS", "1")]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("cache given back:"), "{stdout}");
+        return;
+    }
+    gort::go!(|| ()).join().unwrap();
+    let before = std::thread::spawn(|| {
+        gort::go!(|| ()).join().unwrap();
+        gort::stats().free_stacks
+    })
+    .join()
+    .unwrap();
+    let after = gort::stats().free_stacks;
+    assert!(after > before, "the thread exited holding its stacks: {before} free before, {after} after");
+    println!("cache given back: {} stacks", after - before);
 }
