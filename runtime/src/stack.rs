@@ -14,12 +14,14 @@
 //!   `vm.max_map_count` limit.
 //! - Installing a guard costs about a microsecond, so stacks are carved once
 //!   and reused forever: per-P caches of the default size (no lock), a global
-//!   pool per size behind a lock taken in batches.
+//!   pool per size behind a lock taken in batches. Plain threads that
+//!   spawn get a cache too (`sched/cache.rs`).
 //! - Memory comes back lazily. The global pools age (`aging.rs`): stacks
-//!   left untaken through two of sysmon's sweeps (about a second apart)
-//!   are released whole
-//!   (`MADV_DONTNEED`, one call per run of neighbouring stacks; guard markers
-//!   survive it) and kept, empty, for reuse after the resident ones. Reusing
+//!   left untaken through two of sysmon's sweeps (about a second apart) are
+//!   released whole (`MADV_DONTNEED`, one call per run of neighbouring
+//!   stacks; guard markers survive it) and kept, empty, for reuse after the
+//!   resident ones. This replaces trimming a deep stack back to its top
+//!   pages: a stack in use keeps what it touched. Reusing
 //!   a pooled stack therefore costs what it did; only a stack idle for a
 //!   second or more pays its first-touch faults again. Stacks in P caches
 //!   stay warm; a P going idle flushes its cache beyond `CACHE_KEEP` to the
