@@ -38,6 +38,7 @@
 //! reservation (`65536`, `64k`, `1m`); `GORT_NETPOLL` who waits in epoll
 //! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread).
 
+mod aging;
 pub mod chan;
 pub mod context;
 mod coro;

@@ -15,8 +15,9 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::coro::Req;
 use crate::join::{self, JoinHandle};
+use crate::sched::cache;
 use crate::sched::g::{current_g, current_p, G};
-use crate::sched::p::{bump, goid_take};
+use crate::sched::p::bump;
 use crate::sched::{park, sched};
 use crate::stack;
 
@@ -213,12 +214,9 @@ where
     let s = sched();
     let p = current_p();
     let (id, stack, dead) = match p {
-        Some(p) => {
-            // SAFETY: this thread's M holds `p`; the borrow ends in this arm.
-            let local = unsafe { p.local() };
-            (local.next_goid(), local.stacks.get(size)?, local.gfree.get(&s.gfree))
-        }
-        None => (goid_take(1), stack::alloc(size)?, None),
+        // SAFETY: this thread's M holds `p`; the borrow ends in this arm.
+        Some(p) => unsafe { p.local() }.cache.take(size, &s.gfree)?,
+        None => cache::take_on_thread(size)?,
     };
     let (finisher, handle) = join::packet(id);
     let g = G::new(dead, id, name, stack, move || {

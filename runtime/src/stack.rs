@@ -14,11 +14,18 @@
 //!   `vm.max_map_count` limit.
 //! - Installing a guard costs about a microsecond, so stacks are carved once
 //!   and reused forever: per-P caches of the default size (no lock), a global
-//!   pool per size behind a lock taken in batches.
-//! - Shrinking is lazy: stacks flushed from a P cache to the global pool are
-//!   "hot" (maybe deep); about once a second sysmon calls `trim_sweep`, which
-//!   drops all but their top pages with `MADV_DONTNEED`. Stacks in P caches
-//!   stay warm.
+//!   pool per size behind a lock taken in batches. Plain threads that
+//!   spawn get a cache too (`sched/cache.rs`).
+//! - Memory comes back lazily. The global pools age (`aging.rs`): stacks
+//!   left untaken through two of sysmon's sweeps (about a second apart) are
+//!   released whole (`MADV_DONTNEED`, one call per run of neighbouring
+//!   stacks; guard markers survive it) and kept, empty, for reuse after the
+//!   resident ones. This replaces trimming a deep stack back to its top
+//!   pages: a stack in use keeps what it touched. Reusing
+//!   a pooled stack therefore costs what it did; only a stack idle for a
+//!   second or more pays its first-touch faults again. Stacks in P caches
+//!   stay warm; a P going idle flushes its cache beyond `CACHE_KEEP` to the
+//!   global pool once a sweep (`StackCache::flush_idle`), so they age too.
 //! - Every arena is listed in a lock-free table the SIGSEGV handler reads: a
 //!   fault inside a guard page is reported as that goroutine's overflow.
 
@@ -30,6 +37,7 @@ use std::sync::OnceLock;
 use corosensei::stack::StackPointer;
 use parking_lot::Mutex;
 
+use crate::aging::Aging;
 use crate::sys;
 
 /// Default reservation of a goroutine stack, guard page included.
@@ -41,12 +49,8 @@ const ARENA_BYTES: usize = 1 << 30;
 /// Stacks kept per P cache, and moved to or from the global pool at once.
 const CACHE_CAP: usize = 32;
 const CACHE_BATCH: usize = 16;
-/// Pages at the top of a stack that trimming keeps.
-const KEEP_PAGES: usize = 2;
-/// Stacks of one size trimmed per sweep, one `madvise` each: a burst of a million
-/// returned stacks must not cost sysmon a second of CPU every second. The
-/// rest stay hot (first to be reused) until later sweeps reach them.
-const TRIM_PER_SWEEP: usize = 4096;
+/// Stacks an idle P keeps in its cache: its small working set.
+const CACHE_KEEP: usize = 4;
 const MADV_GUARD_INSTALL: libc::c_int = 102;
 /// Arena table size: 4096 arenas of 1 GiB is 16 million default stacks.
 const MAX_ARENAS: usize = 4096;
@@ -105,6 +109,13 @@ impl StackCache {
         }
     }
 
+    /// The top of the stack `get` hands out next, if cached: where the
+    /// next coroutine's first frame will be written.
+    #[inline]
+    pub(crate) fn next_top(&self) -> Option<usize> {
+        self.stacks.last().map(|s| s.base)
+    }
+
     #[cold]
     fn refill(&mut self) -> io::Result<Stack> {
         pools().take(self.size, CACHE_BATCH, &mut self.stacks)?;
@@ -123,6 +134,20 @@ impl StackCache {
         }
         self.stacks.push(s);
     }
+
+    /// For a P going idle: hands all but its `CACHE_KEEP` newest stacks to the
+    /// global pool, where sweeps age and release them.
+    pub(crate) fn flush_idle(&mut self) {
+        if self.stacks.len() > CACHE_KEEP {
+            let old = self.stacks.len() - CACHE_KEEP;
+            pools().give(self.stacks.drain(..old));
+        }
+    }
+
+    /// Hands every stack to the global pool (a thread's cache, as it exits).
+    pub(crate) fn flush_all(&mut self) {
+        pools().give(self.stacks.drain(..));
+    }
 }
 
 /// A stack from the global pool (for threads without a P, and odd sizes).
@@ -140,9 +165,9 @@ pub(crate) fn free(s: Stack) {
 /// Free stacks of one size.
 struct Pool {
     size: usize,
-    /// Returned since the last sweep: maybe deep, handed out first (warm).
-    hot: Vec<Stack>,
-    /// Trimmed back to their top pages.
+    /// Free stacks that may have resident pages, handed out newest first.
+    warm: Aging<Stack>,
+    /// Released stacks: nothing resident, handed out once `warm` is empty.
     cold: Vec<Stack>,
     /// Uncarved rest of the current arena.
     next: usize,
@@ -156,22 +181,26 @@ struct Pools {
 
 fn pools() -> &'static Pools {
     static POOLS: OnceLock<Pools> = OnceLock::new();
-    POOLS.get_or_init(|| Pools { pools: Mutex::new(Vec::new()), carved: AtomicUsize::new(0) })
+    POOLS.get_or_init(Pools::new)
 }
 
 impl Pools {
+    fn new() -> Pools {
+        Pools { pools: Mutex::new(Vec::new()), carved: AtomicUsize::new(0) }
+    }
+
     /// Moves `n` stacks of `size` into `out`, carving new ones as needed.
     fn take(&self, size: usize, n: usize, out: &mut Vec<Stack>) -> io::Result<()> {
         let mut pools = self.pools.lock();
         let pool = match pools.iter().position(|p| p.size == size) {
             Some(i) => &mut pools[i],
             None => {
-                pools.push(Pool { size, hot: Vec::new(), cold: Vec::new(), next: 0, end: 0 });
+                pools.push(Pool { size, warm: Aging::new(), cold: Vec::new(), next: 0, end: 0 });
                 pools.last_mut().expect("Pools::take: just pushed")
             }
         };
         while out.len() < n {
-            let s = match pool.hot.pop().or_else(|| pool.cold.pop()) {
+            let s = match pool.warm.pop().or_else(|| pool.cold.pop()) {
                 Some(s) => s,
                 None => self.carve(pool)?,
             };
@@ -184,7 +213,7 @@ impl Pools {
         let mut pools = self.pools.lock();
         for s in stacks {
             match pools.iter_mut().find(|p| p.size == s.size) {
-                Some(p) => p.hot.push(s),
+                Some(p) => p.warm.push(s),
                 None => unreachable!("stack::give: a stack of a size never carved"),
             }
         }
@@ -241,35 +270,51 @@ fn install_guard(page: usize, carved: usize) -> io::Result<()> {
     })
 }
 
-/// Drops all but the top pages of the stacks returned since the last sweep,
-/// oldest first and at most `TRIM_PER_SWEEP` of each size a call. Called by sysmon about
-/// once a second.
-pub(crate) fn trim_sweep() {
-    let hot: Vec<(usize, Vec<Stack>)> = {
-        let mut pools = pools().pools.lock();
-        let hot = pools.iter_mut().filter(|p| !p.hot.is_empty());
-        hot.map(|p| (p.size, p.hot.drain(..p.hot.len().min(TRIM_PER_SWEEP)).collect())).collect()
-    };
-    for (_, stacks) in &hot {
-        stacks.iter().for_each(trim);
-    }
-    let mut pools = pools().pools.lock();
-    for (size, stacks) in hot {
-        if let Some(p) = pools.iter_mut().find(|p| p.size == size) {
-            p.cold.extend(stacks);
+/// One of sysmon's sweeps (about once a second): see the module doc.
+/// Returns how many stacks it released.
+pub(crate) fn sweep() -> usize {
+    pools().sweep()
+}
+
+impl Pools {
+    /// Releases the stacks that stayed untaken since the previous sweep, and
+    /// marks the rest for the next one. Returns how many it released.
+    fn sweep(&self) -> usize {
+        let idle: Vec<(usize, Vec<Stack>)> =
+            self.pools.lock().iter_mut().map(|p| (p.size, p.warm.sweep())).collect();
+        let mut released = 0;
+        for (size, mut stacks) in idle {
+            release(&mut stacks);
+            released += stacks.len();
+            let mut pools = self.pools.lock();
+            if let Some(p) = pools.iter_mut().find(|p| p.size == size) {
+                p.cold.append(&mut stacks);
+            }
         }
+        released
     }
 }
 
-fn trim(s: &Stack) {
+/// Gives the pages of free stacks back to the kernel, one `madvise` per run
+/// of neighbouring stacks. A run spans the guards between its stacks: guard
+/// markers (like `mprotect`ed pages) survive `MADV_DONTNEED`.
+fn release(stacks: &mut [Stack]) {
+    stacks.sort_unstable_by_key(|s| s.base);
     let page = sys::page_size();
-    let from = s.limit() + page;
-    let to = s.base - KEEP_PAGES * page;
-    if to > from {
-        // SAFETY: the stack is in the pool: no goroutine runs on it, and its
-        // contents are dead. The guard page below `from` is untouched.
+    let mut i = 0;
+    while i < stacks.len() {
+        let from = stacks[i].limit() + page;
+        let mut to = stacks[i].base;
+        i += 1;
+        while i < stacks.len() && stacks[i].limit() == to {
+            to = stacks[i].base;
+            i += 1;
+        }
+        // SAFETY: every stack in the run is in no pool and on no G: nobody
+        // runs on it, and its contents are dead. The run starts above its
+        // first guard; the guards inside it keep their markers.
         let r = unsafe { sys::madvise(from, to - from, libc::MADV_DONTNEED) };
-        debug_assert!(r.is_ok(), "stack::trim: madvise: {r:?}");
+        debug_assert!(r.is_ok(), "stack::release: madvise: {r:?}");
     }
 }
 
@@ -282,7 +327,7 @@ pub(crate) struct StackStats {
 }
 
 pub(crate) fn stack_stats() -> StackStats {
-    let free = pools().pools.lock().iter().map(|p| p.hot.len() + p.cold.len()).sum();
+    let free = pools().pools.lock().iter().map(|p| p.warm.len() + p.cold.len()).sum();
     StackStats { total: pools().carved.load(Ordering::Relaxed), free }
 }
 
@@ -435,23 +480,94 @@ mod tests {
         assert_eq!(c.get(round_size(32 << 10)).unwrap().base, base);
     }
 
-    fn rss() -> usize {
-        let s = std::fs::read_to_string("/proc/self/statm").unwrap();
-        s.split_whitespace().nth(1).unwrap().parse::<usize>().unwrap() * sys::page_size()
-    }
-
-    #[test]
-    fn trim_returns_deep_pages() {
-        let size = round_size(8 << 20);
-        let s = alloc(size).unwrap();
+    /// Fills a stack's usable pages.
+    fn touch(s: &Stack) {
         let from = s.limit() + sys::page_size();
         // SAFETY: the stack is ours and unused: fill all of it.
         unsafe { std::ptr::write_bytes(from as *mut u8, 7, s.base - from) };
-        let deep = rss();
-        free(s);
-        trim_sweep();
-        let after = rss();
-        assert!(deep - after > 6 << 20, "trim freed only {} KiB", (deep - after) >> 10);
+    }
+
+    /// How many of a stack's usable pages are resident (`mincore`).
+    fn resident(s: &Stack) -> usize {
+        let page = sys::page_size();
+        let from = s.limit() + page;
+        let mut vec = vec![0u8; (s.base - from) / page];
+        // SAFETY: the range is mapped (an arena) and `vec` has a byte per page.
+        let r = unsafe { libc::mincore(from as *mut libc::c_void, s.base - from, vec.as_mut_ptr()) };
+        assert_eq!(r, 0, "mincore: {}", io::Error::last_os_error());
+        vec.iter().filter(|&&b| b & 1 != 0).count()
+    }
+
+    /// One stack from a private set of pools, so that other tests' sweeps
+    /// cannot age it.
+    fn take_one(pools: &Pools, size: usize) -> Stack {
+        let mut v = Vec::new();
+        pools.take(size, 1, &mut v).unwrap();
+        v.pop().unwrap()
+    }
+
+    #[test]
+    fn two_sweeps_release_an_idle_stack() {
+        let pools = Pools::new();
+        let s = take_one(&pools, round_size(1 << 20));
+        touch(&s);
+        let (base, all) = (s.base, resident(&s));
+        pools.give(std::iter::once(s));
+        pools.sweep();
+        let s = take_one(&pools, round_size(1 << 20));
+        assert_eq!((s.base, resident(&s)), (base, all), "one sweep released a stack");
+        pools.give(std::iter::once(s));
+        pools.sweep();
+        pools.sweep();
+        let s = take_one(&pools, round_size(1 << 20));
+        assert_eq!((s.base, resident(&s)), (base, 0), "two sweeps left pages resident");
+    }
+
+    #[test]
+    fn a_stack_taken_between_sweeps_stays_resident() {
+        let pools = Pools::new();
+        let size = round_size(64 << 10);
+        let (a, b) = (take_one(&pools, size), take_one(&pools, size));
+        touch(&a);
+        touch(&b);
+        pools.give([a, b].into_iter());
+        pools.sweep();
+        let b = take_one(&pools, size);
+        pools.give(std::iter::once(b));
+        pools.sweep();
+        // `b` was taken between the sweeps: it is the warm one, `a` went cold.
+        let (b, a) = (take_one(&pools, size), take_one(&pools, size));
+        assert_eq!((resident(&b), resident(&a)), (size / sys::page_size() - 1, 0));
+    }
+
+    /// Whether the kernel refuses to read `addr`: a guard page's marker makes
+    /// `write` from it fail with `EFAULT`, where a plain page is read.
+    fn unreadable(addr: usize) -> bool {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the kernel checks the source address; a fault is EFAULT.
+        let n = unsafe { libc::write(fds[1], addr as *const libc::c_void, 1) };
+        // SAFETY: the descriptors are ours and closed once.
+        unsafe { (libc::close(fds[0]), libc::close(fds[1])) };
+        n < 0
+    }
+
+    #[test]
+    fn released_stacks_keep_their_guards() {
+        let pools = Pools::new();
+        let size = round_size(64 << 10);
+        let stacks: Vec<Stack> = (0..8).map(|_| take_one(&pools, size)).collect();
+        stacks.iter().for_each(touch);
+        pools.give(stacks.into_iter());
+        pools.sweep();
+        pools.sweep();
+        let stacks: Vec<Stack> = (0..8).map(|_| take_one(&pools, size)).collect();
+        for s in &stacks {
+            assert_eq!(resident(s), 0, "a stack was not released");
+            assert!(unreadable(s.limit()), "a released stack lost its guard");
+            assert!(!unreadable(s.limit() + sys::page_size()));
+        }
     }
 
     #[test]

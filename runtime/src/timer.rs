@@ -62,6 +62,9 @@ impl TimerId {
     }
 }
 
+/// Timer room below which `Heap::shrink` keeps the capacity.
+const SHRINK_ABOVE: usize = 4096;
+
 struct Heap {
     /// Deadlines, earliest on top; ids equal on `when` fire in add order.
     order: BinaryHeap<Reverse<(Instant, u64)>>,
@@ -80,6 +83,16 @@ impl Heap {
         if self.order.len() > 64 && self.order.len() > 2 * self.live.len() {
             let live = &self.live;
             self.order.retain(|Reverse((_, id))| live.contains_key(id));
+        }
+    }
+
+    /// Gives back the room a burst of timers left behind, once it is mostly
+    /// empty (a rehash of what is left, rare).
+    fn shrink(&mut self) {
+        let len = self.live.len();
+        if self.live.capacity() > SHRINK_ABOVE && self.live.capacity() > 8 * len {
+            self.live.shrink_to(2 * len);
+            self.order.shrink_to(2 * self.order.len());
         }
     }
 
@@ -150,6 +163,7 @@ impl Timers {
                 due.extend(h.live.remove(&id));
             }
             if !due.is_empty() || now >= until || std::mem::take(&mut h.kicked) {
+                h.shrink();
                 break;
             }
             let wake_at = h.peek().map_or(until, |t| t.min(until));

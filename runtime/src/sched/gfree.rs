@@ -5,7 +5,11 @@
 //! with no lock; beyond that half go to one global list, and an empty P
 //! refills from it in batches, so a spawner on one P and an exiter on
 //! another balance through the global list. The global list is capped: after
-//! a burst of a million goroutines the rest are freed, not hoarded.
+//! a burst of a million goroutines the rest are freed, not hoarded. And it
+//! ages (`aging.rs`): Gs left untaken through two of sysmon's sweeps are
+//! freed. A P going idle
+//! hands all but `LOCAL_KEEP` of its own list to the global one once a
+//! sweep, so they age too.
 //!
 //! A dead G has no coroutine and no name; only its allocation is reused.
 
@@ -16,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::aging::Aging;
 use crate::sched::g::G;
 
 /// Dead Gs a P keeps before spilling half to the global list.
@@ -24,10 +29,12 @@ const LOCAL_CAP: usize = 64;
 const BATCH: usize = LOCAL_CAP / 2;
 /// Dead Gs the global list keeps; more are freed.
 const GLOBAL_CAP: usize = 4096;
+/// Dead Gs an idle P keeps: its small working set.
+const LOCAL_KEEP: usize = 8;
 
 /// The global list of dead Gs, behind a lock taken once per `BATCH`.
 pub(crate) struct GlobalFree {
-    list: Mutex<Vec<Box<G>>>,
+    list: Mutex<Aging<Box<G>>>,
     /// `list.len()`, written under the lock, read without it so that a P
     /// finding the list empty does not take the lock on every spawn.
     len: AtomicUsize,
@@ -35,12 +42,21 @@ pub(crate) struct GlobalFree {
 
 impl GlobalFree {
     pub(crate) fn new() -> GlobalFree {
-        GlobalFree { list: Mutex::new(Vec::new()), len: AtomicUsize::new(0) }
+        GlobalFree { list: Mutex::new(Aging::new()), len: AtomicUsize::new(0) }
     }
 
-    fn publish_len(&self, list: &[Box<G>]) {
+    fn publish_len(&self, list: &Aging<Box<G>>) {
         // Relaxed: a hint; the lock orders the list itself.
         self.len.store(list.len(), Ordering::Relaxed);
+    }
+
+    /// One of sysmon's sweeps: frees the Gs left untaken since the last one.
+    pub(crate) fn sweep(&self) {
+        let mut list = self.list.lock();
+        let idle = list.sweep();
+        self.publish_len(&list);
+        drop(list);
+        drop(idle);
     }
 }
 
@@ -63,12 +79,31 @@ impl LocalFree {
 
     #[cold]
     fn spill(&mut self, global: &GlobalFree) {
+        self.give(global, LOCAL_CAP - BATCH);
+    }
+
+    /// For a P going idle: all but `LOCAL_KEEP` Gs go to the global list.
+    pub(crate) fn flush_idle(&mut self, global: &GlobalFree) {
+        if self.0.len() > LOCAL_KEEP {
+            self.give(global, LOCAL_KEEP);
+        }
+    }
+
+    /// Hands every G to the global list (a thread's cache, as it exits).
+    pub(crate) fn flush_all(&mut self, global: &GlobalFree) {
+        self.give(global, 0);
+    }
+
+    /// Moves the oldest Gs to `global` until `keep` are left, freeing those
+    /// past its cap.
+    fn give(&mut self, global: &GlobalFree, keep: usize) {
+        let n = self.0.len() - keep;
         let mut list = global.list.lock();
-        let keep = GLOBAL_CAP.saturating_sub(list.len()).min(BATCH);
-        list.extend(self.0.drain(..keep));
+        let room = GLOBAL_CAP.saturating_sub(list.len()).min(n);
+        list.extend(self.0.drain(..room));
         global.publish_len(&list);
         drop(list);
-        self.0.truncate(LOCAL_CAP - BATCH);
+        self.0.truncate(keep);
     }
 
     /// A dead G to reuse, if this P or the global list has one.
@@ -80,6 +115,12 @@ impl LocalFree {
         }
     }
 
+    /// The dead G `get` hands out next, if cached.
+    #[inline]
+    pub(crate) fn next(&self) -> Option<*const G> {
+        self.0.last().map(|g| std::ptr::from_ref(&**g))
+    }
+
     #[cold]
     fn refill(&mut self, global: &GlobalFree) -> Option<Box<G>> {
         // Relaxed: a stale zero only means one malloc instead of a reuse.
@@ -87,8 +128,7 @@ impl LocalFree {
             return None;
         }
         let mut list = global.list.lock();
-        let from = list.len().saturating_sub(BATCH);
-        self.0.extend(list.drain(from..));
+        self.0.extend(list.pop_many(BATCH));
         global.publish_len(&list);
         drop(list);
         self.0.pop()

@@ -125,8 +125,8 @@ impl Mach {
                 Switch::Finished(stack) => {
                     // SAFETY: this M holds `p`; the borrow ends in this block.
                     let local = unsafe { p.local() };
-                    local.stacks.put(stack);
-                    local.gfree.put(g.retire(), &sched().gfree);
+                    local.cache.stacks.put(stack);
+                    local.cache.gfree.put(g.retire(), &sched().gfree);
                     bump(&p.counters.exited);
                     return;
                 }
@@ -236,6 +236,8 @@ impl Mach {
     /// Releases the P, re-checks every queue, and sleeps until given a P.
     fn drop_p(&mut self, s: &'static Sched) {
         let was_spinning = self.spinning;
+        // SAFETY: this M holds `self.p` until `pidleput`; the borrow ends here.
+        unsafe { self.p.local() }.cache.flush_idle(&s.gfree);
         s.idle.pidleput(self.p);
         set_current_p(None);
         if was_spinning {

@@ -5,8 +5,9 @@
 //! - **G** (`g.rs`): a goroutine; exactly one `Box<G>` exists and its holder
 //!   owns the G (a run queue, the M running it, or what it waits on).
 //! - **P** (`p.rs`): one of `procs` logical processors. It owns a 256-slot
-//!   local run queue with a `runnext` slot (`runq.rs`), a stack cache, a goid
-//!   cache and its counters. Only the M holding a P touches its private parts.
+//!   local run queue with a `runnext` slot (`runq.rs`), a spawn cache of
+//!   goids, stacks and dead Gs (`cache.rs`; plain threads that spawn get one
+//!   too) and its counters. Only the M holding a P touches its private parts.
 //! - **M** (`m.rs`): an OS thread. It runs Gs only while it holds a P.
 //! - The global queue (`global.rs`), idle Ps and Ms with the spinning count
 //!   (`idle.rs`), stealing (`steal.rs`), park/ready (`park.rs`), blocking
@@ -58,6 +59,7 @@
 //!   sleeps on a condition variable until the earliest deadline instead.
 
 pub(crate) mod blocking;
+pub(crate) mod cache;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;

@@ -1,28 +1,15 @@
 //! P: a logical processor. The shared part (run queue, `held` flag, schedule
 //! tick, preemption mark, counters) may be read by any thread; the private
-//! part (`PLocal`: stack cache, dead Gs, goid cache, steal RNG) only by the M
-//! holding the P, so it needs no lock. Ps are created once and live for the whole process.
+//! part (`PLocal`: the spawn cache of goids, stacks and dead Gs (`cache.rs`),
+//! steal RNG) only by the M holding the P, so it needs no lock. Ps are
+//! created once and live for the whole process.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use crate::sched::cache::SpawnCache;
 use crate::sched::g::G;
-use crate::sched::gfree::LocalFree;
 use crate::sched::runq::RunQueue;
-use crate::stack::StackCache;
-
-/// goids are handed to Ps in batches of this many (Go's `_GoidCacheBatch`),
-/// so spawning does not bounce one counter's cache line between Ps.
-const GOID_BATCH: u64 = 16;
-
-/// Next goid batch start; goid 0 is never used.
-static GOID_GEN: AtomicU64 = AtomicU64::new(1);
-
-/// Takes `n` fresh goids.
-pub(crate) fn goid_take(n: u64) -> u64 {
-    // Relaxed: ids only need to be unique, not ordered with anything.
-    GOID_GEN.fetch_add(n, Ordering::Relaxed)
-}
 
 /// The flag bit of `P::preempt`, above the 32 bits of the marked tick.
 const PREEMPT_MARKED: u64 = 1 << 32;
@@ -47,24 +34,12 @@ pub(crate) fn bump(c: &AtomicU64) {
 
 /// The private part of a P.
 pub(crate) struct PLocal {
-    pub(crate) stacks: StackCache,
-    pub(crate) gfree: LocalFree,
-    goid_next: u64,
-    goid_end: u64,
+    /// Goids, stacks and dead Gs for spawning and exiting Gs.
+    pub(crate) cache: SpawnCache,
     rng: u64,
 }
 
 impl PLocal {
-    /// A fresh goid from this P's batch.
-    pub(crate) fn next_goid(&mut self) -> u64 {
-        if self.goid_next == self.goid_end {
-            self.goid_next = goid_take(GOID_BATCH);
-            self.goid_end = self.goid_next + GOID_BATCH;
-        }
-        self.goid_next += 1;
-        self.goid_next - 1
-    }
-
     /// xorshift64*: cheap randomness for steal order.
     pub(crate) fn rand(&mut self) -> u32 {
         self.rng ^= self.rng >> 12;
@@ -114,10 +89,7 @@ impl P {
             schedtick: AtomicU32::new(0),
             preempt: AtomicU64::new(0),
             local: UnsafeCell::new(PLocal {
-                stacks: StackCache::new(stack_size),
-                gfree: LocalFree::new(),
-                goid_next: 0,
-                goid_end: 0,
+                cache: SpawnCache::new(stack_size),
                 rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
             }),
             counters: Counters::default(),

@@ -2,8 +2,9 @@
 //! timers, retakes the Ps of Ms stuck in `blocking` calls (`blocking.rs`),
 //! marks Gs that have held their M for over 10 ms so that they yield
 //! (`preempt.rs`), polls the network for a CPU-bound program in `inline`
-//! netpoll mode, and about once a second trims the stacks that went back
-//! to the global pool (gort's stack shrinking) and sweeps the `sync::Pool`s.
+//! netpoll mode, and about once a second sweeps the pools (`sweep`): free
+//! stacks and dead Gs left unused through two sweeps go back to the kernel
+//! and to malloc, and the `sync::Pool`s age.
 //!
 //! It never polls an idle process: with no blocking call in progress it
 //! sleeps on the timer condition variable until the next deadline (or the
@@ -12,7 +13,7 @@
 //! progress it looks every 20 µs, doubling to 10 ms while it finds nothing
 //! to retake (Go's backoff).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use crate::sched::preempt::{Preempter, FORCE_PREEMPT};
 use crate::sched::sched;
 use crate::stack;
 
-/// How often returned stacks are trimmed.
+/// How often sysmon sweeps the pools.
 const TRIM_EVERY: Duration = Duration::from_secs(1);
 
 /// The longest sysmon sleeps between looks while it has something to watch.
@@ -62,10 +63,36 @@ fn run() {
             np.poll_ready(Inject::Global);
         }
         if Instant::now() >= next_trim {
-            stack::trim_sweep();
-            crate::sync::sweep_pools();
+            sweep();
             next_trim = Instant::now() + TRIM_EVERY;
         }
+    }
+}
+
+/// Sweeps done so far: a P going idle flushes its caches once a sweep.
+static SWEEPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many sweeps sysmon has done.
+pub(crate) fn sweeps() -> u64 {
+    // Relaxed: a P compares it with the count it last flushed at; a stale
+    // value only delays a flush to its next idle moment.
+    SWEEPS.load(Ordering::Relaxed)
+}
+
+/// Stacks released in one sweep that show a burst has ended, so the heap
+/// its Gs used is worth trimming too.
+const BURST_ENDED: usize = 1024;
+
+/// Gives back what stayed unused since the previous sweep.
+fn sweep() {
+    let released = stack::sweep();
+    sched().gfree.sweep();
+    crate::sync::sweep_pools();
+    SWEEPS.fetch_add(1, Ordering::Relaxed);
+    if released >= BURST_ENDED {
+        // Off sysmon, whose timers must not wait for the walk. A failed
+        // spawn only leaves the heap as it is.
+        let _ = thread::Builder::new().name("gort-trim".into()).spawn(crate::sys::trim_heap);
     }
 }
 
