@@ -18,6 +18,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use gort_runtime::context::Context;
 use gort_runtime::netpoll::{Interest, PollDesc};
 use socket2::{SockAddr, SockRef, Socket};
 
@@ -114,8 +115,22 @@ impl<S: AsFd> Fd<S> {
         }
     }
 
-    /// Waits for a non-blocking `connect` to finish (`deadline` bounds it).
-    pub(crate) fn finish_connect(&self, deadline: Option<Instant>) -> io::Result<()> {
+    /// Waits for a non-blocking `connect` to finish (`deadline` bounds it),
+    /// or for `ctx` to end: its `after_func` evicts the socket, which wakes
+    /// the wait, and the context's error is returned. A context that never
+    /// ends costs nothing here (no goroutine, no timer).
+    pub(crate) fn finish_connect(&self, deadline: Option<Instant>, ctx: &Context) -> io::Result<()> {
+        let evictor = self.pd.evictor();
+        let watch = ctx.after_func(move || evictor.evict());
+        let r = self.wait_connected(deadline);
+        if watch.stop() {
+            return r;
+        }
+        // The context ended first; the socket is (or is being) evicted.
+        Err(ctx.err().map_or_else(|| io::ErrorKind::ConnectionAborted.into(), io::Error::from))
+    }
+
+    fn wait_connected(&self, deadline: Option<Instant>) -> io::Result<()> {
         let s = SockRef::from(&self.sock);
         loop {
             self.pd.wait(Interest::Write, deadline)?;
@@ -227,8 +242,9 @@ pub(crate) fn socket(addr: &SockAddr, ty: socket2::Type) -> io::Result<Socket> {
     Socket::new(addr.domain(), ty.nonblocking(), None)
 }
 
-/// Starts a non-blocking connect of `sock` to `addr` and waits for it.
-pub(crate) fn connect<S>(sock: Socket, addr: &SockAddr, deadline: Option<Instant>) -> io::Result<Fd<S>>
+/// Starts a non-blocking connect of `sock` to `addr` and waits for it,
+/// until `deadline` or until `ctx` ends.
+pub(crate) fn connect<S>(sock: Socket, addr: &SockAddr, deadline: Option<Instant>, ctx: &Context) -> io::Result<Fd<S>>
 where
     S: AsFd + From<Socket>,
 {
@@ -240,7 +256,7 @@ where
         // a Unix socket it means the listener's queue is full, for TCP that
         // no local port is left, and neither ever completes (Go returns it).
         Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY | libc::EINTR)) => {
-            fd.finish_connect(deadline).map(|()| fd)
+            fd.finish_connect(deadline, ctx).map(|()| fd)
         }
         Err(e) => Err(e),
     }

@@ -13,6 +13,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use gort_runtime::context::Context;
 use socket2::{SockAddr, SockRef, Type};
 
 use crate::fd::{self, Fd};
@@ -136,7 +137,33 @@ impl TcpStream {
     /// # Errors
     /// `ConnectionRefused`, resolution errors…
     pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        each_addr(lookup_host(addr)?, |a| TcpStream::connect_until(&a, None))
+        TcpStream::connect_context(addr, &Context::background())
+    }
+
+    /// Connects to the first address of `addr` that accepts, giving up
+    /// when `ctx` ends (Go's `Dialer.DialContext`) with the context's
+    /// [`Error`](gort_runtime::context::Error) as an `io::Error`: `TimedOut`
+    /// past its deadline, `Other` when cancelled. Resolving a name is not
+    /// interrupted; the addresses it gives are not tried once `ctx` ended.
+    ///
+    /// ```
+    /// use gort::context::{Context, Error};
+    /// use std::time::Duration;
+    /// let ln = gort_net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let (ctx, cancel) = Context::background().with_timeout(Duration::from_secs(5));
+    /// assert!(gort_net::TcpStream::connect_context(ln.local_addr().unwrap(), &ctx).is_ok());
+    /// cancel.cancel();
+    /// let e = gort_net::TcpStream::connect_context(ln.local_addr().unwrap(), &ctx).unwrap_err();
+    /// assert_eq!(e.get_ref().unwrap().downcast_ref::<Error>(), Some(&Error::Canceled));
+    /// ```
+    ///
+    /// # Errors
+    /// The context's error, `ConnectionRefused`, resolution errors…
+    pub fn connect_context(addr: impl ToSocketAddrs, ctx: &Context) -> io::Result<TcpStream> {
+        each_addr(lookup_host(addr)?, |a| match ctx.err() {
+            Some(e) => Err(e.into()),
+            None => TcpStream::connect_until(&a, None, ctx),
+        })
     }
 
     /// Connects to one address, failing with `TimedOut` after `timeout`.
@@ -144,12 +171,12 @@ impl TcpStream {
     /// # Errors
     /// `TimedOut`, `ConnectionRefused`…
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        TcpStream::connect_until(addr, Some(Instant::now() + timeout))
+        TcpStream::connect_until(addr, Some(Instant::now() + timeout), &Context::background())
     }
 
-    fn connect_until(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+    fn connect_until(addr: &SocketAddr, deadline: Option<Instant>, ctx: &Context) -> io::Result<TcpStream> {
         let a = SockAddr::from(*addr);
-        Ok(TcpStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, deadline)? })
+        Ok(TcpStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, deadline, ctx)? })
     }
 
     /// Sets `TCP_NODELAY` (off by default, as std; Go turns it on).

@@ -5,6 +5,7 @@ use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
+use gort_runtime::context::Context;
 use gort_runtime::netpoll::Interest;
 use socket2::{SockAddr, Type};
 
@@ -83,7 +84,7 @@ impl UnixStream {
     /// `NotFound`, `ConnectionRefused`…
     pub fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let a = SockAddr::unix(path)?;
-        Ok(UnixStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, None)? })
+        Ok(UnixStream { fd: fd::connect(fd::socket(&a, Type::STREAM)?, &a, None, &Context::background())? })
     }
 
     /// A connected pair.

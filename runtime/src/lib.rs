@@ -38,6 +38,7 @@
 //! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread).
 
 pub mod chan;
+pub mod context;
 mod coro;
 pub mod fs;
 mod join;

@@ -49,7 +49,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use pd::{Interest, PollDesc};
+pub use pd::{Evictor, Interest, PollDesc};
 
 /// One non-blocking `recv(MSG_PEEK)` on a socket: the queued bytes are
 /// copied to `buf` and stay queued. `WouldBlock` when nothing is queued,

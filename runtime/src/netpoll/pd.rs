@@ -291,7 +291,39 @@ impl PollDesc {
     /// this descriptor with `ConnectionAborted` and fails later waits. The
     /// fd stays registered until the `PollDesc` is dropped.
     pub fn evict(&self) {
+        self.evictor().evict();
+    }
+
+    /// A handle that can [`evict`](Self::evict) this descriptor from
+    /// anywhere (a context's `after_func`, say) for as long as it lives;
+    /// once it is dropped, the handle does nothing.
+    pub fn evictor(&self) -> Evictor {
+        Evictor { slot: self.slot, gen: self.slot.st.lock().gen }
+    }
+}
+
+/// What [`PollDesc::evictor`] returns: `Copy`, `Send`, `'static`.
+#[derive(Clone, Copy)]
+pub struct Evictor {
+    slot: &'static Slot,
+    /// The descriptor's generation: a slot reused by another descriptor
+    /// has a newer one, and is left alone.
+    gen: u32,
+}
+
+impl std::fmt::Debug for Evictor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evictor").field("gen", &self.gen).finish_non_exhaustive()
+    }
+}
+
+impl Evictor {
+    /// [`PollDesc::evict`], if the descriptor is still registered.
+    pub fn evict(self) {
         let mut st = self.slot.st.lock();
+        if st.gen != self.gen {
+            return;
+        }
         // Release: pairs with the Acquire in `check_open`.
         self.slot.evicted.store(true, Ordering::Release);
         let mut woken = Vec::new();
