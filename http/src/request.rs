@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 
+use gort_runtime::context::Context;
 use http::header::HOST;
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri, Version};
@@ -143,11 +144,27 @@ impl Request {
         std::mem::take(&mut self.body)
     }
 
+    /// The request's context (Go's `r.Context()`): `background()` unless
+    /// one was set.
+    pub fn context(&self) -> Context {
+        self.head.extensions.get::<RequestContext>().map_or_else(Context::background, |c| c.0.clone())
+    }
+
+    /// The request with `ctx` as its context (Go's `r.WithContext`).
+    pub fn with_context(mut self, ctx: Context) -> Request {
+        self.head.extensions.insert(RequestContext(ctx));
+        self
+    }
+
     /// The head and body apart.
     pub(crate) fn into_head_body(self) -> (Parts, Body) {
         (self.head, self.body)
     }
 }
+
+/// The context of a request, kept among its extensions.
+#[derive(Clone)]
+struct RequestContext(Context);
 
 impl<B: Into<Body>> From<http::Request<B>> for Request {
     fn from(r: http::Request<B>) -> Request {
