@@ -34,7 +34,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 
 use crate::buf::ReadBuf;
 use crate::chunked::{Chunk, Decoder};
@@ -196,7 +196,12 @@ impl WireBody {
         if self.wire.take_continue() {
             self.wire.conn.write_all(CONTINUE)?;
         }
-        let n = self.state.read(&*self.wire.conn, &mut self.wire.rbuf.lock(), self.wire.rbuf_limit, out)?;
+        let r = self.state.read(&*self.wire.conn, &mut self.wire.rbuf.lock(), self.wire.rbuf_limit, out);
+        let n = r.inspect_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                self.wire.set_body_fault(StatusCode::BAD_REQUEST);
+            }
+        })?;
         self.count(n)
     }
 
@@ -205,7 +210,7 @@ impl WireBody {
         self.read += n as u64;
         if self.limit.is_some_and(|l| self.read > l) {
             self.state = State::Poisoned;
-            self.wire.set_too_large();
+            self.wire.set_body_fault(StatusCode::PAYLOAD_TOO_LARGE);
             return Err(io::Error::new(io::ErrorKind::InvalidData, "request body too large"));
         }
         Ok(n)
@@ -299,7 +304,8 @@ fn read_some(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, out: &mut [u8]) 
 /// the trailers are through.
 fn read_chunked(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, d: &mut Decoder, out: &mut [u8]) -> io::Result<usize> {
     loop {
-        let (used, chunk) = d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
+        let (used, chunk) =
+            d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
         rbuf.consume(used);
         match chunk {
             Chunk::Data(n) => {
@@ -311,7 +317,10 @@ fn read_chunked(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, d: &mut Decod
             Chunk::End => return Ok(0),
             Chunk::More => {
                 if rbuf.fill(conn, limit)? == 0 {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside the body"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed inside the body",
+                    ));
                 }
             }
         }

@@ -99,7 +99,7 @@ impl Client {
     /// `check_redirect` hook.
     pub fn send(&self, req: Request) -> io::Result<Response> {
         let deadline = self.policy.timeout.map(|t| Instant::now() + t);
-        let ctx = req.context();
+        let ctx = req.context().clone();
         let (mut head, mut body) = req.into_head_body();
         let initial = head.uri.clone();
         let mut via: Vec<Uri> = Vec::new();

@@ -58,7 +58,8 @@ const LINGER: Duration = Duration::from_millis(500);
 /// ```
 pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     let remote = conn.peer_addr();
-    let wire = Arc::new(Wire::new(Box::new(conn), config.max_header_bytes.saturating_add(4096)));
+    let limit = config.max_header_bytes.saturating_add(4096);
+    let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag(), config.base_context()));
     let id = config.track(&wire);
     config.state(remote, ConnState::New);
     let mut c = Loop { wire, handler, config, wbuf: WriteBuf::new(), names: Vec::new(), remote };
@@ -90,10 +91,9 @@ impl Loop<'_> {
     fn run(&mut self) -> ConnState {
         let mut first = true;
         loop {
-            if !first && !self.idle() {
+            if !self.idle(std::mem::take(&mut first)) {
                 break;
             }
-            first = false;
             let (req, close) = match self.read_request() {
                 Ok(r) => r,
                 Err(ReadErr::Gone) => break,
@@ -121,23 +121,27 @@ impl Loop<'_> {
         ConnState::Closed
     }
 
-    /// Between requests: with nothing buffered, give both buffers back and
-    /// wait for readability holding none. False when the connection should
-    /// close instead (idle timeout, EOF, shutdown).
-    fn idle(&mut self) -> bool {
+    /// Before each request. With a complete request already buffered, go
+    /// straight on. Otherwise the connection is idle until the request's
+    /// first bytes arrive (`read_request` clears the mark), and shutdown
+    /// may close it; with nothing buffered at all it gives both buffers
+    /// back and waits for readability holding none. False when it should
+    /// close instead (EOF, idle timeout, shutdown).
+    fn idle(&mut self, first: bool) -> bool {
         if self.more_buffered() {
             return true;
         }
-        self.wbuf.release();
-        let released = self.wire.rbuf.lock().release();
-        self.config.state(self.remote, ConnState::Idle);
+        let released = !first && self.wire.rbuf.lock().release();
+        if !first {
+            self.wbuf.release();
+            self.config.state(self.remote, ConnState::Idle);
+        }
         if !self.config.enter_idle(&self.wire) {
             return false;
         }
-        let idle = self.config.idle_timeout.or(self.config.read_timeout);
-        let ok = self.wire.conn.set_read_deadline(idle.map(|d| Instant::now() + d)).is_ok()
-            && (!released || self.wire.conn.wait_readable().is_ok());
-        self.config.leave_idle(&self.wire) && ok
+        let idle = if first { None } else { self.config.idle_timeout.or(self.config.read_timeout) };
+        let deadline_ok = first || self.wire.conn.set_read_deadline(idle.map(|d| Instant::now() + d)).is_ok();
+        deadline_ok && (!released || self.wire.conn.wait_readable().is_ok())
     }
 
     /// Whether a complete request head is already buffered.
@@ -156,7 +160,12 @@ impl Loop<'_> {
         let (raw, head) = {
             let mut rbuf = self.wire.rbuf.lock();
             loop {
-                if let Some(raw) = parse::parse_head(rbuf.data(), &cfg.limits(), &mut self.names).map_err(ReadErr::Reject)? {
+                if !rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
+                    return Err(ReadErr::Gone);
+                }
+                if let Some(raw) =
+                    parse::parse_head(rbuf.data(), &cfg.limits(), &mut self.names).map_err(ReadErr::Reject)?
+                {
                     let len = raw.len;
                     break (raw, rbuf.take_head(len));
                 }
@@ -169,7 +178,10 @@ impl Loop<'_> {
                         )));
                     }
                     Err(e) if e.kind() == io::ErrorKind::TimedOut && !rbuf.data().is_empty() => {
-                        return Err(ReadErr::Reject(Reject::new(StatusCode::REQUEST_TIMEOUT, "request head too slow")));
+                        return Err(ReadErr::Reject(Reject::new(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "request head too slow",
+                        )));
                     }
                     _ => return Err(ReadErr::Gone),
                 }
@@ -183,9 +195,10 @@ impl Loop<'_> {
         let body_deadline = cfg.read_timeout.map(|d| start + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
         let (mut parts, ()) = http::Request::new(()).into_parts();
-        (parts.method, parts.uri, parts.version, parts.headers) = (head.method, head.uri, head.version, head.headers);
+        (parts.method, parts.uri, parts.version, parts.headers) =
+            (head.method, head.uri, head.version, head.headers);
         let body = Body::wire(Arc::clone(&self.wire), framing);
-        Ok((Request::from_parts(parts, body, self.remote), close))
+        Ok((Request::on_wire(parts, body, self.remote, Arc::clone(&self.wire)), close))
     }
 
     /// Runs the handler on `req` and finishes the exchange; false when the
@@ -196,21 +209,28 @@ impl Loop<'_> {
             // Earlier pipelined responses go out before a 100 Continue can.
             wire.owe_continue(self.wbuf.flush_to(&*wire.conn).is_ok());
         }
-        let close = close || self.config.shutting_down();
         let head_request = req.method() == Method::HEAD;
-        let mut w = ResponseWriter::new(Arc::clone(&wire), std::mem::replace(&mut self.wbuf, WriteBuf::new()), head_request, req.version(), close);
+        let mut w = ResponseWriter::new(
+            Arc::clone(&wire),
+            std::mem::replace(&mut self.wbuf, WriteBuf::new()),
+            head_request,
+            req.version(),
+            close,
+        );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
         let ok = self.run_handler(&mut w, &mut req);
+        req.end_context();
         if wire.hijacked() {
             return false;
         }
-        if wire.too_large() && !w.committed() {
-            w.fail(StatusCode::PAYLOAD_TOO_LARGE, "413 request body too large\n");
+        let fault = wire.take_body_fault();
+        if let Some(status) = fault.filter(|_| !w.committed()) {
+            let reason = status.canonical_reason().unwrap_or("");
+            w.fail(status, &format!("{} {reason}: the request body was refused\n", status.as_str()));
         }
         let fin = w.finish();
         self.wbuf = fin.wbuf;
-        let owed = wire.take_continue();
-        let reusable = ok && !fin.close && !owed && !wire.too_large() && {
+        let reusable = ok && !fin.close && fault.is_none() && {
             if !req.body().is_empty() {
                 let _ = self.wbuf.flush_to(&*wire.conn);
             }
@@ -257,7 +277,8 @@ impl Loop<'_> {
     /// Answers a head that cannot be served, then closes lingering.
     fn reject(&mut self, r: Reject) {
         self.config.log(&format!("http: rejected request from {:?}: {} {}", self.remote, r.status, r.reason));
-        let text = format!("{} {}: {}\n", r.status.as_str(), r.status.canonical_reason().unwrap_or(""), r.reason);
+        let text =
+            format!("{} {}: {}\n", r.status.as_str(), r.status.canonical_reason().unwrap_or(""), r.reason);
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             r.status.as_str(),
@@ -266,7 +287,11 @@ impl Loop<'_> {
         );
         let _ = self.wbuf.flush_to(&*self.wire.conn);
         let _ = self.wire.conn.set_write_deadline(Some(Instant::now() + LINGER));
-        let sent = self.wire.conn.write_all(head.as_bytes()).and_then(|()| self.wire.conn.write_all(text.as_bytes()));
+        let sent = self
+            .wire
+            .conn
+            .write_all(head.as_bytes())
+            .and_then(|()| self.wire.conn.write_all(text.as_bytes()));
         if sent.is_ok() {
             self.linger();
         }
@@ -309,5 +334,8 @@ fn expects_continue(headers: &http::HeaderMap, version: Version) -> Result<bool,
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".to_owned())
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
 }

@@ -5,13 +5,17 @@
 //! values share the connection's read buffer instead of copying it.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
-use gort_runtime::context::Context;
+use gort_runtime::context::{Cancel, Context};
+
 use http::header::HOST;
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri, Version};
 
 use crate::body::Body;
+use crate::wire::Wire;
 
 /// An HTTP request; see the module doc.
 ///
@@ -31,12 +35,80 @@ pub struct Request {
     path_values: Vec<(String, String)>,
     /// The mux pattern that matched.
     pattern: Option<String>,
+    /// The request's context, made on first use (`context`).
+    ctx: OnceLock<ReqCtx>,
+    /// The connection a server request came on, for its context.
+    wire: Option<Arc<Wire>>,
+}
+
+/// A request's context, and on a server what ends it early.
+struct ReqCtx {
+    ctx: Context,
+    cancel: Option<Cancel>,
+    /// The goroutine that watches the connection for the client going away.
+    watcher: Option<gort_runtime::JoinHandle<()>>,
 }
 
 impl Request {
     /// A request from its parts, as the server and conversions build it.
     pub(crate) fn from_parts(head: Parts, body: Body, remote_addr: Option<SocketAddr>) -> Request {
-        Request { head, body, remote_addr, path_values: Vec::new(), pattern: None }
+        Request {
+            head,
+            body,
+            remote_addr,
+            path_values: Vec::new(),
+            pattern: None,
+            ctx: OnceLock::new(),
+            wire: None,
+        }
+    }
+
+    /// A request a server read off `wire`.
+    pub(crate) fn on_wire(
+        head: Parts,
+        body: Body,
+        remote_addr: Option<SocketAddr>,
+        wire: Arc<Wire>,
+    ) -> Request {
+        Request { wire: Some(wire), ..Request::from_parts(head, body, remote_addr) }
+    }
+
+    /// The request's context (Go's `r.Context()`). On a server it ends when
+    /// the client's connection closes, when the handler returns, or when
+    /// the server shuts down; elsewhere it is the one set with
+    /// [`set_context`](Self::set_context), else `background()`.
+    ///
+    /// A server notices the client going away by a goroutine that peeks at
+    /// the connection, started on the first call; it stops watching once
+    /// the client sends more (a pipelined request, or body the handler has
+    /// not read yet), as Go's background read does.
+    pub fn context(&self) -> &Context {
+        &self
+            .ctx
+            .get_or_init(|| match &self.wire {
+                Some(wire) => watch(wire),
+                None => ReqCtx { ctx: Context::background(), cancel: None, watcher: None },
+            })
+            .ctx
+    }
+
+    /// Sets the request's context (Go's `WithContext`); a client request
+    /// is cancelled through it.
+    pub fn set_context(&mut self, ctx: Context) {
+        self.ctx = OnceLock::from(ReqCtx { ctx, cancel: None, watcher: None });
+    }
+
+    /// The server is done with the request: end its context and stop the
+    /// watcher, if one was made, before the connection reads again.
+    pub(crate) fn end_context(&mut self) {
+        let Some(rc) = self.ctx.take() else { return };
+        if let Some(c) = &rc.cancel {
+            c.cancel();
+        }
+        if let (Some(w), Some(wire)) = (rc.watcher, &self.wire) {
+            let _ = wire.conn.set_read_deadline(Some(Instant::now()));
+            let _ = w.join();
+        }
     }
 
     /// The method.
@@ -144,27 +216,26 @@ impl Request {
         std::mem::take(&mut self.body)
     }
 
-    /// The request's context (Go's `r.Context()`): `background()` unless
-    /// one was set.
-    pub fn context(&self) -> Context {
-        self.head.extensions.get::<RequestContext>().map_or_else(Context::background, |c| c.0.clone())
-    }
-
-    /// The request with `ctx` as its context (Go's `r.WithContext`).
-    pub fn with_context(mut self, ctx: Context) -> Request {
-        self.head.extensions.insert(RequestContext(ctx));
-        self
-    }
-
     /// The head and body apart.
     pub(crate) fn into_head_body(self) -> (Parts, Body) {
         (self.head, self.body)
     }
 }
 
-/// The context of a request, kept among its extensions.
-#[derive(Clone)]
-struct RequestContext(Context);
+/// A server request's context: a child of the server's, ended by a
+/// goroutine that sees the client close the connection (see `context`).
+fn watch(wire: &Arc<Wire>) -> ReqCtx {
+    let (ctx, cancel) = wire.base.with_cancel();
+    let (w, c) = (Arc::clone(wire), cancel.clone());
+    let watcher = gort_runtime::go!(move || match w.conn.peek(&mut [0]) {
+        // More bytes from the client: it is still there, and the watch ends.
+        Ok(1..) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
+        // EOF, a reset, or the deadline `end_context` sets to stop us.
+        _ => c.cancel(),
+    });
+    ReqCtx { ctx, cancel: Some(cancel), watcher: Some(watcher) }
+}
 
 impl<B: Into<Body>> From<http::Request<B>> for Request {
     fn from(r: http::Request<B>) -> Request {

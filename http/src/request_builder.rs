@@ -101,11 +101,11 @@ impl RequestBuilder {
 
     fn finish(self, body: Body) -> io::Result<Request> {
         let r = self.inner.body(body).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let r = Request::from(r);
-        Ok(match self.ctx {
-            Some(ctx) => r.with_context(ctx),
-            None => r,
-        })
+        let mut r = Request::from(r);
+        if let Some(ctx) = self.ctx {
+            r.set_context(ctx);
+        }
+        Ok(r)
     }
 }
 

@@ -74,7 +74,13 @@ pub(crate) struct Finished {
 }
 
 impl ResponseWriter {
-    pub(crate) fn new(wire: Arc<Wire>, wbuf: WriteBuf, head_request: bool, version: Version, close: bool) -> Self {
+    pub(crate) fn new(
+        wire: Arc<Wire>,
+        wbuf: WriteBuf,
+        head_request: bool,
+        version: Version,
+        close: bool,
+    ) -> Self {
         let staged_from = wbuf.len();
         ResponseWriter {
             wire,
@@ -170,6 +176,8 @@ impl ResponseWriter {
     /// A handler that failed before writing anything gets `status` with a
     /// short text body, and the connection closes.
     pub(crate) fn fail(&mut self, status: StatusCode, text: &str) {
+        self.wbuf.truncate(self.staged_from);
+        self.written = 0;
         self.headers.clear();
         self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
         self.status = Some(status);
@@ -188,7 +196,9 @@ impl ResponseWriter {
         if self.out.is_some() {
             return Ok(());
         }
-        self.wire.owe_continue(false);
+        // A 100 Continue still owed will never be sent now: the client may
+        // never send the body, so the connection cannot be reused.
+        self.close |= self.wire.take_continue() || self.wire.shutting_down();
         let status = self.status();
         let declared = self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()));
         if declared.is_none() {
@@ -201,7 +211,8 @@ impl ResponseWriter {
             let ty = sniff::content_type(&self.wbuf.data()[self.staged_from..]);
             self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(ty));
         }
-        let head = Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
+        let head =
+            Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
         let chunk = (out.framing == Framing::Chunked && staged > 0).then_some(staged);
         self.place_head(&head, chunk)?;
         if chunk.is_some() {
@@ -248,9 +259,7 @@ impl ResponseWriter {
     fn write_body(&mut self, data: &[u8]) -> io::Result<usize> {
         let out = self.out.map_or(Framing::Empty, |o| o.framing);
         match out {
-            Framing::Length(n) if self.written + data.len() as u64 > n => {
-                Err(io::Error::new(io::ErrorKind::InvalidInput, "wrote more than the declared Content-Length"))
-            }
+            Framing::Length(n) if self.written + data.len() as u64 > n => Err(too_long()),
             Framing::Length(_) | Framing::Close => self.raw(data),
             Framing::Chunked => self.chunk(data),
             Framing::Empty => Err(io::Error::new(io::ErrorKind::InvalidInput, "this response has no body")),
@@ -363,6 +372,11 @@ impl Write for ResponseWriter {
             return Ok(data.len());
         }
         if self.out.is_none() {
+            let declared =
+                self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()));
+            if declared.is_some_and(|n| self.written + data.len() as u64 > n) {
+                return Err(too_long());
+            }
             if data.len() <= self.wbuf.room() {
                 self.push(data);
                 self.written += data.len() as u64;
@@ -376,6 +390,10 @@ impl Write for ResponseWriter {
     fn flush(&mut self) -> io::Result<()> {
         ResponseWriter::flush(self)
     }
+}
+
+fn too_long() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "wrote more than the declared Content-Length")
 }
 
 /// What the head of a response says, apart from the handler's headers.

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use std::net::ToSocketAddrs;
 
 use gort_net::TcpListener;
+use gort_runtime::context::{Cancel, Context};
 use parking_lot::Mutex;
 
 use crate::conn::serve_conn;
@@ -114,6 +115,16 @@ impl Config {
         self.tracker.as_ref().is_some_and(|t| t.shutting_down.load(Ordering::SeqCst))
     }
 
+    /// The context request contexts derive from.
+    pub(crate) fn base_context(&self) -> Context {
+        self.tracker.as_ref().map_or_else(Context::background, |t| t.base.0.clone())
+    }
+
+    /// The server's shutdown flag, for the connection's response writers.
+    pub(crate) fn shutdown_flag(&self) -> Option<Arc<AtomicBool>> {
+        self.tracker.as_ref().map(|t| Arc::clone(&t.shutting_down))
+    }
+
     pub(crate) fn track(&self, wire: &Arc<Wire>) -> u64 {
         self.tracker.as_ref().map_or(0, |t| t.add(wire))
     }
@@ -126,14 +137,15 @@ impl Config {
 
     /// Marks the connection idle; false when the server is shutting down.
     pub(crate) fn enter_idle(&self, wire: &Wire) -> bool {
-        wire.set_idle(true);
+        wire.set_idle();
         !self.shutting_down()
     }
 
-    /// Clears the idle mark; false when the server shut down meanwhile.
+    /// Clears the idle mark (a request's first bytes arrived). False when
+    /// the server shut down while the connection was idle: shutdown may be
+    /// closing it, so the request is not served.
     pub(crate) fn leave_idle(&self, wire: &Wire) -> bool {
-        wire.set_idle(false);
-        !self.shutting_down()
+        !wire.take_idle() || !self.shutting_down()
     }
 }
 
@@ -150,12 +162,25 @@ impl fmt::Debug for Config {
 }
 
 /// The live connections and listeners of one server.
-#[derive(Default)]
 struct Tracker {
-    shutting_down: AtomicBool,
+    shutting_down: Arc<AtomicBool>,
+    /// The server's context and what ends it (shutdown, close).
+    base: (Context, Cancel),
     next: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<Wire>>>,
     listeners: Mutex<Vec<Arc<TcpListener>>>,
+}
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker {
+            shutting_down: Arc::default(),
+            base: Context::background().with_cancel(),
+            next: AtomicU64::new(0),
+            conns: Mutex::default(),
+            listeners: Mutex::default(),
+        }
+    }
 }
 
 impl Tracker {
@@ -301,7 +326,10 @@ impl Server {
         self.stop_listening();
         while self.tracker.close_idle() > 0 {
             if Instant::now() >= until {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "http: shutdown timed out with active connections"));
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "http: shutdown timed out with active connections",
+                ));
             }
             gort_runtime::time::sleep(Duration::from_millis(5));
         }
@@ -317,6 +345,7 @@ impl Server {
     fn stop_listening(&self) {
         self.tracker.shutting_down.store(true, Ordering::SeqCst);
         self.tracker.listeners.lock().drain(..).for_each(|l| l.close());
+        self.tracker.base.1.cancel();
     }
 }
 

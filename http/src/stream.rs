@@ -41,6 +41,18 @@ pub trait Conn: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Blocks until data is queued or the peer closes (`Ok(0)`), without
+    /// consuming anything; a read deadline ends it with `TimedOut`. The
+    /// server watches for a client that goes away with it. The default is
+    /// `Unsupported`: such a connection's request contexts then end only
+    /// when the handler returns or the server shuts down.
+    ///
+    /// # Errors
+    /// As a read; `Unsupported` by default.
+    fn peek(&self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
     /// Sets the instant after which reads fail with `TimedOut` (`None`:
     /// never), including a read already blocked where the stream allows.
     ///
@@ -99,6 +111,9 @@ impl Conn for gort_net::TcpStream {
     fn wait_readable(&self) -> io::Result<()> {
         gort_net::TcpStream::wait_readable(self)
     }
+    fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        gort_net::TcpStream::peek(self, buf)
+    }
     fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         gort_net::TcpStream::set_read_deadline(self, deadline);
         Ok(())
@@ -130,6 +145,9 @@ impl Conn for gort_net::UnixStream {
     }
     fn wait_readable(&self) -> io::Result<()> {
         gort_net::UnixStream::wait_readable(self)
+    }
+    fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        gort_net::UnixStream::peek(self, buf)
     }
     fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
         gort_net::UnixStream::set_read_deadline(self, deadline);

@@ -94,7 +94,7 @@ impl Transport {
     /// [`round_trip`](Self::round_trip) with the whole exchange, body
     /// included, bounded by `deadline`.
     pub(crate) fn round_trip_until(&self, req: Request, deadline: Option<Instant>) -> io::Result<Response> {
-        let ctx = req.context();
+        let ctx = req.context().clone();
         let (head, body) = req.into_head_body();
         self.exchange(&head, body, &ctx, deadline)
     }

@@ -9,7 +9,11 @@
 //!   contended; it exists so a body moved to another goroutine stays safe.
 //! - the flags: set by one side, read by another; each says which.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::Arc;
+
+use gort_runtime::context::Context;
+use http::StatusCode;
 
 use parking_lot::Mutex;
 
@@ -29,27 +33,43 @@ pub(crate) struct Wire {
     /// expects one, taken by the body's first read (which sends it) or by
     /// the response head going out first (then it is never sent).
     continue_owed: AtomicBool,
-    /// A body read passed a `max_bytes` limit: set by the body, read by the
-    /// loop, which then answers 413 (if nothing was written) and closes.
-    too_large: AtomicBool,
+    /// The status a body read failed with (0: none): 413 past a
+    /// `max_bytes` limit, 400 for bad chunked framing. Set by the body,
+    /// read by the loop, which answers it (if nothing was written yet) and
+    /// closes.
+    body_fault: AtomicU16,
     /// The handler took the connection over: set by `hijack`, read by the
     /// loop, which then leaves the connection alone.
     hijacked: AtomicBool,
     /// Waiting for its next request: set and cleared by the loop, read by
     /// `Server::shutdown` (SeqCst: the protocol in `server.rs`).
     idle: AtomicBool,
+    /// The server's shutdown flag (SeqCst: `server.rs`), if a server owns
+    /// the connection: a response committed after it is set says
+    /// `Connection: close`.
+    shutdown: Option<Arc<AtomicBool>>,
+    /// The context request contexts derive from: the server's, ended by
+    /// shutdown and close; `background()` outside a server.
+    pub(crate) base: Context,
 }
 
 impl Wire {
-    pub(crate) fn new(conn: Box<dyn Conn>, rbuf_limit: usize) -> Wire {
+    pub(crate) fn new(
+        conn: Box<dyn Conn>,
+        rbuf_limit: usize,
+        shutdown: Option<Arc<AtomicBool>>,
+        base: Context,
+    ) -> Wire {
         Wire {
             conn,
             rbuf: Mutex::new(ReadBuf::new()),
             rbuf_limit,
             continue_owed: AtomicBool::new(false),
-            too_large: AtomicBool::new(false),
+            body_fault: AtomicU16::new(0),
             hijacked: AtomicBool::new(false),
             idle: AtomicBool::new(false),
+            shutdown,
+            base,
         }
     }
 
@@ -66,12 +86,13 @@ impl Wire {
         self.continue_owed.swap(false, Ordering::Relaxed)
     }
 
-    pub(crate) fn set_too_large(&self) {
-        self.too_large.store(true, Ordering::Relaxed);
+    pub(crate) fn set_body_fault(&self, status: StatusCode) {
+        self.body_fault.store(status.as_u16(), Ordering::Relaxed);
     }
 
-    pub(crate) fn too_large(&self) -> bool {
-        self.too_large.load(Ordering::Relaxed)
+    /// Takes the body fault, if any.
+    pub(crate) fn take_body_fault(&self) -> Option<StatusCode> {
+        StatusCode::from_u16(self.body_fault.swap(0, Ordering::Relaxed)).ok()
     }
 
     pub(crate) fn set_hijacked(&self) {
@@ -82,8 +103,18 @@ impl Wire {
         self.hijacked.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_idle(&self, idle: bool) {
-        self.idle.store(idle, Ordering::SeqCst);
+    pub(crate) fn set_idle(&self) {
+        self.idle.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the server owning the connection is shutting down.
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
+    /// Clears the idle mark; returns whether it was set.
+    pub(crate) fn take_idle(&self) -> bool {
+        self.idle.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn idle(&self) -> bool {

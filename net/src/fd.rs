@@ -83,6 +83,16 @@ impl<S: AsFd> Fd<S> {
         r
     }
 
+    /// A `MSG_PEEK` receive through the retry loop. It counts as a read
+    /// for the drained hint, which it clears: readiness it waits for is
+    /// consumed, so the next read must try before it waits.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.drained.begin();
+        let r = self.io_loop(Interest::Read, |s| gort_runtime::netpoll::peek_now(s.as_fd(), buf), false);
+        self.drained.end(false);
+        r
+    }
+
     /// One non-blocking `MSG_PEEK` receive: no wait, no retry.
     pub(crate) fn peek_now(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.pd.check_open()?;
@@ -244,7 +254,12 @@ pub(crate) fn socket(addr: &SockAddr, ty: socket2::Type) -> io::Result<Socket> {
 
 /// Starts a non-blocking connect of `sock` to `addr` and waits for it,
 /// until `deadline` or until `ctx` ends.
-pub(crate) fn connect<S>(sock: Socket, addr: &SockAddr, deadline: Option<Instant>, ctx: &Context) -> io::Result<Fd<S>>
+pub(crate) fn connect<S>(
+    sock: Socket,
+    addr: &SockAddr,
+    deadline: Option<Instant>,
+    ctx: &Context,
+) -> io::Result<Fd<S>>
 where
     S: AsFd + From<Socket>,
 {

@@ -153,6 +153,17 @@ macro_rules! stream_methods {
             self.fd.wait_readable()
         }
 
+        /// Reads without removing the data from the receive queue, parking
+        /// until some is queued or the peer closes (`Ok(0)`), as std's
+        /// `peek`; deadlines and the read timeout apply. A server watches
+        /// for a client that goes away this way while a handler runs.
+        ///
+        /// # Errors
+        /// `TimedOut` past a deadline; `ConnectionAborted` once closed.
+        pub fn peek(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.fd.peek(buf)
+        }
+
         /// Reads without removing the data from the receive queue, and
         /// without waiting: `WouldBlock` when nothing is queued, `Ok(0)` at
         /// EOF. A connection pool checks an idle connection this way.

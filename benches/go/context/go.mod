@@ -1,0 +1,3 @@
+module gort.invalid/benches/context
+
+go 1.21

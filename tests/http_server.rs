@@ -1,0 +1,300 @@
+//! The server over real loopback sockets: slowloris is cut at the header
+//! timeout while others are served, shutdown lets in-flight requests
+//! finish and accepts nothing new, panics are logged and serving goes on,
+//! connection states are reported, 10,000 keep-alive connections are held
+//! at once, and a 1 GiB upload and download run in constant memory.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gort::http::{test, ConnState, Request, ResponseWriter, Server};
+
+fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
+    match r.url_path() {
+        "/panic" => panic!("handler panicked on purpose"),
+        "/count" => {
+            let n = std::io::copy(r.body(), &mut std::io::sink())?;
+            write!(w, "{n}")
+        }
+        "/gib" => {
+            w.headers_mut().insert("content-length", (1u64 << 30).into());
+            let chunk = vec![b'g'; 64 << 10];
+            for _ in 0..(1 << 30) / chunk.len() {
+                w.write_all(&chunk)?;
+            }
+            Ok(())
+        }
+        _ => w.write_all(b"Hello, World!"),
+    }
+}
+
+/// Sends one keep-alive GET on `c` and reads the response: (status line, body).
+fn get(c: &mut BufReader<TcpStream>, path: &str) -> (String, String) {
+    write!(c.get_mut(), "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    read_response(c)
+}
+
+fn read_response(c: &mut BufReader<TcpStream>) -> (String, String) {
+    let mut status = String::new();
+    c.read_line(&mut status).unwrap();
+    let mut len = 0;
+    loop {
+        let mut line = String::new();
+        c.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length: ") {
+            len = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; len];
+    c.read_exact(&mut body).unwrap();
+    (status.trim_end().to_owned(), String::from_utf8(body).unwrap())
+}
+
+fn connect(srv: &test::Server) -> BufReader<TcpStream> {
+    let c = TcpStream::connect(srv.addr()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    BufReader::new(c)
+}
+
+#[test]
+fn slowloris_is_cut_at_the_header_timeout_while_others_are_served() {
+    let timeout = Duration::from_millis(800);
+    let srv = test::Server::with(Server::new(app).read_header_timeout(timeout).error_log(|_| {}));
+    let started = Instant::now();
+    let slow: Vec<TcpStream> = (0..1000)
+        .map(|_| {
+            let mut c = TcpStream::connect(srv.addr()).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").unwrap();
+            c
+        })
+        .collect();
+    let mut normal = connect(&srv);
+    let mut worst = Duration::ZERO;
+    let trickling = Instant::now();
+    while trickling.elapsed() < timeout / 2 {
+        let t = Instant::now();
+        assert_eq!(get(&mut normal, "/"), ("HTTP/1.1 200 OK".to_owned(), "Hello, World!".to_owned()));
+        worst = worst.max(t.elapsed());
+        for c in slow.iter().take(50) {
+            let _ = (&*c).write_all(b"X-Trickle: 1\r\n");
+        }
+    }
+    println!("normal client's slowest answer beside 1,000 slow clients: {worst:?}");
+    for mut c in slow {
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut resp = Vec::new();
+        let _ = c.read_to_end(&mut resp);
+        assert!(started.elapsed() >= timeout, "cut before the header timeout");
+        let resp = String::from_utf8_lossy(&resp);
+        assert!(resp.is_empty() || resp.starts_with("HTTP/1.1 408 "), "{resp}");
+    }
+}
+
+#[test]
+fn shutdown_finishes_requests_in_flight_and_accepts_nothing_new() {
+    let (entered_tx, entered_rx) = gort::chan::bounded::<()>(0);
+    let (release_tx, release_rx) = gort::chan::bounded::<()>(0);
+    let handler = move |w: &mut ResponseWriter, _: &mut Request| {
+        entered_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        w.write_all(b"finished")
+    };
+    let srv = test::Server::new(handler);
+    let idle = connect(&srv);
+    let mut busy = connect(&srv);
+    write!(busy.get_mut(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    entered_rx.recv().unwrap();
+    let server = srv.server().clone();
+    let shutdown = std::thread::spawn(move || server.shutdown(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(100));
+    let refused = TcpStream::connect(srv.addr()).map(|mut c| {
+        let _ = c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        let mut b = Vec::new();
+        let _ = c.read_to_end(&mut b);
+        b
+    });
+    assert!(refused.map_or(true, |b| b.is_empty()), "a new connection was served during shutdown");
+    let mut b = Vec::new();
+    let mut idle = idle.into_inner();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(idle.read_to_end(&mut b).unwrap(), 0, "the idle connection was closed");
+    release_tx.send(()).unwrap();
+    let mut head = String::new();
+    busy.read_to_string(&mut head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.ends_with("finished"), "{head}");
+    assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+    shutdown.join().unwrap().unwrap();
+}
+
+#[test]
+fn panics_are_logged_and_the_server_keeps_serving() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&log);
+    let srv =
+        test::Server::with(Server::new(app).error_log(move |m| sink.lock().unwrap().push(m.to_owned())));
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/panic").0, "HTTP/1.1 500 Internal Server Error");
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/").1, "Hello, World!");
+    let log = log.lock().unwrap();
+    let line = log.iter().find(|l| l.contains("panic")).expect("the panic was logged");
+    assert!(line.contains("GET /panic HTTP/1.1") && line.contains("handler panicked on purpose"), "{line}");
+    assert!(line.contains("goroutine"), "{line}");
+}
+
+#[test]
+fn connection_states_are_reported_in_order() {
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&states);
+    let srv = test::Server::with(Server::new(app).conn_state(move |_, s| sink.lock().unwrap().push(s)));
+    let mut c = connect(&srv);
+    get(&mut c, "/");
+    get(&mut c, "/");
+    drop(c);
+    assert!(common::wait_until(Duration::from_secs(5), || states.lock().unwrap().last()
+        == Some(&ConnState::Closed)));
+    use ConnState::*;
+    assert_eq!(*states.lock().unwrap(), [New, Active, Idle, Active, Idle, Closed]);
+}
+
+const KEEPALIVE_CONNS: usize = 10_000;
+
+/// The clients of `ten_thousand_keep_alive_connections`, in a child
+/// process: every connection makes a request, all stay open, then every
+/// connection makes a second request on the same connection.
+fn keep_alive_clients(addr: &str) {
+    let mut conns: Vec<BufReader<TcpStream>> =
+        (0..KEEPALIVE_CONNS).map(|_| BufReader::new(TcpStream::connect(addr).unwrap())).collect();
+    for round in 0..2 {
+        for c in &mut conns {
+            c.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        }
+        for c in &mut conns {
+            assert_eq!(read_response(c).1, "Hello, World!", "round {round}");
+        }
+    }
+    println!("keep-alive clients done");
+}
+
+#[test]
+fn ten_thousand_keep_alive_connections() {
+    if let Ok(addr) = std::env::var("GORT_TEST_KEEPALIVE_ADDR") {
+        return keep_alive_clients(&addr);
+    }
+    let accepted = Arc::new(Mutex::new(0usize));
+    let count = Arc::clone(&accepted);
+    let srv = test::Server::with(Server::new(app).conn_state(move |_, s| {
+        if s == ConnState::New {
+            *count.lock().unwrap() += 1;
+        }
+    }));
+    let addr = srv.addr().to_string();
+    let out =
+        common::run_child("ten_thousand_keep_alive_connections", &[("GORT_TEST_KEEPALIVE_ADDR", &addr)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("keep-alive clients done"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(*accepted.lock().unwrap(), KEEPALIVE_CONNS, "each connection served both requests");
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_gibibyte_up_and_down_in_constant_memory() {
+    if !common::is_child() {
+        let out = common::run_child("a_gibibyte_up_and_down_in_constant_memory", &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("gibibyte moved"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let srv = test::Server::new(app);
+    let before = rss_kib();
+    let mut up = connect(&srv);
+    write!(up.get_mut(), "POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", 1u64 << 30)
+        .unwrap();
+    let chunk = vec![b'u'; 256 << 10];
+    for _ in 0..(1 << 30) / chunk.len() {
+        up.get_mut().write_all(&chunk).unwrap();
+    }
+    assert_eq!(read_response(&mut up).1, (1u64 << 30).to_string());
+    let mut down = connect(&srv);
+    write!(down.get_mut(), "GET /gib HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut status = String::new();
+    while status != "\r\n" {
+        status.clear();
+        down.read_line(&mut status).unwrap();
+    }
+    let n = std::io::copy(&mut down.take(1 << 30), &mut std::io::sink()).unwrap();
+    assert_eq!(n, 1 << 30);
+    let grew = rss_kib().saturating_sub(before);
+    assert!(grew < 64 << 10, "RSS grew by {grew} KiB moving 2 GiB");
+    println!("gibibyte moved each way, RSS grew by {grew} KiB");
+}
+
+#[test]
+fn the_request_context_ends_when_the_client_goes_away() {
+    let (ended_tx, ended_rx) = gort::chan::bounded::<Option<gort::context::Error>>(1);
+    let handler = move |_: &mut ResponseWriter, r: &mut Request| {
+        let ctx = r.context().clone();
+        let give_up = gort::time::after(Duration::from_secs(20));
+        gort::select! {
+            recv(ctx.done()) -> _ => ended_tx.send(ctx.err()).unwrap(),
+            recv(give_up) -> _ => ended_tx.send(None).unwrap(),
+        }
+        Ok(())
+    };
+    let srv = test::Server::new(handler);
+    let mut c = TcpStream::connect(srv.addr()).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(c);
+    assert_eq!(ended_rx.recv().unwrap(), Some(gort::context::Error::Canceled));
+}
+
+#[test]
+fn the_request_context_ends_when_the_handler_returns_or_the_server_shuts_down() {
+    let (ctx_tx, ctx_rx) = gort::chan::unbounded::<gort::context::Context>();
+    let (release_tx, release_rx) = gort::chan::bounded::<()>(0);
+    let handler = move |w: &mut ResponseWriter, r: &mut Request| {
+        ctx_tx.send(r.context().clone()).unwrap();
+        if r.url_path() == "/wait" {
+            let _ = r.context().done().recv();
+            release_rx.recv().unwrap();
+        }
+        w.write_all(b"done")
+    };
+    let srv = test::Server::new(handler);
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/").1, "done");
+    let first = ctx_rx.recv().unwrap();
+    assert_eq!(first.err(), Some(gort::context::Error::Canceled), "ended when the handler returned");
+    let mut c2 = connect(&srv);
+    write!(c2.get_mut(), "GET /wait HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let waiting = ctx_rx.recv().unwrap();
+    assert_eq!(waiting.err(), None);
+    let server = srv.server().clone();
+    let shutdown = std::thread::spawn(move || server.shutdown(Duration::from_secs(10)));
+    let _ = waiting.done().recv();
+    assert_eq!(waiting.err(), Some(gort::context::Error::Canceled), "ended by shutdown");
+    release_tx.send(()).unwrap();
+    assert_eq!(read_response(&mut c2).1, "done");
+    shutdown.join().unwrap().unwrap();
+}
