@@ -26,7 +26,12 @@ struct Args {
 
 fn args() -> Result<Args, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut a = Args { url: "http://127.0.0.1:8080/hello/gopher".into(), conns: 50, duration: Duration::from_secs(10), serve: None };
+    let mut a = Args {
+        url: "http://127.0.0.1:8080/hello/gopher".into(),
+        conns: 50,
+        duration: Duration::from_secs(10),
+        serve: None,
+    };
     let mut p = lexopt::Parser::from_env();
     while let Some(arg) = p.next()? {
         match arg {
@@ -109,7 +114,11 @@ fn main() {
     lat.sort_unstable();
     let n = lat.len();
     println!("{} goroutines, {:.1} s, {n} requests, {errors} errors", a.conns, wall);
-    println!("requests/s {:.0}   client CPU {cpu:.2} s   requests per client CPU-second {:.0}", n as f64 / wall, n as f64 / cpu.max(1e-9));
+    println!(
+        "requests/s {:.0}   client CPU {cpu:.2} s   requests per client CPU-second {:.0}",
+        n as f64 / wall,
+        n as f64 / cpu.max(1e-9)
+    );
     println!(
         "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
         percentile(&lat, 0.50),

@@ -135,7 +135,8 @@ fn get(client: &Client, url: &str) -> String {
 /// accepted and the TIME_WAIT sockets they left. Returns the time.
 fn run(label: &str, client: &Client, base: &str, port: u16, n: usize) -> Duration {
     let probe = Client::new();
-    let (conns0, tw0) = (get(&probe, &format!("{base}/conns")).parse::<usize>().unwrap_or(0), time_wait(port));
+    let (conns0, tw0) =
+        (get(&probe, &format!("{base}/conns")).parse::<usize>().unwrap_or(0), time_wait(port));
     let t = Instant::now();
     for _ in 0..n {
         assert_eq!(get(client, &format!("{base}/")), "hello, pool");
@@ -193,7 +194,13 @@ fn main() {
     let base = format!("http://{addr}");
     let port: u16 = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
     println!("server {addr}, connect delay {:?}", a.connect_delay);
-    let fresh = run("fresh connection each:", &Client::builder().disable_keep_alives(true).build(), &base, port, a.requests);
+    let fresh = run(
+        "fresh connection each:",
+        &Client::builder().disable_keep_alives(true).build(),
+        &base,
+        port,
+        a.requests,
+    );
     let pooled = run("through the pool:", &Client::new(), &base, port, a.requests);
     println!("pooled is {:.1}x faster", fresh.as_secs_f64() / pooled.as_secs_f64());
     if a.idle > 0 {

@@ -63,7 +63,9 @@ fn bytes_past_the_content_length_keep_the_connection_out_of_the_pool() {
 
 #[test]
 fn content_length_with_transfer_encoding_is_refused() {
-    let srv = replying(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    let srv = replying(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
     let e = Client::new().get(&srv.url("/")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidData);
     assert!(e.to_string().contains("both Transfer-Encoding and Content-Length"), "{e}");

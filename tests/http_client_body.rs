@@ -85,7 +85,10 @@ fn request_bodies_are_framed_by_what_is_known_of_them() {
     let client = Client::new();
     let post = |b: Body| read_all(client.post(&srv.url("/"), "text/plain", b).unwrap().body()).unwrap();
     assert_eq!(post(Body::from("known")), "length 5: known");
-    assert_eq!(post(Body::from_reader(std::io::Cursor::new(vec![b'z'; 9000]))), format!("chunked: {}", "z".repeat(9000)));
+    assert_eq!(
+        post(Body::from_reader(std::io::Cursor::new(vec![b'z'; 9000]))),
+        format!("chunked: {}", "z".repeat(9000))
+    );
     assert_eq!(post(Body::empty()), "length 0: ");
     let r = client.post(&srv.url("/"), "text/plain", &b"static bytes"[..]).unwrap();
     assert_eq!(read_all(r.into_body()).unwrap(), "length 12: static bytes");

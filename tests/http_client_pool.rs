@@ -109,8 +109,8 @@ fn an_idle_connection_the_server_closed_is_noticed_before_reuse() {
     let client = Client::new();
     read_all(client.get(&srv.url("/")).unwrap().body()).unwrap();
     std::thread::sleep(Duration::from_millis(50)); // the FIN reaches the client's socket
-    // A POST with a streamed body is never retried: it succeeds only
-    // because the closed connection was seen closed before it was used.
+                                                   // A POST with a streamed body is never retried: it succeeds only
+                                                   // because the closed connection was seen closed before it was used.
     let body = Body::from_reader(std::io::Cursor::new(b"payload".to_vec()));
     let r = client.post(&srv.url("/"), "text/plain", body);
     assert_eq!(read_all(r.unwrap().body()).unwrap(), "ok");

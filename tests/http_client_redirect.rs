@@ -30,7 +30,14 @@ fn site(w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
     let mut body = String::new();
     r.body().read_to_string(&mut body)?;
     let cred = |h: &str| r.headers().get(h).map_or("-", |v| v.to_str().unwrap()).to_owned();
-    write!(w, "{} {} body={body:?} auth={} cookie={}", r.method(), path, cred("authorization"), cred("cookie"))
+    write!(
+        w,
+        "{} {} body={body:?} auth={} cookie={}",
+        r.method(),
+        path,
+        cred("authorization"),
+        cred("cookie")
+    )
 }
 
 fn post(client: &Client, url: &str) -> String {
@@ -45,7 +52,11 @@ fn the_method_rules_of_each_status() {
         assert_eq!(post(&c, &srv.url(&format!("/to/{s}/end"))), "GET /end body=\"\" auth=- cookie=-", "{s}");
     }
     for s in [307, 308] {
-        assert_eq!(post(&c, &srv.url(&format!("/to/{s}/end"))), "POST /end body=\"data\" auth=- cookie=-", "{s}");
+        assert_eq!(
+            post(&c, &srv.url(&format!("/to/{s}/end"))),
+            "POST /end body=\"data\" auth=- cookie=-",
+            "{s}"
+        );
     }
     let r = c.head(&srv.url("/to/303/end")).unwrap();
     assert_eq!(r.status(), StatusCode::OK, "HEAD stays HEAD");

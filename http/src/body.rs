@@ -231,7 +231,13 @@ impl State {
     /// Reads the next body bytes off `conn` through `rbuf` (growing to at
     /// most `limit`); `Ok(0)` once at the framed end (then Done). Any error
     /// leaves the body Poisoned.
-    pub(crate) fn read(&mut self, conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, out: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read(
+        &mut self,
+        conn: &dyn Conn,
+        rbuf: &mut ReadBuf,
+        limit: usize,
+        out: &mut [u8],
+    ) -> io::Result<usize> {
         let r = match self {
             State::Done(_) => return Ok(0),
             State::Poisoned => return Err(io::Error::other("body unusable after an earlier error")),
@@ -269,7 +275,13 @@ impl State {
 }
 
 /// Reads up to `left` bytes of a length-delimited body.
-fn read_length(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, left: &mut u64, out: &mut [u8]) -> io::Result<usize> {
+fn read_length(
+    conn: &dyn Conn,
+    rbuf: &mut ReadBuf,
+    limit: usize,
+    left: &mut u64,
+    out: &mut [u8],
+) -> io::Result<usize> {
     if *left == 0 {
         return Ok(0);
     }
@@ -302,7 +314,13 @@ fn read_some(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, out: &mut [u8]) 
 
 /// Reads the next data of a chunked body; `Ok(0)` once the last chunk and
 /// the trailers are through.
-fn read_chunked(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, d: &mut Decoder, out: &mut [u8]) -> io::Result<usize> {
+fn read_chunked(
+    conn: &dyn Conn,
+    rbuf: &mut ReadBuf,
+    limit: usize,
+    d: &mut Decoder,
+    out: &mut [u8],
+) -> io::Result<usize> {
     loop {
         let (used, chunk) =
             d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;

@@ -83,8 +83,15 @@ impl Client {
     ///
     /// # Errors
     /// As [`send`](Self::send).
-    pub fn post(&self, url: &str, content_type: &str, body: impl Read + Send + 'static) -> io::Result<Response> {
-        self.send(Request::builder().method(Method::POST).uri(url).header(CONTENT_TYPE, content_type).body(body)?)
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: impl Read + Send + 'static,
+    ) -> io::Result<Response> {
+        self.send(
+            Request::builder().method(Method::POST).uri(url).header(CONTENT_TYPE, content_type).body(body)?,
+        )
     }
 
     /// Sends `req`, following redirects, and returns the final response
@@ -108,7 +115,9 @@ impl Client {
             let resp = self.transport.exchange(&head, body, &ctx, deadline)?;
             let Some(f) = redirect::follow(resp.status(), &head.method) else { return Ok(resp) };
             let next_body = if f.keep_body { replay } else { Some(Body::empty()) };
-            let (Some(loc), Some(next_body)) = (resp.headers().get(LOCATION), next_body) else { return Ok(resp) };
+            let (Some(loc), Some(next_body)) = (resp.headers().get(LOCATION), next_body) else {
+                return Ok(resp);
+            };
             let to = redirect::resolve(&head.uri, loc.to_str().unwrap_or_default())?;
             via.push(std::mem::replace(&mut head.uri, to));
             head.method = f.method;
@@ -128,7 +137,9 @@ impl Client {
     fn check(&self, next: &Request, via: &[Uri]) -> io::Result<()> {
         match &self.policy.check_redirect {
             Some(f) => f(next, via),
-            None if via.len() > MAX_REDIRECTS => Err(io::Error::other(format!("stopped after {MAX_REDIRECTS} redirects"))),
+            None if via.len() > MAX_REDIRECTS => {
+                Err(io::Error::other(format!("stopped after {MAX_REDIRECTS} redirects")))
+            }
             None => Ok(()),
         }
     }
@@ -287,7 +298,10 @@ impl ClientBuilder {
     /// the URLs requested so far; an error stops there and is returned
     /// ([`use_last_response`] returns the redirect itself instead). Set,
     /// it replaces the default limit of 10 redirects.
-    pub fn check_redirect(mut self, f: impl Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync + 'static) -> ClientBuilder {
+    pub fn check_redirect(
+        mut self,
+        f: impl Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync + 'static,
+    ) -> ClientBuilder {
         self.policy.check_redirect = Some(Box::new(f));
         self
     }

@@ -54,8 +54,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort_runtime::chan::{bounded, Receiver, Sender};
 use gort_net::TcpStream;
+use gort_runtime::chan::{bounded, Receiver, Sender};
 use http::uri::Scheme;
 use parking_lot::Mutex;
 

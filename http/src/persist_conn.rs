@@ -109,7 +109,18 @@ pub(crate) struct Failed {
 impl PersistConn {
     pub(crate) fn new(stream: Arc<TcpStream>, key: Arc<Key>, pool: Arc<Pool>, reused: bool) -> PersistConn {
         let rbuf = ReadBuf::new();
-        PersistConn { stream, rbuf, key, pool, reused, keep: false, deadlines: false, max_head: 0, hook: None, pooled: false }
+        PersistConn {
+            stream,
+            rbuf,
+            key,
+            pool,
+            reused,
+            keep: false,
+            deadlines: false,
+            max_head: 0,
+            hook: None,
+            pooled: false,
+        }
     }
 
     pub(crate) fn key(&self) -> &Arc<Key> {
@@ -145,12 +156,18 @@ impl PersistConn {
         let head = match head {
             Ok(h) => h,
             Err((err, any_byte)) => {
-                let retryable = self.reused && !any_byte && x.ctx.err().is_none() && err.kind() != io::ErrorKind::TimedOut;
+                let retryable = self.reused
+                    && !any_byte
+                    && x.ctx.err().is_none()
+                    && err.kind() != io::ErrorKind::TimedOut;
                 return Err(Failed { err: self.explain(err, x, "awaiting response headers"), retryable });
             }
         };
-        let framing = transfer::response_framing(&x.head.method, head.status, &head.headers)
-            .map_err(|r| Failed { err: io::Error::new(io::ErrorKind::InvalidData, r.reason), retryable: false })?;
+        let framing =
+            transfer::response_framing(&x.head.method, head.status, &head.headers).map_err(|r| Failed {
+                err: io::Error::new(io::ErrorKind::InvalidData, r.reason),
+                retryable: false,
+            })?;
         self.keep = x.keep_alive && reusable(x, &head, framing);
         if self.deadlines {
             self.set_deadlines(x.deadline, x.deadline);
@@ -180,7 +197,8 @@ impl PersistConn {
     /// The request head and body, framed by `x.framing`.
     fn write_request(&self, x: &Exchange<'_>, body: &mut Body) -> Result<(), (io::Error, bool)> {
         let mut w = WriteBuf::new();
-        let r = write_head(&mut w, self.conn(), x).and_then(|()| write_body(&mut w, self.conn(), body, x.framing));
+        let r = write_head(&mut w, self.conn(), x)
+            .and_then(|()| write_body(&mut w, self.conn(), body, x.framing));
         let r = r.and_then(|()| w.flush_to(self.conn()));
         r.map_err(|e| (e, false))
     }
@@ -201,7 +219,8 @@ impl PersistConn {
     fn read_head(&mut self, names: &mut Vec<(HeaderName, usize, usize)>) -> Result<Head, (io::Error, bool)> {
         loop {
             let any = !self.rbuf.data().is_empty();
-            match response_head::parse_head(self.rbuf.data(), names) {
+            let parsed = if any { response_head::parse_head(self.rbuf.data(), names) } else { Ok(None) };
+            match parsed {
                 Ok(Some(raw)) => {
                     let bytes = self.rbuf.take_head(raw.len);
                     return raw.build(&bytes, names).map_err(|e| (e, true));
@@ -210,7 +229,9 @@ impl PersistConn {
                 Err(e) => return Err((e, true)),
             }
             match self.rbuf.fill(&*self.stream, self.max_head) {
-                Ok(0) if any => return Err((eof("the server closed the connection inside the response head"), true)),
+                Ok(0) if any => {
+                    return Err((eof("the server closed the connection inside the response head"), true))
+                }
                 Ok(0) => return Err((eof("the server closed the connection before answering"), false)),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
@@ -256,7 +277,8 @@ fn eof(msg: &str) -> io::Error {
 
 /// Whether the connection may carry another exchange after this response.
 fn reusable(x: &Exchange<'_>, head: &Head, framing: Framing) -> bool {
-    let tunnel = head.status == StatusCode::SWITCHING_PROTOCOLS || (x.head.method == Method::CONNECT && head.status.is_success());
+    let tunnel = head.status == StatusCode::SWITCHING_PROTOCOLS
+        || (x.head.method == Method::CONNECT && head.status.is_success());
     framing != Framing::Close
         && !tunnel
         && transfer::keep_alive(head.version, &head.headers)
@@ -362,7 +384,10 @@ fn write_length(w: &mut WriteBuf, conn: &dyn Conn, body: &mut Body, mut left: u6
         let want = spare.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let k = body.read(&mut spare[..want])?;
         if k == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "request body shorter than its Content-Length"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "request body shorter than its Content-Length",
+            ));
         }
         w.grow_len(k);
         left -= k as u64;

@@ -5,7 +5,9 @@
 
 use std::io;
 
-use http::header::{HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, TRANSFER_ENCODING, WWW_AUTHENTICATE};
+use http::header::{
+    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
 use http::{Method, StatusCode, Uri};
 
 /// How to follow a redirect response.
@@ -80,24 +82,31 @@ pub(crate) fn resolve(base: &Uri, location: &str) -> io::Result<Uri> {
         let (path, query) = split_query(loc);
         format!("{scheme}://{authority}{}{query}", remove_dot_segments(path))
     } else if loc.is_empty() || loc.starts_with('?') {
-        let query = if loc.is_empty() { base.query().map(|q| format!("?{q}")).unwrap_or_default() } else { loc.to_owned() };
+        let query = if loc.is_empty() {
+            base.query().map(|q| format!("?{q}")).unwrap_or_default()
+        } else {
+            loc.to_owned()
+        };
         format!("{scheme}://{authority}{base_path}{query}")
     } else {
         let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
         let (path, query) = split_query(loc);
-        format!("{scheme}://{authority}{}{query}", remove_dot_segments(&format!("/{}{path}", dir.trim_start_matches('/'))))
+        format!(
+            "{scheme}://{authority}{}{query}",
+            remove_dot_segments(&format!("/{}{path}", dir.trim_start_matches('/')))
+        )
     };
-    Uri::try_from(joined.as_str())
-        .ok()
-        .filter(|u| u.scheme().is_some() && u.host().is_some())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("invalid redirect Location {location:?}")))
+    Uri::try_from(joined.as_str()).ok().filter(|u| u.scheme().is_some() && u.host().is_some()).ok_or_else(
+        || io::Error::new(io::ErrorKind::InvalidData, format!("invalid redirect Location {location:?}")),
+    )
 }
 
 /// Whether a reference starts with `scheme:` (RFC 3986 §3.1).
 fn has_scheme(r: &str) -> bool {
     let Some((scheme, _)) = r.split_once(':') else { return false };
     let mut b = scheme.bytes();
-    b.next().is_some_and(|c| c.is_ascii_alphabetic()) && b.all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+    b.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && b.all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
 }
 
 fn split_query(r: &str) -> (&str, &str) {
@@ -170,8 +179,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(AUTHORIZATION, "x".parse().unwrap());
         h.insert(COOKIE, "c".parse().unwrap());
-        let (a, sub, other): (Uri, Uri, Uri) =
-            ("http://example.com/".parse().unwrap(), "http://api.example.com:81/".parse().unwrap(), "http://evil.com/".parse().unwrap());
+        let (a, sub, other): (Uri, Uri, Uri) = (
+            "http://example.com/".parse().unwrap(),
+            "http://api.example.com:81/".parse().unwrap(),
+            "http://evil.com/".parse().unwrap(),
+        );
         carry_headers(&mut h, &a, &sub, true);
         assert!(h.contains_key(AUTHORIZATION) && h.contains_key(COOKIE));
         carry_headers(&mut h, &a, &other, true);

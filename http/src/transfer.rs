@@ -52,7 +52,11 @@ pub(crate) fn request_framing(headers: &HeaderMap, version: Version) -> Result<F
 
 /// The framing of a response to a `method` request, or why the client
 /// must give up on it (see the module doc).
-pub(crate) fn response_framing(method: &Method, status: StatusCode, headers: &HeaderMap) -> Result<Framing, Reject> {
+pub(crate) fn response_framing(
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Result<Framing, Reject> {
     let tunnel = method == Method::CONNECT && status.is_success();
     if method == Method::HEAD || !status_has_body(status) || tunnel {
         return Ok(Framing::Empty);
@@ -70,7 +74,11 @@ pub(crate) fn response_framing(method: &Method, status: StatusCode, headers: &He
 /// body's length when the body knows it; a `Content-Length` or
 /// `Transfer-Encoding: chunked` the caller set in `headers` wins.
 /// `Length(0)` writes `Content-Length: 0`; `Empty` writes no framing header.
-pub(crate) fn request_body_framing(method: &Method, headers: &HeaderMap, known: Option<u64>) -> Result<Framing, Reject> {
+pub(crate) fn request_body_framing(
+    method: &Method,
+    headers: &HeaderMap,
+    known: Option<u64>,
+) -> Result<Framing, Reject> {
     let declared = content_length(headers)?;
     match (chunked(headers)?, declared, known) {
         (true, Some(_), _) => Err(Reject::bad("both Transfer-Encoding and Content-Length")),

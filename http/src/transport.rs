@@ -101,7 +101,13 @@ impl Transport {
 
     /// One round trip of the request `head` with `body`, retried as the
     /// module doc says.
-    pub(crate) fn exchange(&self, head: &Parts, body: Body, ctx: &Context, deadline: Option<Instant>) -> io::Result<Response> {
+    pub(crate) fn exchange(
+        &self,
+        head: &Parts,
+        body: Body,
+        ctx: &Context,
+        deadline: Option<Instant>,
+    ) -> io::Result<Response> {
         let key = key_of(head)?;
         let framing = transfer::request_body_framing(&head.method, &head.headers, body.known_len())
             .map_err(|r| io::Error::new(io::ErrorKind::InvalidInput, r.reason))?;
@@ -131,7 +137,13 @@ impl Transport {
 
     /// A connection for `key`: see the module doc. `fresh` skips the idle
     /// list (a retry).
-    fn get_conn(&self, key: &Arc<Key>, ctx: &Context, deadline: Option<Instant>, fresh: bool) -> io::Result<PersistConn> {
+    fn get_conn(
+        &self,
+        key: &Arc<Key>,
+        ctx: &Context,
+        deadline: Option<Instant>,
+        fresh: bool,
+    ) -> io::Result<PersistConn> {
         let pool = &self.shared.pool;
         let want = loop {
             match pool.checkout(key, Want::new, fresh) {
@@ -155,7 +167,13 @@ impl Transport {
     }
 
     /// Waits for `want` to be filled, the context to end or the deadline.
-    fn wait(&self, key: &Arc<Key>, want: &Arc<Want>, ctx: &Context, deadline: Option<Instant>) -> io::Result<PersistConn> {
+    fn wait(
+        &self,
+        key: &Arc<Key>,
+        want: &Arc<Want>,
+        ctx: &Context,
+        deadline: Option<Instant>,
+    ) -> io::Result<PersistConn> {
         match deadline {
             Some(d) => gort_runtime::select! {
                 recv(want.ready()) -> _ => {},
@@ -170,7 +188,9 @@ impl Transport {
         let got = want.take();
         let ended = ctx.err().map(io::Error::from).or_else(|| {
             let late = deadline.is_some_and(|d| Instant::now() >= d);
-            late.then(|| io::Error::new(io::ErrorKind::TimedOut, "Client::timeout exceeded while getting a connection"))
+            late.then(|| {
+                io::Error::new(io::ErrorKind::TimedOut, "Client::timeout exceeded while getting a connection")
+            })
         });
         match (got, ended) {
             (Some(r), None) => r,
@@ -179,7 +199,8 @@ impl Transport {
                 if let Some(Ok(pc)) = got {
                     self.shared.pool.put(pc);
                 }
-                Err(ended.unwrap_or_else(|| io::Error::other("Transport::wait: woken with nothing delivered")))
+                Err(ended
+                    .unwrap_or_else(|| io::Error::other("Transport::wait: woken with nothing delivered")))
             }
         }
     }
@@ -215,7 +236,9 @@ fn dial(key: &Key, timeout: Option<Duration>) -> io::Result<TcpStream> {
         None => TcpStream::connect(addr.as_str()),
     };
     let s = s.map_err(|e| match e.kind() {
-        io::ErrorKind::TimedOut => io::Error::new(io::ErrorKind::TimedOut, format!("dial tcp {addr}: i/o timeout")),
+        io::ErrorKind::TimedOut => {
+            io::Error::new(io::ErrorKind::TimedOut, format!("dial tcp {addr}: i/o timeout"))
+        }
         _ => io::Error::new(e.kind(), format!("dial tcp {addr}: {e}")),
     })?;
     s.set_nodelay(true)?;
@@ -241,7 +264,12 @@ fn key_of(head: &Parts) -> io::Result<Arc<Key>> {
     let scheme = uri.scheme().ok_or_else(|| invalid("request URL has no scheme"))?;
     let port = match scheme.as_str() {
         "http" => 80,
-        "https" => return Err(io::Error::new(io::ErrorKind::Unsupported, format!("https is not supported yet: {uri}"))),
+        "https" => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("https is not supported yet: {uri}"),
+            ))
+        }
         _ => return Err(invalid("unsupported protocol scheme")),
     };
     let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| invalid("request URL has no host"))?;

@@ -110,7 +110,9 @@ pub fn read_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let head = String::from_utf8(buf).unwrap();
     let len = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap())
+        })
         .unwrap_or(0);
     let mut body = vec![0; len];
     s.read_exact(&mut body).ok()?;
