@@ -112,3 +112,35 @@ fn a_finished_request_leaves_its_connection_pooled_despite_a_later_cancel() {
     servers::read_all(client.get(&srv.url("/")).unwrap().body()).unwrap();
     assert_eq!(srv.accepted(), 1, "the hook was stopped before the connection went idle");
 }
+
+/// A body that never ends.
+struct Endless;
+
+impl Read for Endless {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        out.fill(b'x');
+        Ok(out.len())
+    }
+}
+
+#[test]
+fn canceling_while_the_request_body_is_written_aborts_the_write() {
+    // The server reads the head and nothing more, so the upload fills the
+    // socket buffers and the write blocks.
+    let srv = Raw::new(|mut s, _| {
+        let mut b = [0u8; 1];
+        while !matches!(std::io::Read::read(&mut s, &mut b), Ok(0) | Err(_)) && b[0] != b'\n' {}
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let (ctx, cancel) = Context::background().with_cancel();
+    let canceller = gort::go!(move || {
+        gort::time::sleep(Duration::from_millis(100));
+        cancel.cancel();
+    });
+    let req = Request::builder().method("POST").uri(srv.url("/")).context(&ctx).body(Endless).unwrap();
+    let t = Instant::now();
+    let e = Client::new().send(req).unwrap_err();
+    assert_eq!(ctx_error(&e), Some(Error::Canceled), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(3));
+    canceller.join().unwrap();
+}

@@ -31,7 +31,7 @@
 //! | `client.rs`, `redirect.rs` | `Client`, `Response`, redirects |
 //! | `transport.rs` | `Transport`: a round trip, dialing, retry |
 //! | `persist_conn.rs`, `idle_pool.rs` | one client connection; the pool |
-//! | `request_builder.rs`, `response_head.rs` | `Request::builder()`; response heads |
+//! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
 #![forbid(unsafe_code)]
 
 mod body;
@@ -57,6 +57,7 @@ pub mod test;
 mod transfer;
 mod transport;
 mod wire;
+mod wire_out;
 
 pub use body::Body;
 pub use client::{use_last_response, Client, ClientBuilder, Response, MAX_IDLE_PER_HOST};
