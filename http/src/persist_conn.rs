@@ -220,8 +220,10 @@ impl PersistConn {
             let parsed = if any { response_head::parse_head(self.rbuf.data(), names) } else { Ok(None) };
             match parsed {
                 Ok(Some(raw)) => {
-                    let bytes = self.rbuf.take_head(raw.len);
-                    return raw.build(&bytes, names).map_err(|e| (e, true));
+                    let len = raw.len;
+                    let head = raw.build(self.rbuf.data(), names).map_err(|e| (e, true));
+                    self.rbuf.consume(len);
+                    return head;
                 }
                 Ok(None) => {}
                 Err(e) => return Err((e, true)),
