@@ -15,6 +15,19 @@
 //! ([`Body::finish`]): a Done body lets the connection go on; a Reading one
 //! is drained (up to a bound) first; a Poisoned one, or one the handler
 //! moved away, closes the connection.
+//!
+//! # A response body on the client
+//!
+//! The client's response body owns its connection (a persistConn, see
+//! `persist_conn.rs`) and reads through the same [`State`], which adds
+//! close-delimited bodies for responses:
+//!
+//! | state    | meaning                               | next |
+//! |----------|---------------------------------------|------|
+//! | Reading  | the body owns the connection          | Returned at the framed end; Drained or closed on drop; Poisoned on any error |
+//! | Returned | read to its end: the connection went back to the pool (or closed, if the response forbade reuse) | — |
+//! | Drained  | dropped early, and the rest (≤ 256 KiB, ≤ 50 ms) was read: the connection went back | — |
+//! | Poisoned | an error, or dropped with more left than the drain allows: the connection closed | — |
 
 use std::fmt;
 use std::io::{self, Read};
@@ -23,7 +36,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use crate::buf::ReadBuf;
 use crate::chunked::{Chunk, Decoder};
+use crate::persist_conn::ResponseBody;
+use crate::stream::Conn;
 use crate::transfer::Framing;
 use crate::wire::{Wire, CONTINUE};
 
@@ -49,6 +65,7 @@ enum Kind {
     Bytes(io::Cursor<Bytes>),
     Reader(Box<dyn Read + Send>),
     Wire(WireBody),
+    Client(ResponseBody),
 }
 
 /// A body read off a connection.
@@ -61,9 +78,12 @@ struct WireBody {
     limit: Option<u64>,
 }
 
-enum State {
+/// Where the reading of a framed body stands (the tables above).
+pub(crate) enum State {
     Length(u64),
     Chunked(Box<Decoder>),
+    /// Until the peer closes (responses only).
+    UntilClose,
     Done(Option<HeaderMap>),
     Poisoned,
 }
@@ -81,13 +101,37 @@ impl Body {
 
     /// The body of a message read off `wire` with `framing`.
     pub(crate) fn wire(wire: Arc<Wire>, framing: Framing) -> Body {
-        let state = match framing {
-            Framing::Empty => return Body::empty(),
-            Framing::Length(n) => State::Length(n),
-            Framing::Chunked => State::Chunked(Box::new(Decoder::new())),
-            Framing::Close => unreachable!("Body::wire: a request body is never close-delimited"),
-        };
-        Body { kind: Kind::Wire(WireBody { wire, state, read: 0, limit: None }) }
+        if framing == Framing::Close {
+            unreachable!("Body::wire: a request body is never close-delimited");
+        }
+        match State::new(framing) {
+            State::Done(_) => Body::empty(),
+            state => Body { kind: Kind::Wire(WireBody { wire, state, read: 0, limit: None }) },
+        }
+    }
+
+    /// A response body the client reads off its connection.
+    pub(crate) fn client(body: ResponseBody) -> Body {
+        Body { kind: Kind::Client(body) }
+    }
+
+    /// The body's length, when it knows it before being read.
+    pub(crate) fn known_len(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Empty => Some(0),
+            Kind::Bytes(c) => Some((c.get_ref().len() as u64).saturating_sub(c.position())),
+            _ => None,
+        }
+    }
+
+    /// A second body with the same bytes, for a request that may be sent
+    /// again (a retry, a 307 redirect): empty and unread byte bodies only.
+    pub(crate) fn replay(&self) -> Option<Body> {
+        match &self.kind {
+            Kind::Empty => Some(Body::empty()),
+            Kind::Bytes(c) if c.position() == 0 => Some(Body::from(c.get_ref().clone())),
+            _ => None,
+        }
     }
 
     /// Go's `MaxBytesReader`: reading more than `n` bytes in all fails,
@@ -101,7 +145,8 @@ impl Body {
     /// The trailers of a chunked body, once it has been read to its end.
     pub fn trailers(&self) -> Option<&HeaderMap> {
         match &self.kind {
-            Kind::Wire(WireBody { state: State::Done(t), .. }) => t.as_ref(),
+            Kind::Wire(WireBody { state, .. }) => state.trailers(),
+            Kind::Client(b) => b.trailers(),
             _ => None,
         }
     }
@@ -113,6 +158,7 @@ impl Body {
             Kind::Bytes(c) => c.position() as usize >= c.get_ref().len(),
             Kind::Reader(_) => false,
             Kind::Wire(b) => matches!(b.state, State::Done(_) | State::Length(0)),
+            Kind::Client(b) => b.is_done(),
         }
     }
 
@@ -150,29 +196,13 @@ impl WireBody {
         if self.wire.take_continue() {
             self.wire.conn.write_all(CONTINUE)?;
         }
-        let r = match &mut self.state {
-            State::Done(_) => return Ok(0),
-            State::Poisoned => return Err(io::Error::other("request body unusable after an earlier error")),
-            State::Length(left) => read_length(&self.wire, left, out),
-            State::Chunked(d) => read_chunked(&self.wire, d, out),
-        };
-        match r {
-            Ok(0) => {
-                self.state = match std::mem::replace(&mut self.state, State::Poisoned) {
-                    State::Chunked(d) => State::Done(d.trailers().cloned()),
-                    _ => State::Done(None),
-                };
-                Ok(0)
+        let r = self.state.read(&*self.wire.conn, &mut self.wire.rbuf.lock(), self.wire.rbuf_limit, out);
+        let n = r.inspect_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                self.wire.set_body_fault(StatusCode::BAD_REQUEST);
             }
-            Ok(n) => self.count(n),
-            Err(e) => {
-                if e.kind() == io::ErrorKind::InvalidData {
-                    self.wire.set_body_fault(StatusCode::BAD_REQUEST);
-                }
-                self.state = State::Poisoned;
-                Err(e)
-            }
-        }
+        })?;
+        self.count(n)
     }
 
     /// Counts `n` more bytes read against the limit.
@@ -187,21 +217,75 @@ impl WireBody {
     }
 }
 
+impl State {
+    /// The state a body with `framing` starts in.
+    pub(crate) fn new(framing: Framing) -> State {
+        match framing {
+            Framing::Empty => State::Done(None),
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::Chunked(Box::new(Decoder::new())),
+            Framing::Close => State::UntilClose,
+        }
+    }
+
+    /// Reads the next body bytes off `conn` through `rbuf` (growing to at
+    /// most `limit`); `Ok(0)` once at the framed end (then Done). Any error
+    /// leaves the body Poisoned.
+    pub(crate) fn read(
+        &mut self,
+        conn: &dyn Conn,
+        rbuf: &mut ReadBuf,
+        limit: usize,
+        out: &mut [u8],
+    ) -> io::Result<usize> {
+        let r = match self {
+            State::Done(_) => return Ok(0),
+            State::Poisoned => return Err(io::Error::other("body unusable after an earlier error")),
+            State::Length(left) => read_length(conn, rbuf, limit, left, out),
+            State::Chunked(d) => read_chunked(conn, rbuf, limit, d, out),
+            // A close-delimited body ends at the peer's EOF.
+            State::UntilClose => read_some(conn, rbuf, limit, out),
+        };
+        match r {
+            Ok(0) if !out.is_empty() => {
+                *self = match std::mem::replace(self, State::Poisoned) {
+                    State::Chunked(d) => State::Done(d.trailers().cloned()),
+                    _ => State::Done(None),
+                };
+                Ok(0)
+            }
+            Err(e) => {
+                *self = State::Poisoned;
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(self, State::Done(_))
+    }
+
+    pub(crate) fn trailers(&self) -> Option<&HeaderMap> {
+        match self {
+            State::Done(t) => t.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// Reads up to `left` bytes of a length-delimited body.
-fn read_length(wire: &Wire, left: &mut u64, out: &mut [u8]) -> io::Result<usize> {
+fn read_length(
+    conn: &dyn Conn,
+    rbuf: &mut ReadBuf,
+    limit: usize,
+    left: &mut u64,
+    out: &mut [u8],
+) -> io::Result<usize> {
     if *left == 0 {
         return Ok(0);
     }
-    let want = out.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
-    let mut rbuf = wire.rbuf.lock();
-    let n = match rbuf.data().len() {
-        0 if want >= DIRECT_READ => wire.conn.read(&mut out[..want])?,
-        0 => {
-            rbuf.fill(&*wire.conn, wire.rbuf_limit)?;
-            take(&mut rbuf, &mut out[..want])
-        }
-        _ => take(&mut rbuf, &mut out[..want]),
-    };
+    let n = read_some(conn, rbuf, limit, left_of(out, *left))?;
     if n == 0 {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside the body"));
     }
@@ -209,10 +293,34 @@ fn read_length(wire: &Wire, left: &mut u64, out: &mut [u8]) -> io::Result<usize>
     Ok(n)
 }
 
+/// `out` cut to at most `left` bytes.
+fn left_of(out: &mut [u8], left: u64) -> &mut [u8] {
+    let want = out.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+    &mut out[..want]
+}
+
+/// Buffered bytes first; else one read, straight into `out` when it is
+/// large, through the buffer when not. 0 at EOF.
+fn read_some(conn: &dyn Conn, rbuf: &mut ReadBuf, limit: usize, out: &mut [u8]) -> io::Result<usize> {
+    Ok(match rbuf.data().len() {
+        0 if out.len() >= DIRECT_READ => conn.read(out)?,
+        0 => {
+            rbuf.fill(conn, limit)?;
+            take(rbuf, out)
+        }
+        _ => take(rbuf, out),
+    })
+}
+
 /// Reads the next data of a chunked body; `Ok(0)` once the last chunk and
 /// the trailers are through.
-fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usize> {
-    let mut rbuf = wire.rbuf.lock();
+fn read_chunked(
+    conn: &dyn Conn,
+    rbuf: &mut ReadBuf,
+    limit: usize,
+    d: &mut Decoder,
+    out: &mut [u8],
+) -> io::Result<usize> {
     loop {
         let (used, chunk) =
             d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
@@ -220,13 +328,13 @@ fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usiz
         match chunk {
             Chunk::Data(n) => {
                 let want = out.len().min(n);
-                let k = take(&mut rbuf, &mut out[..want]);
+                let k = take(rbuf, &mut out[..want]);
                 d.took(k);
                 return Ok(k);
             }
             Chunk::End => return Ok(0),
             Chunk::More => {
-                if rbuf.fill(&*wire.conn, wire.rbuf_limit)? == 0 {
+                if rbuf.fill(conn, limit)? == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "connection closed inside the body",
@@ -238,7 +346,7 @@ fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usiz
 }
 
 /// Copies buffered bytes into `out`; returns how many.
-fn take(rbuf: &mut crate::buf::ReadBuf, out: &mut [u8]) -> usize {
+fn take(rbuf: &mut ReadBuf, out: &mut [u8]) -> usize {
     let n = out.len().min(rbuf.data().len());
     out[..n].copy_from_slice(&rbuf.data()[..n]);
     rbuf.consume(n);
@@ -252,6 +360,7 @@ impl Read for Body {
             Kind::Bytes(c) => c.read(out),
             Kind::Reader(r) => r.read(out),
             Kind::Wire(b) => b.read(out),
+            Kind::Client(b) => b.read(out),
         }
     }
 }
@@ -304,7 +413,7 @@ impl fmt::Debug for Body {
             Kind::Empty => "empty",
             Kind::Bytes(_) => "bytes",
             Kind::Reader(_) => "reader",
-            Kind::Wire(_) => "connection",
+            Kind::Wire(_) | Kind::Client(_) => "connection",
         };
         f.debug_struct("Body").field("kind", &kind).finish()
     }

@@ -8,6 +8,11 @@
 //! re-exported here, and [`Request`] converts to and from
 //! `http::Request<B>`.
 //!
+//! A [`Client`] sends requests over a [`Transport`]'s pool of keep-alive
+//! connections (Go's `persistConn`s, without their two goroutines each:
+//! the requesting goroutine writes and reads its own exchange, and an idle
+//! connection holds no goroutine and no buffer).
+//!
 //! # Layout
 //!
 //! | file | what |
@@ -24,35 +29,50 @@
 //! | `buf.rs`, `wire.rs`, `stream.rs` | buffers, shared connection state, `Conn` |
 //! | `date.rs`, `sniff.rs` | the `Date` header, content-type sniffing |
 //! | `test.rs` | Go's `httptest`: a loopback server, raw in-memory exchanges |
+//! | `client.rs`, `redirect.rs` | `Client`, `Response`, redirects |
+//! | `transport.rs` | `Transport`: a round trip, dialing, retry |
+//! | `persist_conn.rs`, `idle_pool.rs` | one client connection; the pool |
+//! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
 #![forbid(unsafe_code)]
 
 mod body;
 mod buf;
 mod chunked;
+mod client;
 mod conn;
 mod date;
 mod handler;
+mod idle_pool;
 mod mux;
 mod parse;
+mod persist_conn;
+mod redirect;
 mod reply;
 mod request;
+mod request_builder;
 mod response;
+mod response_head;
 mod server;
 mod sniff;
 mod stream;
 pub mod test;
 mod transfer;
+mod transport;
 mod wire;
+mod wire_out;
 
 pub use body::Body;
+pub use client::{use_last_response, Client, ClientBuilder, Response, MAX_IDLE_PER_HOST};
 pub use conn::serve_conn;
 pub use handler::{max_bytes, strip_prefix, Handler};
 pub use mux::{PatternError, ServeMux};
 pub use parse::Reject;
 pub use reply::{error, not_found, redirect};
 pub use request::Request;
+pub use request_builder::RequestBuilder;
 pub use response::ResponseWriter;
 pub use server::{Config, ConnState, Server};
 pub use stream::Conn;
+pub use transport::Transport;
 
 pub use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};

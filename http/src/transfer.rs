@@ -12,9 +12,15 @@
 //! - `Content-Length` must be digits only; several values must agree.
 //! - A request with neither has no body; a response with neither is
 //!   delimited by the connection's close.
+//! - A response to `HEAD`, a 1xx, 204 or 304, and a 2xx to `CONNECT` have
+//!   no body, whatever their headers say.
+//!
+//! Writing a request (the client): a body of known length gets
+//! `Content-Length`, one of unknown length is chunked, and an empty one
+//! says `Content-Length: 0` only for the methods that expect a body.
 
 use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{StatusCode, Version};
+use http::{Method, StatusCode, Version};
 
 use crate::parse::Reject;
 
@@ -42,6 +48,53 @@ pub(crate) fn request_framing(headers: &HeaderMap, version: Version) -> Result<F
         (false, Some(0) | None) => Ok(Framing::Empty),
         (false, Some(n)) => Ok(Framing::Length(n)),
     }
+}
+
+/// The framing of a response to a `method` request, or why the client
+/// must give up on it (see the module doc).
+pub(crate) fn response_framing(
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Result<Framing, Reject> {
+    let tunnel = method == Method::CONNECT && status.is_success();
+    if method == Method::HEAD || !status_has_body(status) || tunnel {
+        return Ok(Framing::Empty);
+    }
+    match (chunked(headers)?, content_length(headers)?) {
+        (true, Some(_)) => Err(Reject::bad("both Transfer-Encoding and Content-Length")),
+        (true, None) => Ok(Framing::Chunked),
+        (false, Some(0)) => Ok(Framing::Empty),
+        (false, Some(n)) => Ok(Framing::Length(n)),
+        (false, None) => Ok(Framing::Close),
+    }
+}
+
+/// How the client frames the body of a request it sends: `known` is the
+/// body's length when the body knows it; a `Content-Length` or
+/// `Transfer-Encoding: chunked` the caller set in `headers` wins.
+/// `Length(0)` writes `Content-Length: 0`; `Empty` writes no framing header.
+pub(crate) fn request_body_framing(
+    method: &Method,
+    headers: &HeaderMap,
+    known: Option<u64>,
+) -> Result<Framing, Reject> {
+    let declared = content_length(headers)?;
+    match (chunked(headers)?, declared, known) {
+        (true, Some(_), _) => Err(Reject::bad("both Transfer-Encoding and Content-Length")),
+        (true, None, _) => Ok(Framing::Chunked),
+        (false, Some(d), Some(k)) if d != k => Err(Reject::bad("Content-Length does not match the body")),
+        (false, Some(n), _) | (false, None, Some(n @ 1..)) => Ok(Framing::Length(n)),
+        (false, None, Some(0)) if expects_body(method) => Ok(Framing::Length(0)),
+        (false, None, Some(_)) => Ok(Framing::Empty),
+        (false, None, None) => Ok(Framing::Chunked),
+    }
+}
+
+/// Methods whose requests normally carry a body (Go's
+/// `outgoingLength` rule for sending `Content-Length: 0`).
+fn expects_body(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH].contains(method)
 }
 
 /// Whether a response with `status` may carry a body (RFC 9110 §6.4.1).

@@ -1,0 +1,129 @@
+//! A `wrk`-like load generator built on `gort::http::Client`: N
+//! goroutines, each sending GETs one after another over the shared pool
+//! for a while, then the rate, latency percentiles, and requests per
+//! CPU-second of this process (user + system), the figure to hold against
+//! `wrk`'s. gort testing gort.
+//!
+//! `cargo run --release --example loadgen -- --url http://127.0.0.1:8080/hello/gopher -c 50 -d 10s`
+//!
+//! `--serve ADDR` runs a hello server instead (`GET /hello/{name}` →
+//! `Hello, {name}!`), for a comparison that needs nothing else running.
+
+#[path = "common/duration.rs"]
+mod duration;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use gort::http::{Client, Request, ResponseWriter, Server};
+
+struct Args {
+    url: String,
+    conns: usize,
+    duration: Duration,
+    serve: Option<String>,
+}
+
+fn args() -> Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut a = Args {
+        url: "http://127.0.0.1:8080/hello/gopher".into(),
+        conns: 50,
+        duration: Duration::from_secs(10),
+        serve: None,
+    };
+    let mut p = lexopt::Parser::from_env();
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("url") => a.url = p.value()?.string()?,
+            Short('c') | Long("connections") => a.conns = p.value()?.parse()?,
+            Short('d') | Long("duration") => a.duration = duration::parse_duration(&p.value()?.string()?)?,
+            Long("serve") => a.serve = Some(p.value()?.string()?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(a)
+}
+
+fn hello(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
+    match r.url_path().strip_prefix("/hello/") {
+        Some(name) => write!(w, "Hello, {name}!"),
+        None => write!(w, "Hello, World!"),
+    }
+}
+
+/// This process's CPU time so far (user + system), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    let field = |i| after.split_whitespace().nth(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = field(11) + field(12);
+    Duration::from_secs_f64(ticks as f64 / 100.0)
+}
+
+/// One goroutine's loop: GETs until `end`; the latency of each, in µs.
+fn worker(client: Client, url: String, end: Instant) -> (Vec<u32>, usize) {
+    let (mut lat, mut errors, mut buf) = (Vec::with_capacity(1 << 16), 0, [0u8; 4096]);
+    while Instant::now() < end {
+        let t = Instant::now();
+        let ok = client.get(&url).and_then(|mut r| loop {
+            if r.body().read(&mut buf)? == 0 {
+                return Ok(r.status().is_success());
+            }
+        });
+        match ok {
+            Ok(true) => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
+            _ => errors += 1,
+        }
+    }
+    (lat, errors)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(i).map_or(0.0, |&v| f64::from(v) / 1e3)
+}
+
+fn main() {
+    let a = args().unwrap_or_else(|e| {
+        eprintln!("loadgen: {e}\nusage: loadgen [--url URL] [-c N] [-d 10s] | --serve ADDR");
+        std::process::exit(2)
+    });
+    if let Some(addr) = a.serve {
+        println!("loadgen: serving hello on {addr}");
+        Server::new(hello).listen_and_serve(addr.as_str()).expect("serve");
+        return;
+    }
+    let client = Client::builder().max_idle_conns(a.conns.max(100)).build();
+    let (cpu0, t0) = (cpu_time(), Instant::now());
+    let end = t0 + a.duration;
+    let hs: Vec<_> = (0..a.conns)
+        .map(|_| {
+            let (c, u) = (client.clone(), a.url.clone());
+            gort::go!(move || worker(c, u, end))
+        })
+        .collect();
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for h in hs {
+        let (l, e) = h.join().expect("worker");
+        lat.extend(l);
+        errors += e;
+    }
+    let (wall, cpu) = (t0.elapsed().as_secs_f64(), (cpu_time() - cpu0).as_secs_f64());
+    lat.sort_unstable();
+    let n = lat.len();
+    println!("{} goroutines, {:.1} s, {n} requests, {errors} errors", a.conns, wall);
+    println!(
+        "requests/s {:.0}   client CPU {cpu:.2} s   requests per client CPU-second {:.0}",
+        n as f64 / wall,
+        n as f64 / cpu.max(1e-9)
+    );
+    println!(
+        "latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+}

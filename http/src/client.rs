@@ -1,0 +1,378 @@
+//! `Client`: Go's `http.Client` — requests by URL, redirects (at most 10,
+//! the method rules of `redirect.rs`, a `check_redirect` hook), and a
+//! timeout over the whole exchange, on top of a [`Transport`] that clones
+//! share. [`Response`] is what comes back.
+//!
+//! The client is plain blocking code: call it from a goroutine (a wait
+//! parks the goroutine) or from a plain thread (it blocks the thread).
+
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderValue, CONTENT_TYPE, LOCATION};
+use http::response::Parts;
+use http::{HeaderMap, Method, StatusCode, Uri, Version};
+
+use crate::body::Body;
+use crate::idle_pool::Limits;
+use crate::redirect;
+use crate::request::Request;
+use crate::transport::{self, Settings, Transport};
+
+/// The most redirects followed by default (Go's).
+const MAX_REDIRECTS: usize = 10;
+
+/// An HTTP client: see the module doc.
+///
+/// ```no_run
+/// use std::io::Read;
+/// let client = gort::http::Client::new();
+/// let mut resp = client.get("http://127.0.0.1:8080/hello/gopher")?;
+/// let code: u16 = resp.status().into();
+/// let mut body = String::new();
+/// resp.body().read_to_string(&mut body)?; // at its end the connection goes back to the pool
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    transport: Transport,
+    policy: Arc<Policy>,
+}
+
+/// A `check_redirect` hook: the next request and the URLs so far.
+type CheckRedirect = dyn Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync;
+
+struct Policy {
+    timeout: Option<Duration>,
+    check_redirect: Option<Box<CheckRedirect>>,
+}
+
+impl Client {
+    /// A client with the default settings and a pool of its own, which its
+    /// clones share.
+    pub fn new() -> Client {
+        Client::builder().build()
+    }
+
+    /// A builder to set timeouts and pool limits.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// `GET url`.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn get(&self, url: &str) -> io::Result<Response> {
+        self.send(Request::builder().uri(url).build()?)
+    }
+
+    /// `HEAD url`.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn head(&self, url: &str) -> io::Result<Response> {
+        self.send(Request::builder().method(Method::HEAD).uri(url).build()?)
+    }
+
+    /// `POST url` with `body` streamed as it is read (see
+    /// [`RequestBuilder::body`](crate::RequestBuilder::body) for when it is
+    /// sent with `Content-Length` and when chunked).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: impl Read + Send + 'static,
+    ) -> io::Result<Response> {
+        self.send(
+            Request::builder().method(Method::POST).uri(url).header(CONTENT_TYPE, content_type).body(body)?,
+        )
+    }
+
+    /// Sends `req`, following redirects, and returns the final response
+    /// once its head has arrived; read its body to its end (or drop it) to
+    /// give the connection back.
+    ///
+    /// # Errors
+    /// The request's context's error when it ended (see
+    /// [`gort::context::Error`](gort_runtime::context::Error)); `TimedOut`
+    /// past a timeout; `InvalidData` for a response that breaks HTTP/1.1
+    /// (the message says how); a dial or socket error; the error of the
+    /// `check_redirect` hook.
+    pub fn send(&self, req: Request) -> io::Result<Response> {
+        let deadline = self.policy.timeout.map(|t| Instant::now() + t);
+        let ctx = req.context().clone();
+        let (mut head, mut body) = req.into_head_body();
+        let initial = head.uri.clone();
+        let mut via: Vec<Uri> = Vec::new();
+        loop {
+            let replay = body.replay();
+            let resp = self.transport.exchange(&head, body, &ctx, deadline)?;
+            let Some(f) = redirect::follow(resp.status(), &head.method) else { return Ok(resp) };
+            let next_body = if f.keep_body { replay } else { Some(Body::empty()) };
+            let (Some(loc), Some(next_body)) = (resp.headers().get(LOCATION), next_body) else {
+                return Ok(resp);
+            };
+            let to = redirect::resolve(&head.uri, loc.to_str().unwrap_or_default())?;
+            via.push(std::mem::replace(&mut head.uri, to));
+            head.method = f.method;
+            redirect::carry_headers(&mut head.headers, &initial, &head.uri, f.keep_body);
+            let next = Request::from_parts(head, next_body, None);
+            match self.check(&next, &via) {
+                Ok(()) => {}
+                Err(e) if e.get_ref().is_some_and(|e| e.is::<UseLastResponse>()) => return Ok(resp),
+                Err(e) => return Err(e),
+            }
+            drop(resp);
+            (head, body) = next.into_head_body();
+        }
+    }
+
+    /// The redirect policy: the hook if set, else at most 10 redirects.
+    fn check(&self, next: &Request, via: &[Uri]) -> io::Result<()> {
+        match &self.policy.check_redirect {
+            Some(f) => f(next, via),
+            None if via.len() > MAX_REDIRECTS => {
+                Err(io::Error::other(format!("stopped after {MAX_REDIRECTS} redirects")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The transport the client's requests go through.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("timeout", &self.policy.timeout).finish_non_exhaustive()
+    }
+}
+
+/// Returned from a `check_redirect` hook, stops following and returns the
+/// redirect response itself, body unread (Go's `ErrUseLastResponse`).
+///
+/// ```
+/// let client = gort::http::Client::builder()
+///     .check_redirect(|_next, _via| Err(gort::http::use_last_response()))
+///     .build();
+/// # drop(client);
+/// ```
+pub fn use_last_response() -> io::Error {
+    io::Error::other(UseLastResponse)
+}
+
+#[derive(Debug)]
+struct UseLastResponse;
+
+impl fmt::Display for UseLastResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("use last response")
+    }
+}
+
+impl std::error::Error for UseLastResponse {}
+
+/// Settings for a [`Client`] and its [`Transport`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = gort::http::Client::builder()
+///     .timeout(Duration::from_secs(10))
+///     .response_header_timeout(Duration::from_secs(2))
+///     .max_conns_per_host(16)
+///     .build();
+/// # drop(client);
+/// ```
+pub struct ClientBuilder {
+    limits: Limits,
+    settings: Settings,
+    policy: Policy,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> ClientBuilder {
+        ClientBuilder {
+            limits: Limits {
+                max_idle: 100,
+                max_idle_per_host: MAX_IDLE_PER_HOST,
+                max_conns_per_host: 0,
+                idle_timeout: Some(Duration::from_secs(90)),
+                dial_timeout: Some(transport::DIAL_TIMEOUT),
+            },
+            settings: Settings {
+                response_header_timeout: None,
+                max_response_header_bytes: transport::MAX_RESPONSE_HEAD,
+                disable_keep_alives: false,
+            },
+            policy: Policy { timeout: None, check_redirect: None },
+        }
+    }
+}
+
+/// The default `max_idle_conns_per_host`: the pool's whole size. Go's 2
+/// means that a program running 50 requests at once against one host keeps
+/// 2 connections after each burst and closes 48, which then sit in
+/// TIME_WAIT on its side while the next burst dials 48 more: under steady
+/// concurrency that churn exhausts ephemeral ports. An idle connection
+/// here costs a socket and a few dozen bytes (no goroutine, no buffer), so
+/// the only cap that matters is the total, `max_idle_conns` (100), whose
+/// least recently used connection goes first when it is full, whatever its
+/// host.
+pub const MAX_IDLE_PER_HOST: usize = 100;
+
+impl ClientBuilder {
+    /// Bounds the whole exchange — dial, request, response head and body,
+    /// and every redirect — as Go's `Client.Timeout`. Default: none.
+    pub fn timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
+        self.policy.timeout = t.into();
+        self
+    }
+
+    /// Gives up a dial after `t` (default 30 s, as Go's `DefaultTransport`).
+    pub fn dial_timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
+        self.limits.dial_timeout = t.into();
+        self
+    }
+
+    /// Gives up waiting for a response head `t` after the request was
+    /// written (default: no limit, as Go).
+    pub fn response_header_timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
+        self.settings.response_header_timeout = t.into();
+        self
+    }
+
+    /// Closes idle connections unused this long (default 90 s, as Go).
+    pub fn idle_conn_timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
+        self.limits.idle_timeout = t.into();
+        self
+    }
+
+    /// The most idle connections kept, all hosts together (default 100).
+    pub fn max_idle_conns(mut self, n: usize) -> ClientBuilder {
+        self.limits.max_idle = n;
+        self
+    }
+
+    /// The most idle connections kept per host (default
+    /// [`MAX_IDLE_PER_HOST`], which says why it is not Go's 2).
+    pub fn max_idle_conns_per_host(mut self, n: usize) -> ClientBuilder {
+        self.limits.max_idle_per_host = n;
+        self
+    }
+
+    /// The most connections per host, idle, busy and dialing together; 0
+    /// (the default) for no limit. Requests past it wait for a connection
+    /// to come free.
+    pub fn max_conns_per_host(mut self, n: usize) -> ClientBuilder {
+        self.limits.max_conns_per_host = n;
+        self
+    }
+
+    /// One connection per request, closed after it (`Connection: close`).
+    pub fn disable_keep_alives(mut self, off: bool) -> ClientBuilder {
+        self.settings.disable_keep_alives = off;
+        self
+    }
+
+    /// The largest response head accepted (default 10 MiB, as Go).
+    pub fn max_response_header_bytes(mut self, n: usize) -> ClientBuilder {
+        self.settings.max_response_header_bytes = n;
+        self
+    }
+
+    /// Called before each redirect is followed with the next request and
+    /// the URLs requested so far; an error stops there and is returned
+    /// ([`use_last_response`] returns the redirect itself instead). Set,
+    /// it replaces the default limit of 10 redirects.
+    pub fn check_redirect(
+        mut self,
+        f: impl Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync + 'static,
+    ) -> ClientBuilder {
+        self.policy.check_redirect = Some(Box::new(f));
+        self
+    }
+
+    /// The client, with a new transport.
+    pub fn build(self) -> Client {
+        Client { transport: Transport::new(self.limits, self.settings), policy: Arc::new(self.policy) }
+    }
+}
+
+/// A response as the client received it; its body reads off the
+/// connection.
+///
+/// Read the body to its end to give the connection back to the pool;
+/// dropped earlier, the rest is drained if it is short (≤ 256 KiB, read
+/// within 50 ms), else the connection closes.
+pub struct Response {
+    head: Parts,
+    body: Body,
+}
+
+impl Response {
+    pub(crate) fn new(status: StatusCode, version: Version, headers: HeaderMap, body: Body) -> Response {
+        let (mut head, ()) = http::Response::new(()).into_parts();
+        (head.status, head.version, head.headers) = (status, version, headers);
+        Response { head, body }
+    }
+
+    /// The status (`u16::from(resp.status())` for the number).
+    pub fn status(&self) -> StatusCode {
+        self.head.status
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.head.headers
+    }
+
+    /// The protocol version the server answered with.
+    pub fn version(&self) -> Version {
+        self.head.version
+    }
+
+    /// The body, to read.
+    pub fn body(&mut self) -> &mut Body {
+        &mut self.body
+    }
+
+    /// The body, taken out.
+    pub fn into_body(self) -> Body {
+        self.body
+    }
+
+    /// A header's value as text, if present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok())
+    }
+}
+
+impl From<Response> for http::Response<Body> {
+    fn from(r: Response) -> http::Response<Body> {
+        http::Response::from_parts(r.head, r.body)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.head.status)
+            .field("version", &self.head.version)
+            .field("headers", &self.head.headers)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,119 @@
+//! Redirects: the method rules of 301/302/303/307/308, relative
+//! `Location`s, the limit of 10, the `check_redirect` hook, and
+//! credentials dropped on the way to another host.
+
+#[path = "common/http_servers.rs"]
+mod servers;
+
+use std::io::{self, Read, Write};
+
+use gort::http::{Client, Request, ResponseWriter, StatusCode};
+use servers::{read_all, Counted};
+
+/// `/to/{status}/{rest…}` redirects with `status` to `/{rest…}` (a
+/// relative `Location`); `/loop/n` to `/loop/n+1`; anything else echoes
+/// the method, the body and the credentials it got.
+fn site(w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
+    let path = r.url_path().to_owned();
+    if let Some(rest) = path.strip_prefix("/to/") {
+        let (status, target) = rest.split_once('/').unwrap();
+        w.headers_mut().insert("location", format!("../../{target}").parse().unwrap());
+        w.write_header(StatusCode::from_u16(status.parse().unwrap()).unwrap());
+        return Ok(());
+    }
+    if let Some(n) = path.strip_prefix("/loop/") {
+        let n: u32 = n.parse().unwrap();
+        w.headers_mut().insert("location", format!("/loop/{}", n + 1).parse().unwrap());
+        w.write_header(StatusCode::FOUND);
+        return Ok(());
+    }
+    let mut body = String::new();
+    r.body().read_to_string(&mut body)?;
+    let cred = |h: &str| r.headers().get(h).map_or("-", |v| v.to_str().unwrap()).to_owned();
+    write!(
+        w,
+        "{} {} body={body:?} auth={} cookie={}",
+        r.method(),
+        path,
+        cred("authorization"),
+        cred("cookie")
+    )
+}
+
+fn post(client: &Client, url: &str) -> String {
+    read_all(client.post(url, "text/plain", &b"data"[..]).unwrap().body()).unwrap()
+}
+
+#[test]
+fn the_method_rules_of_each_status() {
+    let srv = Counted::new(site);
+    let c = Client::new();
+    for s in [301, 302, 303] {
+        assert_eq!(post(&c, &srv.url(&format!("/to/{s}/end"))), "GET /end body=\"\" auth=- cookie=-", "{s}");
+    }
+    for s in [307, 308] {
+        assert_eq!(
+            post(&c, &srv.url(&format!("/to/{s}/end"))),
+            "POST /end body=\"data\" auth=- cookie=-",
+            "{s}"
+        );
+    }
+    let r = c.head(&srv.url("/to/303/end")).unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "HEAD stays HEAD");
+}
+
+#[test]
+fn a_307_with_a_body_that_cannot_be_replayed_is_returned_as_is() {
+    let srv = Counted::new(site);
+    let body = gort::http::Body::from_reader(&b"stream"[..]);
+    let r = Client::new().post(&srv.url("/to/307/end"), "text/plain", body).unwrap();
+    assert_eq!(r.status(), StatusCode::TEMPORARY_REDIRECT);
+}
+
+#[test]
+fn ten_redirects_are_followed_and_the_eleventh_is_an_error() {
+    let srv = Counted::new(site);
+    let c = Client::new();
+    let e = c.get(&srv.url("/loop/0")).unwrap_err();
+    assert_eq!(e.to_string(), "stopped after 10 redirects");
+    let hops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hops.clone();
+    let c = Client::builder()
+        .check_redirect(move |next, via| {
+            h.store(via.len(), std::sync::atomic::Ordering::SeqCst);
+            match next.url_path() {
+                "/loop/3" => Err(gort::http::use_last_response()),
+                _ => Ok(()),
+            }
+        })
+        .build();
+    let r = c.get(&srv.url("/loop/0")).unwrap();
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::FOUND, "/loop/3"));
+    assert_eq!(hops.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn credentials_go_to_the_same_host_only() {
+    let target = Counted::new(site);
+    let port = target.srv.addr().port();
+    let bounce = move |w: &mut ResponseWriter, r: &mut Request| {
+        // 127.0.0.1 → localhost: another host name, the same server.
+        let host = if r.url_path() == "/same" { "127.0.0.1" } else { "localhost" };
+        w.headers_mut().insert("location", format!("http://{host}:{port}/end").parse().unwrap());
+        w.write_header(StatusCode::FOUND);
+        Ok(())
+    };
+    let srv = Counted::new(bounce);
+    let c = Client::new();
+    let get = |path: &str| {
+        let req = Request::builder()
+            .uri(srv.url(path))
+            .header("authorization", "Bearer s3cret")
+            .header("cookie", "id=1")
+            .build()
+            .unwrap();
+        read_all(c.send(req).unwrap().body()).unwrap()
+    };
+    assert_eq!(get("/same"), "GET /end body=\"\" auth=Bearer s3cret cookie=id=1");
+    assert_eq!(get("/other"), "GET /end body=\"\" auth=- cookie=-");
+}
