@@ -39,7 +39,8 @@ fn with_timeout_drop(iters: u64) -> Duration {
     let bg = Context::background();
     let start = Instant::now();
     for _ in 0..iters {
-        black_box(black_box(&bg).with_timeout(Duration::from_secs(10)));
+        let (ctx, cancel) = black_box(&bg).with_timeout(Duration::from_secs(10));
+        drop(black_box((ctx, cancel)));
     }
     start.elapsed()
 }
@@ -50,7 +51,8 @@ fn value_5_deep(iters: u64) -> Duration {
     struct K2;
     struct K3;
     struct K4;
-    let ctx = Context::background().with_value(K0(7)).with_value(K1).with_value(K2).with_value(K3).with_value(K4);
+    let ctx =
+        Context::background().with_value(K0(7)).with_value(K1).with_value(K2).with_value(K3).with_value(K4);
     let start = Instant::now();
     for _ in 0..iters {
         black_box(black_box(&ctx).value::<K0>().map(|k| k.0));

@@ -21,7 +21,11 @@ fn isolated(test: &str, body: impl FnOnce()) {
     }
     let out = common::run_child(test, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains(MARKER), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains(MARKER),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Resident memory in bytes.

@@ -24,7 +24,8 @@ fn cancellation_reaches_100_000_descendants_of_a_wide_tree() {
         let (mid, _c) = root.with_cancel();
         for i in 0..999 {
             // Mix in value and timeout layers: they end with the tree too.
-            let leaf = if i % 2 == 0 { mid.with_value(i) } else { mid.with_timeout(Duration::from_secs(3600)).0 };
+            let leaf =
+                if i % 2 == 0 { mid.with_value(i) } else { mid.with_timeout(Duration::from_secs(3600)).0 };
             all.push(leaf.with_cancel().0);
         }
         all.push(mid);
@@ -103,11 +104,18 @@ fn many_threads_racing_to_end_one_context_end_it_once() {
         let cause = child.cause().unwrap().to_string();
         let by = (child.err().unwrap(), cause.as_str());
         assert!(
-            matches!(by, (Error::Canceled, "child" | "parent") | (Error::DeadlineExceeded, "context deadline exceeded")),
+            matches!(
+                by,
+                (Error::Canceled, "child" | "parent")
+                    | (Error::DeadlineExceeded, "context deadline exceeded")
+            ),
             "{by:?}"
         );
         rx.recv().unwrap();
-        assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(gort::chan::RecvTimeoutError::Disconnected));
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(5)),
+            Err(gort::chan::RecvTimeoutError::Disconnected)
+        );
     }
 }
 
@@ -178,7 +186,9 @@ fn without_cancel_keeps_values_and_never_ends() {
 
 #[test]
 fn errors_convert_into_io_errors_that_are_never_interrupted() {
-    for (e, kind) in [(Error::Canceled, io::ErrorKind::Other), (Error::DeadlineExceeded, io::ErrorKind::TimedOut)] {
+    for (e, kind) in
+        [(Error::Canceled, io::ErrorKind::Other), (Error::DeadlineExceeded, io::ErrorKind::TimedOut)]
+    {
         let io_err = io::Error::from(e);
         assert_eq!(io_err.kind(), kind);
         assert_eq!(io_err.to_string(), e.to_string());

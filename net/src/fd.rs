@@ -224,7 +224,12 @@ pub(crate) fn socket(addr: &SockAddr, ty: socket2::Type) -> io::Result<Socket> {
 
 /// Starts a non-blocking connect of `sock` to `addr` and waits for it,
 /// until `deadline` or until `ctx` ends.
-pub(crate) fn connect<S>(sock: Socket, addr: &SockAddr, deadline: Option<Instant>, ctx: &Context) -> io::Result<Fd<S>>
+pub(crate) fn connect<S>(
+    sock: Socket,
+    addr: &SockAddr,
+    deadline: Option<Instant>,
+    ctx: &Context,
+) -> io::Result<Fd<S>>
 where
     S: AsFd + From<Socket>,
 {

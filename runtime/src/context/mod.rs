@@ -235,7 +235,10 @@ impl Context {
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context").field("err", &self.err()).field("deadline", &self.deadline()).finish_non_exhaustive()
+        f.debug_struct("Context")
+            .field("err", &self.err())
+            .field("deadline", &self.deadline())
+            .finish_non_exhaustive()
     }
 }
 

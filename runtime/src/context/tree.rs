@@ -285,7 +285,12 @@ impl Node {
     /// Ends this node alone: closes its done channel, cancels its timer,
     /// starts its callbacks and pushes its live children. Returns `None`
     /// if it had ended already, else its key in its parent's registry.
-    fn end_one(&self, err: Error, cause: &Option<Cause>, children: &mut Vec<Arc<Node>>) -> Option<Option<Key>> {
+    fn end_one(
+        &self,
+        err: Error,
+        cause: &Option<Cause>,
+        children: &mut Vec<Arc<Node>>,
+    ) -> Option<Option<Key>> {
         let mut st = self.state.lock();
         if self.err.load(Ordering::Relaxed) != LIVE {
             return None; // Relaxed: only written under the lock we hold
