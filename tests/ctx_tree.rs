@@ -1,6 +1,7 @@
 //! The context tree: cancellation reaches every descendant and nothing
 //! else, a context ends once whoever ends it first, deadlines and causes
-//! are inherited, values shadow, `without_cancel` keeps values only.
+//! are inherited, values shadow, `without_cancel` keeps values only, and
+//! children made and dropped while their parent is cancelled all end.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -208,4 +209,43 @@ fn contexts_and_cancels_are_send_sync_and_clones_are_the_same_context() {
     assert!(std::ptr::eq(ctx.done(), clone.done()));
     cancel.clone().cancel();
     assert!(ended(&clone));
+}
+
+#[test]
+fn children_made_and_dropped_while_the_parent_is_cancelled_all_end() {
+    for round in 0..20 {
+        let (parent, cancel) = Context::background().with_cancel();
+        let (tx, started) = gort::chan::bounded::<()>(0);
+        let makers: Vec<_> = (0..4)
+            .map(|i| {
+                let (parent, tx) = (parent.clone(), tx.clone());
+                gort::go!(move || {
+                    let mut kept = Vec::new();
+                    for n in 0..2_000 {
+                        if n == 100 {
+                            drop(tx.send(()));
+                        }
+                        let (child, c) = parent.with_timeout(Duration::from_secs(60));
+                        let grandchild = child.with_cancel().0;
+                        if (n + i) % 3 == 0 {
+                            kept.push((grandchild, c));
+                        }
+                        if parent.err().is_some() {
+                            break;
+                        }
+                    }
+                    kept
+                })
+            })
+            .collect();
+        drop(tx);
+        started.recv().unwrap();
+        drop(started); // the other makers' sends fail now
+        cancel.cancel();
+        for m in makers {
+            let kept = m.join().unwrap();
+            assert!(kept.iter().all(|(c, _)| c.err() == Some(Error::Canceled) && ended(c)), "round {round}");
+        }
+        assert_eq!(parent.with_cancel().0.err(), Some(Error::Canceled));
+    }
 }

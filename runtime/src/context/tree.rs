@@ -110,7 +110,6 @@ impl Registry {
         std::mem::take(&mut self.slots).into_iter().filter_map(|s| s.entry)
     }
 
-    #[cfg(test)]
     fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
@@ -299,6 +298,8 @@ impl Node {
         // Release: pairs with the Acquire in `err`.
         self.err.store(err.code(), Ordering::Release);
         let (timer, key) = (st.timer.take(), st.key.take());
+        // Most entries are children: room for them all, in one allocation.
+        children.reserve(st.registry.len());
         let entries = st.registry.take_all();
         let done = self.done.get();
         drop(st);
