@@ -211,8 +211,7 @@ fn read_length(wire: &Wire, left: &mut u64, out: &mut [u8]) -> io::Result<usize>
 fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usize> {
     let mut rbuf = wire.rbuf.lock();
     loop {
-        let (used, chunk) =
-            d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
+        let (used, chunk) = d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
         rbuf.consume(used);
         match chunk {
             Chunk::Data(n) => {
@@ -224,10 +223,7 @@ fn read_chunked(wire: &Wire, d: &mut Decoder, out: &mut [u8]) -> io::Result<usiz
             Chunk::End => return Ok(0),
             Chunk::More => {
                 if rbuf.fill(&*wire.conn, wire.rbuf_limit)? == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed inside the body",
-                    ));
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside the body"));
                 }
             }
         }

@@ -74,13 +74,7 @@ pub(crate) struct Finished {
 }
 
 impl ResponseWriter {
-    pub(crate) fn new(
-        wire: Arc<Wire>,
-        wbuf: WriteBuf,
-        head_request: bool,
-        version: Version,
-        close: bool,
-    ) -> Self {
+    pub(crate) fn new(wire: Arc<Wire>, wbuf: WriteBuf, head_request: bool, version: Version, close: bool) -> Self {
         let staged_from = wbuf.len();
         ResponseWriter {
             wire,
@@ -207,8 +201,7 @@ impl ResponseWriter {
             let ty = sniff::content_type(&self.wbuf.data()[self.staged_from..]);
             self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(ty));
         }
-        let head =
-            Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
+        let head = Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
         let chunk = (out.framing == Framing::Chunked && staged > 0).then_some(staged);
         self.place_head(&head, chunk)?;
         if chunk.is_some() {
@@ -255,10 +248,9 @@ impl ResponseWriter {
     fn write_body(&mut self, data: &[u8]) -> io::Result<usize> {
         let out = self.out.map_or(Framing::Empty, |o| o.framing);
         match out {
-            Framing::Length(n) if self.written + data.len() as u64 > n => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "wrote more than the declared Content-Length",
-            )),
+            Framing::Length(n) if self.written + data.len() as u64 > n => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, "wrote more than the declared Content-Length"))
+            }
             Framing::Length(_) | Framing::Close => self.raw(data),
             Framing::Chunked => self.chunk(data),
             Framing::Empty => Err(io::Error::new(io::ErrorKind::InvalidInput, "this response has no body")),
