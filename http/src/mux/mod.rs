@@ -181,7 +181,8 @@ impl ServeMux {
     /// Decides what to do with `r` (Go's `findHandler`).
     fn route(&self, r: &Request) -> Outcome<'_> {
         let raw = r.url_path();
-        let host = r.host().unwrap_or("");
+        // The host is only looked up (a header search) if a pattern names one.
+        let host = if self.tree.has_hosts() { r.host().unwrap_or("") } else { "" };
         // CONNECT targets are neither cleaned nor stripped of their port.
         let (host, path) = if r.method() == Method::CONNECT {
             (host, Cow::Borrowed(raw))

@@ -90,6 +90,11 @@ impl Tree {
         }
     }
 
+    /// Whether any pattern names a host.
+    pub(crate) fn has_hosts(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
     fn host(&self, host: &str) -> Option<&Methods> {
         if host.is_empty() {
             return None;
