@@ -322,7 +322,8 @@ fn read_chunked(
     out: &mut [u8],
 ) -> io::Result<usize> {
     loop {
-        let (used, chunk) = d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
+        let (used, chunk) =
+            d.decode(rbuf.data()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.0))?;
         rbuf.consume(used);
         match chunk {
             Chunk::Data(n) => {

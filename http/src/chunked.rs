@@ -122,7 +122,8 @@ impl Decoder {
         };
         let mut map = HeaderMap::new();
         for f in fields {
-            let name = http::HeaderName::from_bytes(f.name.as_bytes()).map_err(|_| BadChunk("bad trailer name"))?;
+            let name =
+                http::HeaderName::from_bytes(f.name.as_bytes()).map_err(|_| BadChunk("bad trailer name"))?;
             let value = http::HeaderValue::from_bytes(f.value).map_err(|_| BadChunk("bad trailer value"))?;
             map.append(name, value);
         }

@@ -178,7 +178,10 @@ impl Loop<'_> {
                         )));
                     }
                     Err(e) if e.kind() == io::ErrorKind::TimedOut && !rbuf.data().is_empty() => {
-                        return Err(ReadErr::Reject(Reject::new(StatusCode::REQUEST_TIMEOUT, "request head too slow")));
+                        return Err(ReadErr::Reject(Reject::new(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "request head too slow",
+                        )));
                     }
                     _ => return Err(ReadErr::Gone),
                 }
@@ -192,7 +195,8 @@ impl Loop<'_> {
         let body_deadline = cfg.read_timeout.map(|d| start + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
         let (mut parts, ()) = http::Request::new(()).into_parts();
-        (parts.method, parts.uri, parts.version, parts.headers) = (head.method, head.uri, head.version, head.headers);
+        (parts.method, parts.uri, parts.version, parts.headers) =
+            (head.method, head.uri, head.version, head.headers);
         let body = Body::wire(Arc::clone(&self.wire), framing);
         Ok((Request::on_wire(parts, body, self.remote, Arc::clone(&self.wire)), close))
     }
@@ -206,7 +210,13 @@ impl Loop<'_> {
             wire.owe_continue(self.wbuf.flush_to(&*wire.conn).is_ok());
         }
         let head_request = req.method() == Method::HEAD;
-        let mut w = ResponseWriter::new(Arc::clone(&wire), std::mem::replace(&mut self.wbuf, WriteBuf::new()), head_request, req.version(), close);
+        let mut w = ResponseWriter::new(
+            Arc::clone(&wire),
+            std::mem::replace(&mut self.wbuf, WriteBuf::new()),
+            head_request,
+            req.version(),
+            close,
+        );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
         let ok = self.run_handler(&mut w, &mut req);
         req.end_context();
@@ -267,7 +277,8 @@ impl Loop<'_> {
     /// Answers a head that cannot be served, then closes lingering.
     fn reject(&mut self, r: Reject) {
         self.config.log(&format!("http: rejected request from {:?}: {} {}", self.remote, r.status, r.reason));
-        let text = format!("{} {}: {}\n", r.status.as_str(), r.status.canonical_reason().unwrap_or(""), r.reason);
+        let text =
+            format!("{} {}: {}\n", r.status.as_str(), r.status.canonical_reason().unwrap_or(""), r.reason);
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             r.status.as_str(),
@@ -276,7 +287,11 @@ impl Loop<'_> {
         );
         let _ = self.wbuf.flush_to(&*self.wire.conn);
         let _ = self.wire.conn.set_write_deadline(Some(Instant::now() + LINGER));
-        let sent = self.wire.conn.write_all(head.as_bytes()).and_then(|()| self.wire.conn.write_all(text.as_bytes()));
+        let sent = self
+            .wire
+            .conn
+            .write_all(head.as_bytes())
+            .and_then(|()| self.wire.conn.write_all(text.as_bytes()));
         if sent.is_ok() {
             self.linger();
         }
@@ -319,5 +334,8 @@ fn expects_continue(headers: &http::HeaderMap, version: Version) -> Result<bool,
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".to_owned())
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
 }

@@ -66,7 +66,8 @@ pub fn strip_prefix(prefix: &str, h: impl Handler) -> impl Handler {
         let Some(rest) = path.strip_prefix(prefix.as_str()) else {
             return crate::reply::not_found(w, r);
         };
-        let rest = if rest.is_empty() || !rest.starts_with('/') { format!("/{rest}") } else { rest.to_owned() };
+        let rest =
+            if rest.is_empty() || !rest.starts_with('/') { format!("/{rest}") } else { rest.to_owned() };
         let rest = match r.query() {
             Some(q) => format!("{rest}?{q}"),
             None => rest,

@@ -91,7 +91,11 @@ pub(crate) fn parse_head(
             return Err(Reject::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header lines"))
         }
         Err(httparse::Error::Version) => return Err(version_reject(&buf[skip..])),
-        Err(_) => return Err(check_partial(&buf[skip..], limits).err().unwrap_or(Reject::bad("malformed request head"))),
+        Err(_) => {
+            return Err(check_partial(&buf[skip..], limits)
+                .err()
+                .unwrap_or(Reject::bad("malformed request head")))
+        }
     };
     let at = |s: &[u8]| s.as_ptr() as usize - buf.as_ptr() as usize;
     let method = Method::from_bytes(req.method.unwrap_or_default().as_bytes())
@@ -103,7 +107,8 @@ pub(crate) fn parse_head(
     }
     names.clear();
     for h in req.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| Reject::bad("invalid header name"))?;
+        let name =
+            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| Reject::bad("invalid header name"))?;
         names.push((name, at(h.value), h.value.len()));
     }
     Ok(Some(Raw { len: skip + n, method, version, target: (at(target), target.len()) }))
@@ -112,7 +117,11 @@ pub(crate) fn parse_head(
 impl Raw {
     /// The [`Head`] over `head`, the split-off bytes this was measured in:
     /// the target and header values are slices of it, not copies.
-    pub(crate) fn build(self, head: &Bytes, names: &mut Vec<(HeaderName, usize, usize)>) -> Result<Head, Reject> {
+    pub(crate) fn build(
+        self,
+        head: &Bytes,
+        names: &mut Vec<(HeaderName, usize, usize)>,
+    ) -> Result<Head, Reject> {
         let (at, len) = self.target;
         let uri = parse_target(head.slice(at..at + len), &self.method)?;
         let mut headers = HeaderMap::with_capacity(names.len());
@@ -168,7 +177,9 @@ fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
     let ok = match target.first() {
         Some(b'/') => true,
         Some(b'*') => target.len() == 1 && method == Method::OPTIONS,
-        Some(_) => method == Method::CONNECT || target.starts_with(b"http://") || target.starts_with(b"https://"),
+        Some(_) => {
+            method == Method::CONNECT || target.starts_with(b"http://") || target.starts_with(b"https://")
+        }
         None => false,
     };
     if !ok {
@@ -193,7 +204,5 @@ fn check_host(headers: &HeaderMap) -> Result<(), Reject> {
 /// Go's `httpguts.ValidHostHeader`: the bytes a host, an IPv6 literal and
 /// a port can hold, and nothing else.
 fn valid_host(h: &[u8]) -> bool {
-    h.iter().all(|&b| {
-        b.is_ascii_alphanumeric() || b"!$&'()*+,-.:;=[]_~%".contains(&b)
-    })
+    h.iter().all(|&b| b.is_ascii_alphanumeric() || b"!$&'()*+,-.:;=[]_~%".contains(&b))
 }

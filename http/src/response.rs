@@ -74,7 +74,13 @@ pub(crate) struct Finished {
 }
 
 impl ResponseWriter {
-    pub(crate) fn new(wire: Arc<Wire>, wbuf: WriteBuf, head_request: bool, version: Version, close: bool) -> Self {
+    pub(crate) fn new(
+        wire: Arc<Wire>,
+        wbuf: WriteBuf,
+        head_request: bool,
+        version: Version,
+        close: bool,
+    ) -> Self {
         let staged_from = wbuf.len();
         ResponseWriter {
             wire,
@@ -205,7 +211,8 @@ impl ResponseWriter {
             let ty = sniff::content_type(&self.wbuf.data()[self.staged_from..]);
             self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(ty));
         }
-        let head = Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
+        let head =
+            Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
         let chunk = (out.framing == Framing::Chunked && staged > 0).then_some(staged);
         self.place_head(&head, chunk)?;
         if chunk.is_some() {

@@ -324,7 +324,10 @@ impl Server {
         self.stop_listening();
         while self.tracker.close_idle() > 0 {
             if Instant::now() >= until {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "http: shutdown timed out with active connections"));
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "http: shutdown timed out with active connections",
+                ));
             }
             gort_runtime::time::sleep(Duration::from_millis(5));
         }

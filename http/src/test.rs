@@ -94,7 +94,8 @@ pub fn serve_raw(handler: &dyn Handler, request: &[u8]) -> Vec<u8> {
 /// [`serve_raw`] with the given settings.
 pub fn serve_raw_with(handler: &dyn Handler, request: &[u8], config: &Config) -> Vec<u8> {
     let out = std::sync::Arc::new(Mutex::new(Vec::new()));
-    let conn = MemConn { input: Mutex::new(io::Cursor::new(request.to_vec())), output: std::sync::Arc::clone(&out) };
+    let conn =
+        MemConn { input: Mutex::new(io::Cursor::new(request.to_vec())), output: std::sync::Arc::clone(&out) };
     crate::serve_conn(conn, handler, config);
     let bytes = std::mem::take(&mut *out.lock());
     bytes
