@@ -223,7 +223,7 @@ fn children_made_and_dropped_while_the_parent_is_cancelled_all_end() {
                     let mut kept = Vec::new();
                     for n in 0..2_000 {
                         if n == 100 {
-                            drop(tx.send(()));
+                            let _ = tx.send(());
                         }
                         let (child, c) = parent.with_timeout(Duration::from_secs(60));
                         let grandchild = child.with_cancel().0;
