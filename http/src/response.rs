@@ -368,6 +368,11 @@ impl Write for ResponseWriter {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "this status has no body"));
         }
         if self.head_request {
+            if self.written == 0 && !data.is_empty() && !self.headers.contains_key(CONTENT_TYPE) {
+                // Go sniffs a HEAD response's type from what it would send.
+                let ty = sniff::content_type(data);
+                self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(ty));
+            }
             self.written += data.len() as u64;
             return Ok(data.len());
         }

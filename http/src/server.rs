@@ -297,7 +297,7 @@ impl Server {
         }
         loop {
             match ln.accept() {
-                Ok((c, _)) => self.spawn_conn(c),
+                Ok((c, addr)) => self.spawn_conn(c, addr),
                 Err(_) if self.tracker.shutting_down.load(Ordering::SeqCst) => return Err(closed()),
                 Err(e) => {
                     self.config.log(&format!("http: accept error: {e}; retrying in 5ms"));
@@ -307,10 +307,14 @@ impl Server {
         }
     }
 
-    fn spawn_conn(&self, c: gort_net::TcpStream) {
+    fn spawn_conn(&self, c: gort_net::TcpStream, addr: SocketAddr) {
         let (handler, config) = (Arc::clone(&self.handler), Arc::clone(&self.config));
         let _ = c.set_nodelay(true);
-        gort_runtime::go!(move || serve_conn(c, &*handler, &config));
+        // Named as Go's traceback would show it, for panics and dumps.
+        let b = gort_runtime::Builder::new().name(format!("http conn {addr}"));
+        if let Err(e) = gort_runtime::go!(b, move || serve_conn(c, &*handler, &config)) {
+            self.config.log(&format!("http: cannot start a goroutine for {addr}: {e}"));
+        }
     }
 
     /// Go's `Shutdown`: stops accepting, closes idle connections, lets
