@@ -173,8 +173,10 @@ fn get_serves_head_and_a_head_pattern_beats_it() {
     route_in_header(&mut mux, "GET /both");
     route_in_header(&mut mux, "HEAD /both");
     let head = |target: &str| exchange(&mux, &format!("HEAD {target} HTTP/1.1\nHost: h"));
-    let want = |p: &str| format!("HTTP/1.1 200 OK\r\nX-Pattern: {p}\r\nContent-Length: 4\r\n\r\n");
-    assert_eq!(head("/g"), want("GET /g"), "GET's length, no body");
+    let want = |p: &str| {
+        format!("HTTP/1.1 200 OK\r\nX-Pattern: {p}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 4\r\n\r\n")
+    };
+    assert_eq!(head("/g"), want("GET /g"), "GET's type and length, no body");
     assert_eq!(head("/both"), want("HEAD /both"));
     let get_both = "HTTP/1.1 200 OK\r\nX-Pattern: GET /both\r\nContent-Type: text/plain; charset=utf-8\r\n\
         Content-Length: 4\r\n\r\nbody";
