@@ -298,3 +298,31 @@ fn the_request_context_ends_when_the_handler_returns_or_the_server_shuts_down() 
     assert_eq!(read_response(&mut c2).1, "done");
     shutdown.join().unwrap().unwrap();
 }
+
+#[test]
+fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
+    let handler = |w: &mut ResponseWriter, _: &mut Request| {
+        let (tcp, buffered) = w.hijack()?;
+        (&tcp).write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")?;
+        (&tcp).write_all(&buffered)?;
+        let mut more = [0u8; 5];
+        (&tcp).read_exact(&mut more)?;
+        (&tcp).write_all(&more)
+    };
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&states);
+    let srv = test::Server::with(Server::new(handler).conn_state(move |_, s| sink.lock().unwrap().push(s)));
+    let mut c = TcpStream::connect(srv.addr()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\n\r\nearly").unwrap();
+    let want = b"HTTP/1.1 101 Switching Protocols\r\n\r\nearly";
+    let mut got = vec![0; want.len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got, want, "{}", String::from_utf8_lossy(&got));
+    c.write_all(b"later").unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"later");
+    assert!(common::wait_until(Duration::from_secs(5), || states.lock().unwrap().last()
+        == Some(&ConnState::Hijacked)));
+}
