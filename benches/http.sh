@@ -123,7 +123,7 @@ bench() {
 bench gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
 bench threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
 if [[ -n $GO ]]; then
-    bench go-net/http "$((PORT_BASE + 2))" env GOMAXPROCS=1 "$TMP/gohello" -addr "127.0.0.1:$((PORT_BASE + 2))"
+    bench go "$((PORT_BASE + 2))" env GOMAXPROCS=1 "$TMP/gohello" -addr "127.0.0.1:$((PORT_BASE + 2))"
 else
     echo "go: not found, row skipped"
 fi
@@ -132,7 +132,7 @@ ratio() {
     awk -v a="${PER_CPU[$1]:-0}" -v b="${PER_CPU[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
 }
 echo
-echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go-net/http)"
+echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go)"
 
 # idle NAME PORT CMD...: KiB per idle keep-alive connection.
 idle() {
