@@ -25,7 +25,7 @@ fn c10k_help_prints_usage_with_defaults_and_hides_child_modes() {
     let help = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{help}{}", text(&out.stderr));
     assert!(help.contains("Usage: c10k"), "{help}");
-    for shown in ["--conns <N>", "[default: 10000]", "--secs <S>", "[default: 5]", "--shared"] {
+    for shown in ["--conns <N>", "[default: 10000]", "--secs <S>", "[default: 5]", "--shared", "--http"] {
         assert!(help.contains(shown), "help lacks {shown:?}: {help}");
     }
     for hidden in ["--server", "--client", "--addr", "--cpus"] {
@@ -56,6 +56,7 @@ fn unknown_flags_and_bad_values_are_usage_errors() {
         ("c10k", &["--no-such-flag"][..], "unexpected argument '--no-such-flag'"),
         ("c10k", &["--conns", "many"], "invalid value 'many' for '--conns <N>'"),
         ("c10k", &["--secs", "0"], "invalid value '0' for '--secs <S>'"),
+        ("c10k", &["--http=yes"], "--http"),
         ("echo", &["--port", "7000"], "unexpected argument '--port'"),
         ("echo", &["--addr", "nonsense"], "expected host:port"),
         ("million", &["--gs", "lots"], "invalid value 'lots' for '--gs <N>'"),

@@ -1,6 +1,8 @@
 //! The load generator of the c10k example (`--client`): N connections, each
-//! sending a 64-byte request and waiting for its echo, over and over, with
-//! one request in flight per connection.
+//! sending a request and waiting for its whole response, over and over, with
+//! one request in flight per connection. The request is 64 bytes to be
+//! echoed, or with `--http` a keep-alive `GET /hello/x` whose response is
+//! read by its Content-Length.
 //!
 //! It is an event loop, as `wrk` is, not a goroutine or thread per
 //! connection: one thread per CPU it may use, each owning a share of the
@@ -19,40 +21,84 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// Request and echo size.
-pub const MSG: usize = 64;
+const MSG: usize = 64;
+/// The `--http` request.
+const GET: &[u8] = b"GET /hello/x HTTP/1.1\r\nHost: c10k\r\n\r\n";
 /// Latency histogram: bucket i holds latencies in [1.1^i, 1.1^(i+1)) µs.
 pub const BUCKETS: usize = 200;
 /// How many ready connections one `epoll_wait` returns at most.
 const BATCH: usize = 256;
 
-/// One connection: its socket, the bytes of the current echo received so
-/// far, and when its request went out.
+/// What the connections speak.
+#[derive(Clone, Copy)]
+pub enum Proto {
+    /// 64 bytes out, the same 64 back.
+    Echo,
+    /// HTTP/1.1 keep-alive GETs.
+    Http,
+}
+
+impl Proto {
+    fn request(self) -> &'static [u8] {
+        match self {
+            Proto::Echo => &[7u8; MSG],
+            Proto::Http => GET,
+        }
+    }
+
+    /// Removes one whole response from the front of `got`, if there is one.
+    fn take_response(self, got: &mut Vec<u8>) -> bool {
+        let len = match self {
+            Proto::Echo => Some(MSG).filter(|&n| got.len() >= n),
+            Proto::Http => http_response_len(got),
+        };
+        len.inspect(|&n| drop(got.drain(..n))).is_some()
+    }
+}
+
+/// The length of the HTTP response at the front of `got` (head and a
+/// Content-Length body), once all of it has arrived.
+fn http_response_len(got: &[u8]) -> Option<usize> {
+    let head = got.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let body = std::str::from_utf8(&got[..head])
+        .expect("loadgen: a response head that is not UTF-8")
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+        .map(|(_, v)| v.trim().parse::<usize>().expect("loadgen: a bad Content-Length"))
+        .expect("loadgen: a response without Content-Length");
+    Some(head + body).filter(|&n| got.len() >= n)
+}
+
+/// One connection: its socket, the bytes of the current response received
+/// so far, and when its request went out.
 struct Conn {
     sock: TcpStream,
-    got: usize,
+    got: Vec<u8>,
     sent_at: Instant,
 }
 
 impl Conn {
-    fn send(&mut self) {
+    fn send(&mut self, proto: Proto) {
         self.sent_at = Instant::now();
-        // One 64-byte request at a time never fills a socket's send buffer.
-        match (&self.sock).write(&[7u8; MSG]) {
-            Ok(MSG) => {}
-            r => panic!("loadgen: a 64-byte send did not complete at once: {r:?}"),
+        // One small request at a time never fills a socket's send buffer.
+        let req = proto.request();
+        match (&self.sock).write(req) {
+            Ok(n) if n == req.len() => {}
+            r => panic!("loadgen: a {}-byte send did not complete at once: {r:?}", req.len()),
         }
     }
 }
 
-/// Drives `conns` (connected, blocking) until `end` on `threads` threads;
-/// returns the latency histogram of every completed round trip.
-pub fn run(conns: Vec<TcpStream>, end: Instant, threads: usize) -> Vec<u64> {
+/// Drives `conns` (connected, blocking) with `proto` until `end` on
+/// `threads` threads; returns the latency histogram of every completed
+/// round trip.
+pub fn run(conns: Vec<TcpStream>, proto: Proto, end: Instant, threads: usize) -> Vec<u64> {
     let per = conns.len().div_ceil(threads.max(1)).max(1);
     let mut conns = conns.into_iter();
     let hs: Vec<_> = (0..threads.max(1))
         .map(|_| conns.by_ref().take(per).collect::<Vec<_>>())
         .filter(|share| !share.is_empty())
-        .map(|share| std::thread::spawn(move || drive(share, end)))
+        .map(|share| std::thread::spawn(move || drive(share, proto, end)))
         .collect();
     let mut hist = vec![0u64; BUCKETS];
     for h in hs {
@@ -63,7 +109,7 @@ pub fn run(conns: Vec<TcpStream>, end: Instant, threads: usize) -> Vec<u64> {
 }
 
 /// One thread's event loop over its share of the connections.
-fn drive(socks: Vec<TcpStream>, end: Instant) -> Vec<u64> {
+fn drive(socks: Vec<TcpStream>, proto: Proto, end: Instant) -> Vec<u64> {
     let ep = Epoll::new();
     let mut conns: Vec<Conn> = socks
         .into_iter()
@@ -71,10 +117,10 @@ fn drive(socks: Vec<TcpStream>, end: Instant) -> Vec<u64> {
         .map(|(i, sock)| {
             sock.set_nonblocking(true).expect("loadgen: set_nonblocking");
             ep.add(&sock, i as u64);
-            Conn { sock, got: 0, sent_at: Instant::now() }
+            Conn { sock, got: Vec::with_capacity(256), sent_at: Instant::now() }
         })
         .collect();
-    conns.iter_mut().for_each(Conn::send);
+    conns.iter_mut().for_each(|c| c.send(proto));
     let mut hist = vec![0u64; BUCKETS];
     let mut open = conns.len();
     let mut buf = [0u8; 4096];
@@ -84,17 +130,16 @@ fn drive(socks: Vec<TcpStream>, end: Instant) -> Vec<u64> {
             let c = &mut conns[i];
             match (&c.sock).read(&mut buf) {
                 Ok(0) => panic!("loadgen: the server closed a connection"),
-                Ok(n) => c.got += n,
+                Ok(n) => c.got.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
                 Err(e) => panic!("loadgen: read: {e}"),
             }
-            if c.got < MSG {
+            if !proto.take_response(&mut c.got) {
                 continue;
             }
-            c.got -= MSG;
             record(&mut hist, c.sent_at.elapsed());
             if Instant::now() < end {
-                c.send();
+                c.send(proto);
             } else {
                 ep.delete(&c.sock);
                 socket2::SockRef::from(&c.sock).set_linger(Some(Duration::ZERO)).expect("loadgen: linger");

@@ -1,15 +1,19 @@
 //! c10k: the same echo workload served goroutine-per-connection (gort) and
 //! thread-per-connection (std threads), N connections held at once, one
-//! table row per model.
+//! table row per model. With `--http` the workload is HTTP/1.1 keep-alive
+//! `GET /hello/x` instead of echo: gort's `http::Server` against the same
+//! `serve_conn` on std sockets with a thread per connection, both on the
+//! `hello` example's routes.
 //!
-//! `cargo run --release --example c10k -- --conns 10000 --secs 5 [--shared]`
+//! `cargo run --release --example c10k -- --conns 10000 --secs 5 [--shared] [--http]`
 //! (`--help` lists the flags and their defaults).
 //!
 //! Three processes per model, so neither model's leftovers skew the
 //! other's figures and each stays under the per-process fd limit: this one
 //! (the orchestrator, which samples memory), a server (`--server
 //! gort|threads`), and a load generator (`--client`, `loadgen.rs`) whose N
-//! connections each send 64 bytes and wait for the echo, in a loop. Memory
+//! connections each send a request (64 bytes, or a GET) and wait for the
+//! whole response (the echo, or the HTTP response), in a loop. Memory
 //! per connection is counted whole: the server's peak RSS plus the growth
 //! of the kernel's `KernelStack` and `PageTables` (a thread keeps most of
 //! its cost there).
@@ -50,7 +54,9 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
+use gort::http::{serve_conn, Config, Handler};
 use gort::net::TcpListener;
+use parking_lot::Mutex;
 
 // Only its /proc reader is used here; the parking helpers serve the other examples.
 #[allow(dead_code)]
@@ -61,6 +67,8 @@ mod parked;
 mod cpus;
 #[path = "../common/flags.rs"]
 mod flags;
+#[path = "../common/hello_routes.rs"]
+mod hello_routes;
 
 mod loadgen;
 
@@ -78,6 +86,9 @@ struct Args {
     /// Pin nothing: the load generator and the server share every CPU.
     #[arg(long)]
     shared: bool,
+    /// Serve and load HTTP/1.1 keep-alive GETs instead of echo.
+    #[arg(long)]
+    http: bool,
     /// Child mode: serve with this model until killed.
     #[arg(long, value_enum, hide = true)]
     server: Option<Model>,
@@ -122,9 +133,12 @@ fn echo_loop(mut c: impl Read + Write) {
 }
 
 /// `--server gort|threads`: prints the address, then serves until killed.
-fn server(model: Model) {
+fn server(model: Model, http: bool) {
     let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
     println!("{}", ln.local_addr().expect("local_addr"));
+    if http {
+        return http_server(model, ln);
+    }
     match model {
         // A failed accept costs that connection only.
         Model::Gort => {
@@ -148,6 +162,36 @@ fn server(model: Model) {
     }
 }
 
+/// `--server gort|threads --http`: the `hello` routes until killed.
+fn http_server(model: Model, ln: TcpListener) {
+    match model {
+        Model::Gort => {
+            if let Err(e) = gort::http::Server::new(hello_routes::mux()).serve(ln) {
+                panic!("c10k: http serve: {e}");
+            }
+        }
+        Model::Threads => {
+            let ln = ln.into_std().expect("into_std");
+            let handler: Arc<dyn Handler> = Arc::new(hello_routes::mux());
+            let config = Arc::new(Config::default());
+            for (n, c) in ln.incoming().flatten().enumerate() {
+                // Held here too, so that the connection stays open if its
+                // thread cannot start.
+                let slot = Arc::new(Mutex::new(Some(c)));
+                let (taken, handler, config) = (Arc::clone(&slot), Arc::clone(&handler), Arc::clone(&config));
+                let spawned = std::thread::Builder::new().spawn(move || {
+                    if let Some(c) = taken.lock().take() {
+                        serve_conn(c, &*handler, &config);
+                    }
+                });
+                if let Err(e) = spawned {
+                    stall(n + 1, &e, (&ln, slot));
+                }
+            }
+        }
+    }
+}
+
 /// The thread server's wall: says where it stopped, then holds the
 /// listener and every connection open until killed, so the load generator
 /// meets a stalled server, not errors, until the orchestrator stops it.
@@ -161,12 +205,12 @@ fn stall<T>(thread: usize, e: &io::Error, _hold: T) -> ! {
 /// `--client --addr A --conns N --secs S`: connects N, runs S seconds of
 /// request/response on all of them (`loadgen.rs`, one event-loop thread per
 /// CPU this process may use), prints `reqs p50_us p99_us`.
-fn client(addr: &str, conns: usize, secs: u64) {
+fn client(addr: &str, conns: usize, secs: u64, proto: loadgen::Proto) {
     let conns: Vec<std::net::TcpStream> =
         (0..conns).map(|_| std::net::TcpStream::connect(addr).expect("connect")).collect();
     println!("connected");
     let end = Instant::now() + Duration::from_secs(secs);
-    let counts = loadgen::run(conns, end, cpus::allowed_cpus().len());
+    let counts = loadgen::run(conns, proto, end, cpus::allowed_cpus().len());
     let total: u64 = counts.iter().sum();
     let pct = |p: f64| {
         let mut seen = 0;
@@ -269,16 +313,18 @@ fn client_figures(cli: &mut Child) -> [f64; 3] {
 
 /// Runs one model under load and prints its row: the load's figures, or
 /// the wall its server hit (then the load generator is stopped at once).
-fn run_model(model: Model, conns: usize, secs: u64, place: &Placement) {
+fn run_model(model: Model, conns: usize, secs: u64, http: bool, place: &Placement) {
     let base_k = meminfo_kib("KernelStack:");
     let base_p = meminfo_kib("PageTables:");
-    let mut srv = spawn_self(&["--server", model.name()], place.pinned.as_ref().map(|(_, s)| &s[..]));
+    let proto: &[&str] = if http { &["--http"] } else { &[] };
+    let srv_args = [&["--server", model.name()], proto].concat();
+    let mut srv = spawn_self(&srv_args, place.pinned.as_ref().map(|(_, s)| &s[..]));
     let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
     let mut addr = String::new();
     srv_out.read_line(&mut addr).expect("server address");
     let wall = watch_wall(srv_out);
     let (n, s) = (conns.to_string(), secs.to_string());
-    let cli_args = ["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s];
+    let cli_args = [&["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s], proto].concat();
     let mut cli = spawn_self(&cli_args, place.pinned.as_ref().map(|(c, _)| &c[..]));
     let mut peaks = Peaks::default();
     let mut hit = None;
@@ -336,17 +382,19 @@ fn main() {
         cpus::pin(&args.cpus);
     }
     if let Some(model) = args.server {
-        return server(model);
+        return server(model, args.http);
     }
     if let (true, Some(addr)) = (args.client, &args.addr) {
-        return client(addr, args.conns, args.secs);
+        let proto = if args.http { loadgen::Proto::Http } else { loadgen::Proto::Echo };
+        return client(addr, args.conns, args.secs, proto);
     }
     let (conns, secs) = (args.conns, args.secs);
     let place = Placement::new(args.shared);
-    println!("c10k: {conns} connections, {secs} s of 64-byte echo per model; {}\n", place.describe());
+    let load = if args.http { "keep-alive GET /hello/x" } else { "64-byte echo" };
+    println!("c10k: {conns} connections, {secs} s of {load} per model; {}\n", place.describe());
     println!("| model   |  conns |     req/s |  p50 µs |  p99 µs |  RSS MiB | +kstack MiB | +ptables MiB | KiB/conn | threads |");
     println!("|---------|--------|-----------|---------|---------|----------|-------------|--------------|----------|---------|");
     for model in [Model::Gort, Model::Threads] {
-        run_model(model, conns, secs, &place);
+        run_model(model, conns, secs, args.http, &place);
     }
 }

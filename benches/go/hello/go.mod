@@ -1,0 +1,3 @@
+module gort.invalid/benches/hello
+
+go 1.22

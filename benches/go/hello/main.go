@@ -1,0 +1,18 @@
+// Go's net/http serving the same routes as gort's examples/hello.rs, for
+// benches/http.sh: go run . -addr 127.0.0.1:8082 (GOMAXPROCS=1 there).
+package main
+
+import (
+	"flag"
+	"net/http"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8082", "address to listen on")
+	flag.Parse()
+	http.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("Hello, World!")) })
+	http.HandleFunc("GET /hello/{name}", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("Hello, " + r.PathValue("name") + "!"))
+	})
+	panic(http.ListenAndServe(*addr, nil))
+}

