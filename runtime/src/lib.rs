@@ -42,6 +42,7 @@ mod aging;
 pub mod chan;
 pub mod context;
 mod coro;
+mod debug;
 pub mod fs;
 mod join;
 mod local;

@@ -11,7 +11,7 @@
 //! on editions 2021 and 2024.
 
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 
 use crate::coro::Req;
 use crate::join::{self, JoinHandle};
@@ -76,13 +76,14 @@ impl Builder {
     /// `unsafe` block, which rustc denies. Write
     /// [`go!(builder, f)`](crate::go) instead, which also accepts the
     /// contract for you.
+    #[track_caller]
     pub unsafe fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let size = self.stack_size.map_or(sched().stack_size, stack::round_size);
-        start(self.name.map(String::into_boxed_str), size, f)
+        start(self.name.map(String::into_boxed_str), size, Location::caller(), f)
     }
 }
 
@@ -103,12 +104,13 @@ impl Builder {
 ///
 /// # Panics
 /// When no stack can be reserved; use [`Builder::spawn`] to handle that.
+#[track_caller]
 pub unsafe fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    start(None, sched().stack_size, f).unwrap_or_else(|e| panic!("gort::spawn: {e}"))
+    start(None, sched().stack_size, Location::caller(), f).unwrap_or_else(|e| panic!("gort::spawn: {e}"))
 }
 
 /// Starts a goroutine: `gort::go!(move || work(x))` returns a
@@ -184,6 +186,7 @@ pub mod __go {
 
     /// [`spawn`](super::spawn), with the contract already accepted.
     #[inline]
+    #[track_caller]
     pub fn spawn<F, T>(_: Accepted, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -196,6 +199,7 @@ pub mod __go {
 
     /// [`Builder::spawn`], with the contract already accepted.
     #[inline]
+    #[track_caller]
     pub fn spawn_with<F, T>(_: Accepted, b: Builder, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -206,7 +210,12 @@ pub mod __go {
     }
 }
 
-fn start<F, T>(name: Option<Box<str>>, size: usize, f: F) -> io::Result<JoinHandle<T>>
+fn start<F, T>(
+    name: Option<Box<str>>,
+    size: usize,
+    site: &'static Location<'static>,
+    f: F,
+) -> io::Result<JoinHandle<T>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -219,7 +228,7 @@ where
         None => cache::take_on_thread(size)?,
     };
     let (finisher, handle) = join::packet(id);
-    let g = G::new(dead, id, name, stack, move || {
+    let g = G::new(dead, id, name, site, stack, move || {
         let result = panic::catch_unwind(AssertUnwindSafe(f));
         // Locals drop before joiners can see the result; a panicking
         // destructor is reported by the hook and otherwise ignored.

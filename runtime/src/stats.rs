@@ -35,6 +35,10 @@ pub struct Stats {
     pub global_queue: usize,
     /// Goroutines waiting in the Ps' local run queues (`runnext` included).
     pub local_queues: usize,
+    /// `local_queues`, per P.
+    pub local_queue_per_p: Vec<usize>,
+    /// Goroutines readied by the netpoller (a socket became ready).
+    pub netpoll_wakes: u64,
     /// Pending timers.
     pub timers: usize,
     /// Goroutine stacks reserved (in use or pooled).
@@ -56,6 +60,7 @@ pub fn stats() -> Stats {
     let spawned = per_p(|c| &c.spawned).sum::<u64>() + s.foreign_spawns();
     let exited: u64 = per_p(|c| &c.exited).sum();
     let st = crate::stack::stack_stats();
+    let local_queue_per_p: Vec<usize> = s.ps.iter().map(|p| p.runq.len()).collect();
     Stats {
         gs: spawned.saturating_sub(exited),
         spawned,
@@ -68,7 +73,9 @@ pub fn stats() -> Stats {
         steals: per_p(|c| &c.steals).sum(),
         parks: per_p(|c| &c.parks).sum(),
         global_queue: s.global.len(),
-        local_queues: s.ps.iter().map(|p| p.runq.len()).sum(),
+        local_queues: local_queue_per_p.iter().sum(),
+        local_queue_per_p,
+        netpoll_wakes: crate::netpoll::wakes(),
         timers: s.timers.len(),
         stacks: st.total,
         free_stacks: st.free,

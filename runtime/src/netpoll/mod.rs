@@ -110,6 +110,10 @@ pub(crate) struct Poller {
     /// When some `wait` last returned, in ns since `epoch` (Go's `lastpoll`).
     last_poll: AtomicU64,
     epoch: Instant,
+    /// Waiters readied by `poll`, for `gort::stats()`. One shared counter
+    /// rather than one per P: it is bumped once per `epoll_wait` that
+    /// returned events, which costs far more than the add.
+    wakes: AtomicU64,
 }
 
 /// How long events may sit uncollected before an M on its fairness turn
@@ -139,6 +143,7 @@ pub(crate) fn poller() -> &'static Poller {
             polling: AtomicBool::new(false),
             last_poll: AtomicU64::new(0),
             epoch: Instant::now(),
+            wakes: AtomicU64::new(0),
         }
     })
 }
@@ -147,6 +152,12 @@ pub(crate) fn poller() -> &'static Poller {
 #[inline]
 pub(crate) fn inline_poller() -> Option<&'static Poller> {
     POLLER.get().filter(|p| p.mode == Mode::Inline)
+}
+
+/// Goroutines the netpoller has readied so far (0 before any socket).
+pub(crate) fn wakes() -> u64 {
+    // Relaxed: see `Poller::wakes`.
+    POLLER.get().map_or(0, |p| p.wakes.load(Ordering::Relaxed))
 }
 
 impl Poller {
@@ -164,6 +175,10 @@ impl Poller {
         self.last_poll.store(self.since_epoch(), Ordering::Relaxed);
         let mut woken = Vec::new();
         self.backend.events(events).for_each(|ev| pd::dispatch(ev, &mut woken));
+        if !woken.is_empty() {
+            // Relaxed: a statistic.
+            self.wakes.fetch_add(woken.len() as u64, Ordering::Relaxed);
+        }
         woken
     }
 

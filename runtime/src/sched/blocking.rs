@@ -85,6 +85,12 @@ fn exit(p: &'static P, mark: u64) {
     }
     if let Some(p) = sched().idle.pidleget() {
         set_current_p(Some(p));
+        // The G goes on here as if it just started on `p`, so the
+        // preempter and the blocked-M warning (`hog.rs`) time it afresh.
+        p.tick();
+        if let Some(g) = current_g() {
+            p.running.publish(p.schedtick(), g);
+        }
         return;
     }
     // No P: queue ourselves; our M sees it holds no P and goes idle.

@@ -14,6 +14,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
+use std::panic::Location;
 use std::ptr;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
@@ -66,6 +67,8 @@ pub(crate) enum Switch {
 pub(crate) struct G {
     pub(crate) id: u64,
     name: Option<Box<str>>,
+    /// Where `go!`, `spawn` or `Builder::spawn` was called.
+    site: &'static Location<'static>,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
@@ -86,7 +89,14 @@ unsafe impl Send for G {}
 impl G {
     /// Builds a runnable G that will run `f` on `stack`, in the allocation
     /// of a dead G (see `gfree.rs`) when one is given.
-    pub(crate) fn new<F>(dead: Option<Box<G>>, id: u64, name: Option<Box<str>>, stack: Stack, f: F) -> Box<G>
+    pub(crate) fn new<F>(
+        dead: Option<Box<G>>,
+        id: u64,
+        name: Option<Box<str>>,
+        site: &'static Location<'static>,
+        stack: Stack,
+        f: F,
+    ) -> Box<G>
     where
         F: FnOnce() + 'static,
     {
@@ -97,6 +107,7 @@ impl G {
         let g = G {
             id,
             name,
+            site,
             yielder: Cell::new(ptr::null()),
             coro: UnsafeCell::new(Some(coro)),
             status: Cell::new(Status::Runnable),
@@ -120,6 +131,10 @@ impl G {
 
     pub(crate) fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    pub(crate) fn site(&self) -> &'static Location<'static> {
+        self.site
     }
 
     pub(crate) fn status(&self) -> Status {

@@ -104,6 +104,7 @@ impl Mach {
         self.tick();
         loop {
             bump(&self.p.counters.switches);
+            self.p.running.publish(self.p.schedtick(), &g);
             set_current_g(ptr::from_ref(&*g));
             let switch = g.resume();
             // A `blocking` call inside the G may have traded our P for

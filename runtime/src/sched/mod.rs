@@ -63,6 +63,7 @@ pub(crate) mod cache;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;
+pub(crate) mod hog;
 pub(crate) mod idle;
 pub(crate) mod m;
 pub(crate) mod p;
@@ -117,6 +118,7 @@ fn start() -> &'static Sched {
         stack::install_overflow_handler();
         crate::panic::install_hook();
         sysmon::start();
+        crate::debug::start();
         Sched::new()
     })
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::sched::cache::SpawnCache;
 use crate::sched::g::G;
+use crate::sched::hog::Running;
 use crate::sched::runq::RunQueue;
 
 /// The flag bit of `P::preempt`, above the 32 bits of the marked tick.
@@ -71,6 +72,8 @@ pub(crate) struct P {
     preempt: AtomicU64,
     local: UnsafeCell<PLocal>,
     pub(crate) counters: Counters,
+    /// Who runs here, for sysmon's blocked-M warning (`hog.rs`).
+    pub(crate) running: Running,
 }
 
 // SAFETY: the shared fields are atomics or the run queue (built for
@@ -93,6 +96,7 @@ impl P {
                 rng: 0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
             }),
             counters: Counters::default(),
+            running: Running::new(),
         }
     }
 

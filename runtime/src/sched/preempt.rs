@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use crate::coro::Req;
 use crate::sched::g::{current_g, current_p};
+use crate::sched::hog::Warner;
 use crate::sched::sched;
 
 /// How long a G may hold its M before it is asked to yield (Go's
@@ -77,14 +78,16 @@ fn preempt_slow() {
     }
 }
 
-/// sysmon's half: the tick each P had when sysmon first saw it, and when.
+/// sysmon's half: the tick each P had when sysmon first saw it, and when;
+/// and the blocked-M warning, which times the same ticks (`hog.rs`).
 pub(crate) struct Preempter {
     seen: Vec<(u32, Instant)>,
+    warner: Warner,
 }
 
 impl Preempter {
     pub(crate) fn new(procs: usize) -> Preempter {
-        Preempter { seen: vec![(0, Instant::now()); procs] }
+        Preempter { seen: vec![(0, Instant::now()); procs], warner: Warner::new() }
     }
 
     /// Marks every P whose G has run for `FORCE_PREEMPT`, and sets the
@@ -103,6 +106,7 @@ impl Preempter {
             } else if now - seen.1 >= FORCE_PREEMPT {
                 p.mark_preempt(tick);
                 pending = true;
+                self.warner.check(&p.running, tick, now - seen.1);
             }
         }
         // Relaxed: see `PREEMPT`.
