@@ -1,7 +1,8 @@
 //! The server as the `curl` binary sees it: two URLs on one command line
 //! share a kept-alive connection, `--http1.0` gets an HTTP/1.0 response
 //! and a close, HEAD carries Content-Length and no body, POST bodies echo
-//! with and without `Expect: 100-continue`, and a few MiB sent with
+//! with and without `Expect: 100-continue`, a 404 from the hello routes'
+//! mux keeps the connection, and a few MiB sent with
 //! `--data-binary @file` come back intact. Without curl every test fails,
 //! naming it: a missing tool must not look like a pass.
 
@@ -9,6 +10,9 @@ use std::io::{Read, Write};
 use std::process::{Command, Output};
 
 use gort::http::{test, Request, ResponseWriter};
+
+#[path = "../examples/common/hello_routes.rs"]
+mod hello_routes;
 
 /// `/echo` returns the request body; every other path says hello.
 fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
@@ -54,6 +58,19 @@ fn two_urls_reuse_one_connection() {
 }
 
 #[test]
+fn the_hello_routes_share_one_connection_through_a_404() {
+    let srv = test::Server::new(hello_routes::mux());
+    let out = curl(&["-v", &srv.url("/"), &srv.url("/nope"), &srv.url("/hello/gopher")]);
+    let log = stderr(&out);
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.starts_with("Hello, World!") && body.ends_with("Hello, gopher!"), "{body}");
+    assert_eq!(log.matches("< HTTP/1.1 404 Not Found").count(), 1, "{log}");
+    assert_eq!(log.matches("Connected to").count(), 1, "{log}");
+    let out = curl(&["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", &srv.url("/")]);
+    assert_eq!(out.stdout, b"405");
+}
+
+#[test]
 fn http_1_0_gets_a_1_0_response_that_closes() {
     let srv = test::Server::new(app);
     let out = curl(&["-v", "--http1.0", &srv.url("/a"), &srv.url("/b")]);
@@ -83,13 +100,15 @@ fn post_without_expect_echoes() {
     assert!(!log.contains("100-continue"), "curl asked for 100-continue:\n{log}");
 }
 
+/// Two MiB is past the size at which curl sends `Expect: 100-continue` by
+/// itself, so the server's interim response is on the path.
 #[test]
 fn large_post_with_expect_100_continue_echoes() {
     let srv = test::Server::new(app);
     let body = "x".repeat(2 << 20);
     let file = write_temp("expect", body.as_bytes());
     let arg = format!("@{}", file.display());
-    let out = curl(&["-v", "-H", "Expect: 100-continue", "--data-binary", &arg, &srv.url("/echo")]);
+    let out = curl(&["-v", "--data-binary", &arg, &srv.url("/echo")]);
     let log = stderr(&out);
     std::fs::remove_file(&file).unwrap();
     assert!(log.contains("> Expect: 100-continue"), "curl did not send Expect:\n{log}");
@@ -103,7 +122,8 @@ fn megabytes_from_a_file_echo_intact() {
     let body: Vec<u8> = (0..5u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     let file = write_temp("binary", &body);
     let arg = format!("@{}", file.display());
-    let out = curl(&["--data-binary", &arg, "-H", "Content-Type: application/octet-stream", &srv.url("/echo")]);
+    let out =
+        curl(&["--data-binary", &arg, "-H", "Content-Type: application/octet-stream", &srv.url("/echo")]);
     std::fs::remove_file(&file).unwrap();
     assert!(out.stdout == body, "echo differs: {} bytes back of {}", out.stdout.len(), body.len());
 }

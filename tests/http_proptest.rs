@@ -63,7 +63,8 @@ fn apply(req: &mut Vec<u8>, m: &Mutation) {
         Mutation::Insert { at, byte } => req.insert(at % (req.len() + 1), byte),
         Mutation::Truncate { at } => req.truncate(at % req.len()),
         Mutation::DuplicateLine { at } => {
-            let lines: Vec<usize> = req.windows(2).enumerate().filter(|(_, w)| w == b"\r\n").map(|(i, _)| i + 2).collect();
+            let lines: Vec<usize> =
+                req.windows(2).enumerate().filter(|(_, w)| w == b"\r\n").map(|(i, _)| i + 2).collect();
             if lines.len() < 2 {
                 return;
             }
@@ -90,14 +91,16 @@ fn check_responses(out: &[u8]) -> Result<(), String> {
 /// what follows it.
 fn check_one(out: &[u8]) -> Result<&[u8], String> {
     let head_end =
-        out.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| format!("no end of head in {out:?}"))? + 4;
+        out.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| format!("no end of head in {out:?}"))?
+            + 4;
     let head = std::str::from_utf8(&out[..head_end]).map_err(|_| format!("head not UTF-8: {out:?}"))?;
     let status_line = head.lines().next().unwrap_or_default();
     let status = status_line
         .strip_prefix("HTTP/1.1 ")
         .or_else(|| status_line.strip_prefix("HTTP/1.0 "))
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let code: u16 = status.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("bad status {status_line:?}"))?;
+    let code: u16 =
+        status.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("bad status {status_line:?}"))?;
     if code == 100 {
         return Ok(&out[head_end..]);
     }
@@ -105,7 +108,8 @@ fn check_one(out: &[u8]) -> Result<&[u8], String> {
         return Err(format!("unexpected status line {status_line:?}"));
     }
     let lower = head.to_ascii_lowercase();
-    let header = |name: &str| lower.lines().find_map(|l| l.strip_prefix(name).map(str::trim).map(str::to_owned));
+    let header =
+        |name: &str| lower.lines().find_map(|l| l.strip_prefix(name).map(str::trim).map(str::to_owned));
     let body = &out[head_end..];
     if code == 204 || code == 304 {
         return Ok(body);
