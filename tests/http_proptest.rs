@@ -7,19 +7,33 @@
 //! panic and never a hang.
 
 use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
 
 use gort::http::test::serve_raw;
-use gort::http::{Request, ResponseWriter};
+use gort::http::{Method, Request, ResponseWriter};
 use proptest::prelude::*;
 
-/// `/echo` returns the body; everything else says hello.
-fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
-    if r.url_path() == "/echo" {
-        let mut b = Vec::new();
-        r.body().read_to_end(&mut b)?;
-        return w.write_all(&b);
+/// Serves `bytes` with a handler that echoes the body on `/echo` and says
+/// hello elsewhere, and checks what came back; the handler records which
+/// requests were HEAD, as those responses carry no body.
+fn serve(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&heads);
+    let app = move |w: &mut ResponseWriter, r: &mut Request| {
+        seen.lock().unwrap().push(*r.method() == Method::HEAD);
+        if r.url_path() == "/echo" {
+            let mut b = Vec::new();
+            r.body().read_to_end(&mut b)?;
+            return w.write_all(&b);
+        }
+        w.write_all(b"Hello, World!")
+    };
+    let out = serve_raw(&app, bytes);
+    let heads = heads.lock().unwrap();
+    match check_responses(&out, &heads) {
+        Ok(()) => Ok(out),
+        Err(e) => Err(format!("{e} in {:?}", String::from_utf8_lossy(&out))),
     }
-    w.write_all(b"Hello, World!")
 }
 
 /// Valid requests the mutations start from: plain, with a fixed-length
@@ -77,23 +91,29 @@ fn apply(req: &mut Vec<u8>, m: &Mutation) {
 }
 
 /// Checks that `out` is a sequence of well-formed responses (possibly
-/// none), and returns a description of the first defect.
-fn check_responses(out: &[u8]) -> Result<(), String> {
+/// none), `heads[i]` saying whether the handler's `i`th request was HEAD
+/// (a response past those is the server's own, a rejection with a body),
+/// and returns a description of the first defect.
+fn check_responses(out: &[u8], heads: &[bool]) -> Result<(), String> {
     let mut rest = out;
+    let mut heads = heads.iter();
     while !rest.is_empty() {
-        rest = check_one(rest)?;
+        if let Some(after) = rest.strip_prefix(b"HTTP/1.1 100 Continue\r\n\r\n") {
+            rest = after;
+            continue;
+        }
+        rest = check_one(rest, heads.next() == Some(&true))?;
     }
     Ok(())
 }
 
-/// Checks one response at the start of `out`: its status line, its head,
-/// and a body of its Content-Length or a complete chunked body. Returns
-/// what follows it.
-fn check_one(out: &[u8]) -> Result<&[u8], String> {
+/// Checks one final response at the start of `out`: its status line, its
+/// head, and (unless it answers a HEAD) a body of its Content-Length or a
+/// complete chunked body. Returns what follows it.
+fn check_one(out: &[u8], head_request: bool) -> Result<&[u8], String> {
     let head_end =
-        out.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| format!("no end of head in {out:?}"))?
-            + 4;
-    let head = std::str::from_utf8(&out[..head_end]).map_err(|_| format!("head not UTF-8: {out:?}"))?;
+        out.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| "no end of head".to_owned())? + 4;
+    let head = std::str::from_utf8(&out[..head_end]).map_err(|_| "head not UTF-8".to_owned())?;
     let status_line = head.lines().next().unwrap_or_default();
     let status = status_line
         .strip_prefix("HTTP/1.1 ")
@@ -101,9 +121,6 @@ fn check_one(out: &[u8]) -> Result<&[u8], String> {
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
     let code: u16 =
         status.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("bad status {status_line:?}"))?;
-    if code == 100 {
-        return Ok(&out[head_end..]);
-    }
     if !matches!(code / 100, 2 | 4 | 5) || status.as_bytes().get(3) != Some(&b' ') {
         return Err(format!("unexpected status line {status_line:?}"));
     }
@@ -111,12 +128,12 @@ fn check_one(out: &[u8]) -> Result<&[u8], String> {
     let header =
         |name: &str| lower.lines().find_map(|l| l.strip_prefix(name).map(str::trim).map(str::to_owned));
     let body = &out[head_end..];
-    if code == 204 || code == 304 {
+    if head_request || code == 204 || code == 304 {
         return Ok(body);
     }
     if let Some(len) = header("content-length:") {
         let len: usize = len.parse().map_err(|_| format!("bad Content-Length in {head:?}"))?;
-        return body.get(len..).ok_or_else(|| format!("body shorter than {len}: {out:?}"));
+        return body.get(len..).ok_or_else(|| format!("body shorter than {len}"));
     }
     if header("transfer-encoding:").as_deref() == Some("chunked") {
         return skip_chunked(body);
@@ -147,16 +164,16 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_give_responses_or_nothing(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let out = serve_raw(&app, &bytes);
-        prop_assert!(check_responses(&out).is_ok(), "{:?} for input {:?}", check_responses(&out), bytes);
+        let got = serve(&bytes);
+        prop_assert!(got.is_ok(), "{:?} for input {:?}", got, bytes);
     }
 
     #[test]
     fn request_shaped_text_gives_responses_or_nothing(
         text in "(GET|POST|HEAD|PUT) [ -~]{0,20} HTTP/1\\.[01]\r\n([A-Za-z-]{1,10}: [ -~]{0,12}\r\n){0,4}\r\n[ -~]{0,16}",
     ) {
-        let out = serve_raw(&app, text.as_bytes());
-        prop_assert!(check_responses(&out).is_ok(), "{:?} for input {:?}", check_responses(&out), text);
+        let got = serve(text.as_bytes());
+        prop_assert!(got.is_ok(), "{:?} for input {:?}", got, text);
     }
 
     #[test]
@@ -168,22 +185,23 @@ proptest! {
         for m in &edits {
             apply(&mut req, m);
         }
-        let out = serve_raw(&app, &req);
-        prop_assert!(check_responses(&out).is_ok(), "{:?} for input {:?}", check_responses(&out), String::from_utf8_lossy(&req));
+        let got = serve(&req);
+        prop_assert!(got.is_ok(), "{:?} for input {:?}", got, String::from_utf8_lossy(&req));
     }
 }
 
 #[test]
-fn the_seeds_are_served_and_the_checker_rejects_garbage() {
+fn the_seeds_are_answered_and_the_checker_rejects_bad_framing() {
     for seed in SEEDS {
-        let out = serve_raw(&app, seed);
+        let out = serve(seed).unwrap();
         assert!(out.starts_with(b"HTTP/1."), "{:?}", String::from_utf8_lossy(&out));
-        check_responses(&out).unwrap();
     }
-    assert!(check_responses(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab").is_err());
-    assert!(check_responses(b"HTTP/1.1 302 Found\r\n\r\n").is_err());
-    assert!(check_responses(b"garbage").is_err());
+    assert!(check_responses(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", &[false]).is_err());
+    assert!(check_responses(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", &[true]).is_err());
+    assert!(check_responses(b"HTTP/1.1 302 Found\r\n\r\n", &[false]).is_err());
+    assert!(check_responses(b"garbage", &[]).is_err());
     let mut out = Vec::new();
     write!(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n").unwrap();
-    check_responses(&out).unwrap();
+    check_responses(&out, &[false]).unwrap();
+    assert!(check_responses(&out[..out.len() - 2], &[false]).is_err());
 }
