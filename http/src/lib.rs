@@ -78,5 +78,5 @@ pub use stream::Conn;
 pub use tls::TlsInfo;
 pub use transport::Transport;
 
-pub use rustls;
 pub use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+pub use rustls;

@@ -68,7 +68,11 @@ impl TlsConn {
     /// `TimedOut` past the deadline; `InvalidData` naming rustls's reason
     /// when the peer speaks something other than TLS or the handshake
     /// fails; `UnexpectedEof` when the peer closes during it.
-    pub(crate) fn accept(tcp: TcpStream, config: Arc<ServerConfig>, deadline: Option<Instant>) -> io::Result<TlsConn> {
+    pub(crate) fn accept(
+        tcp: TcpStream,
+        config: Arc<ServerConfig>,
+        deadline: Option<Instant>,
+    ) -> io::Result<TlsConn> {
         let session = ServerConnection::new(config).map_err(io::Error::other)?;
         tcp.set_read_deadline(deadline);
         tcp.set_write_deadline(deadline);
@@ -77,7 +81,12 @@ impl TlsConn {
             session: Mutex::new(session),
             reading: Mutex::new(()),
             writing: Mutex::new(()),
-            info: TlsInfo { version: ProtocolVersion::Unknown(0), cipher_suite: CipherSuite::Unknown(0), server_name: None, alpn: None },
+            info: TlsInfo {
+                version: ProtocolVersion::Unknown(0),
+                cipher_suite: CipherSuite::Unknown(0),
+                server_name: None,
+                alpn: None,
+            },
         };
         c.handshake()?;
         c.info = info(&c.session.lock());
@@ -93,7 +102,10 @@ impl TlsConn {
                 return Ok(());
             }
             if self.fill()? == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "tls: peer closed during the handshake"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "tls: peer closed during the handshake",
+                ));
             }
         }
     }
@@ -231,7 +243,8 @@ pub(crate) fn server_config_from_pem(cert: &Path, key: &Path) -> io::Result<Serv
         io::Error::new(io::ErrorKind::InvalidInput, format!("tls: {}: {why}", path.display()))
     };
     let pem = fs::read(cert).map_err(|e| bad(cert, &e))?;
-    let chain = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| bad(cert, &e))?;
+    let chain =
+        CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| bad(cert, &e))?;
     if chain.is_empty() {
         return Err(bad(cert, &"no CERTIFICATE block"));
     }
