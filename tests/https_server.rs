@@ -2,7 +2,8 @@
 //! keep-alive and a chunked body through a rustls client, what
 //! `Request::tls` reports, curl against it, a certificate reload, and the
 //! bad inputs (plain HTTP to the TLS port, a ClientHello to the plain port,
-//! a stalled handshake) each ending in a close, not a hang.
+//! a stalled handshake, unreadable PEM files) each ending in a clear
+//! error or a close, not a hang.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -69,7 +70,7 @@ impl Tls {
         let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = ln.local_addr().unwrap();
         let (cert, key) = write_pem(&addr.port().to_string(), pem);
-        let config = server_config(&cert, &key);
+        let config = gort::http::server_config_from_pem(&cert, &key).unwrap();
         let s = server.clone();
         gort::go!(move || s.serve_tls(ln, config));
         Tls { server, addr, log }
@@ -80,21 +81,6 @@ impl Drop for Tls {
     fn drop(&mut self) {
         self.server.close();
     }
-}
-
-/// The config `listen_and_serve_tls` would build, through a port-0 listener.
-fn server_config(cert: &std::path::Path, key: &std::path::Path) -> Arc<rustls::ServerConfig> {
-    use gort::http::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-    let chain = CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
-    let key = PrivateKeyDer::from_pem_file(key).unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-    Arc::new(config)
 }
 
 type Client = BufReader<StreamOwned<ClientConnection, TcpStream>>;
@@ -189,7 +175,7 @@ fn set_tls_config_applies_to_new_connections() {
     let mut old = connect(srv.addr, &first.0);
     assert_eq!(get(&mut old, "/").1, "Hello, TLS!");
     let (c, k) = write_pem("reload", &second);
-    srv.server.set_tls_config(server_config(&c, &k));
+    srv.server.set_tls_config(gort::http::server_config_from_pem(&c, &k).unwrap());
     let mut new = connect(srv.addr, &second.0);
     assert_eq!(get(&mut new, "/").1, "Hello, TLS!", "a new connection gets the new certificate");
     assert_eq!(get(&mut old, "/").1, "Hello, TLS!", "an old connection keeps its session");
@@ -281,4 +267,17 @@ fn wait_logged(srv: &Tls, what: &str) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     false
+}
+
+#[test]
+fn bad_pem_files_are_named_in_the_error() {
+    let (bad_cert, key) = write_pem("bad", &("not a certificate".to_owned(), cert().1));
+    let e = gort::http::server_config_from_pem(&bad_cert, &key).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("cert.pem") && e.to_string().contains("no CERTIFICATE"), "{e}");
+    let e = gort::http::server_config_from_pem(&bad_cert, "/nonexistent/key.pem").unwrap_err();
+    assert!(e.to_string().contains("cert.pem"), "the certificate is read first: {e}");
+    let good = write_pem("good", &cert());
+    let e = gort::http::server_config_from_pem(&good.0, "/nonexistent/key.pem").unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
 }

@@ -75,7 +75,7 @@ pub use request_builder::RequestBuilder;
 pub use response::ResponseWriter;
 pub use server::{Config, ConnState, Server};
 pub use stream::Conn;
-pub use tls::TlsInfo;
+pub use tls::{server_config_from_pem, TlsInfo};
 pub use transport::Transport;
 
 pub use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};

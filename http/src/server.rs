@@ -317,8 +317,8 @@ impl Server {
         cert: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> io::Result<()> {
-        let config = tls::server_config_from_pem(cert.as_ref(), key.as_ref())?;
-        self.serve_tls(TcpListener::bind(addr)?, Arc::new(config))
+        let config = tls::server_config_from_pem(cert, key)?;
+        self.serve_tls(TcpListener::bind(addr)?, config)
     }
 
     /// Serves HTTPS on `ln` with `config` (Go's `ServeTLS`). A config

@@ -234,11 +234,17 @@ impl Conn for TlsConn {
 }
 
 /// A server config from a PEM certificate chain and a PEM private key
-/// (PKCS#8, PKCS#1 or SEC1), advertising `http/1.1` by ALPN.
+/// (PKCS#8, PKCS#1 or SEC1), advertising `http/1.1` by ALPN (Go's
+/// `tls.LoadX509KeyPair` and a `tls.Config` around it), for
+/// [`Server::serve_tls`](crate::Server::serve_tls).
 ///
 /// # Errors
 /// `InvalidInput` naming the file and what is wrong with it.
-pub(crate) fn server_config_from_pem(cert: &Path, key: &Path) -> io::Result<ServerConfig> {
+pub fn server_config_from_pem(
+    cert: impl AsRef<Path>,
+    key: impl AsRef<Path>,
+) -> io::Result<Arc<ServerConfig>> {
+    let (cert, key) = (cert.as_ref(), key.as_ref());
     let bad = |path: &Path, why: &dyn std::fmt::Display| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("tls: {}: {why}", path.display()))
     };
@@ -256,7 +262,7 @@ pub(crate) fn server_config_from_pem(cert: &Path, key: &Path) -> io::Result<Serv
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
         .map_err(|e| bad(key, &e))?;
-    Ok(with_alpn(config))
+    Ok(Arc::new(with_alpn(config)))
 }
 
 /// `config` advertising `http/1.1` when it advertises nothing (as Go adds
