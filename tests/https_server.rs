@@ -182,14 +182,30 @@ fn set_tls_config_applies_to_new_connections() {
 }
 
 #[test]
-fn plain_http_to_the_tls_port_is_closed() {
+fn plain_http_to_the_tls_port_gets_400_and_a_close() {
     let srv = Tls::start(&cert(), Duration::from_secs(10));
     let mut c = TcpStream::connect(srv.addr).unwrap();
     c.set_read_timeout(Some(NO_HANG)).unwrap();
     c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut out = Vec::new();
     c.read_to_end(&mut out).expect("the server closes, no hang");
-    assert!(!out.starts_with(b"HTTP/"), "no HTTP answer in the clear");
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.starts_with("HTTP/1.0 400 ") && out.ends_with("an HTTP request to an HTTPS server.\n"),
+        "{out}"
+    );
+    assert!(wait_logged(&srv, "TLS handshake error"), "{:?}", srv.log.lock().unwrap());
+}
+
+#[test]
+fn garbage_instead_of_a_client_hello_is_closed() {
+    let srv = Tls::start(&cert(), Duration::from_secs(10));
+    let mut c = TcpStream::connect(srv.addr).unwrap();
+    c.set_read_timeout(Some(NO_HANG)).unwrap();
+    c.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x00]).unwrap();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    assert!(!out.starts_with(b"HTTP/"), "a TLS alert at most, no HTTP: {out:?}");
     assert!(wait_logged(&srv, "TLS handshake error"), "{:?}", srv.log.lock().unwrap());
 }
 

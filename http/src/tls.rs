@@ -34,6 +34,10 @@ use crate::stream::Conn;
 
 /// The ALPN protocol the server advertises.
 const HTTP11: &[u8] = b"http/1.1";
+/// Go's answer to plain HTTP on a TLS port.
+const PLAIN_ON_TLS: &[u8] = b"HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+/// The first byte of a TLS handshake record.
+const HANDSHAKE_RECORD: u8 = 0x16;
 /// How much of the socket one fill reads (a TLS record is at most ~16 KiB;
 /// rustls reassembles records from any number of pieces).
 const FILL: usize = 4096;
@@ -88,11 +92,28 @@ impl TlsConn {
                 alpn: None,
             },
         };
+        c.refuse_plain_http()?;
         c.handshake()?;
         c.info = info(&c.session.lock());
         c.tcp.set_read_deadline(None);
         c.tcp.set_write_deadline(None);
         Ok(c)
+    }
+
+    /// A first byte that cannot start a TLS record but starts a method
+    /// gets Go's plain-text 400, so the client reads why, then an error.
+    fn refuse_plain_http(&self) -> io::Result<()> {
+        let mut first = [0u8; 1];
+        if self.tcp.peek(&mut first)? == 1 && first[0] != HANDSHAKE_RECORD && first[0].is_ascii_uppercase() {
+            if (&self.tcp).write_all(PLAIN_ON_TLS).is_ok() {
+                crate::conn::linger(&self.tcp);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "tls: client sent an HTTP request to an HTTPS server",
+            ));
+        }
+        Ok(())
     }
 
     fn handshake(&self) -> io::Result<()> {
