@@ -28,7 +28,7 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
         }
         "/chunked" => {
             for i in 0..2000 {
-                write!(w, "line {i}\n")?;
+                writeln!(w, "line {i}")?;
             }
             Ok(())
         }

@@ -105,7 +105,7 @@ impl TlsConn {
     fn refuse_plain_http(&self) -> io::Result<()> {
         let mut first = [0u8; 1];
         if self.tcp.peek(&mut first)? == 1 && first[0] != HANDSHAKE_RECORD && first[0].is_ascii_uppercase() {
-            if (&self.tcp).write_all(PLAIN_ON_TLS).is_ok() {
+            if Conn::write_all(&self.tcp, PLAIN_ON_TLS).is_ok() {
                 crate::conn::linger(&self.tcp);
             }
             return Err(io::Error::new(
@@ -168,7 +168,7 @@ impl TlsConn {
                 s.write_tls(&mut out)?;
             }
         }
-        (&self.tcp).write_all(&out)
+        Conn::write_all(&self.tcp, &out)
     }
 
     /// Plaintext already decrypted and waiting to be read.
