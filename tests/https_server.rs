@@ -3,7 +3,7 @@
 //! `Request::tls` reports, curl against it, a certificate reload, and the
 //! bad inputs (plain HTTP to the TLS port, a ClientHello to the plain port,
 //! a stalled handshake, unreadable PEM files) each ending in a clear
-//! error or a close, not a hang.
+//! error or a close, not a hang; and 32 keep-alive sessions at once.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -27,6 +27,8 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             write!(w, "{:?} {} {}", t.version, t.server_name.as_deref().unwrap_or("-"), alpn)
         }
         "/chunked" => {
+            // Starts the goroutine that peeks at the session while we write.
+            assert!(r.context().err().is_none());
             for i in 0..2000 {
                 writeln!(w, "line {i}")?;
             }
@@ -296,4 +298,27 @@ fn bad_pem_files_are_named_in_the_error() {
     let good = write_pem("good", &cert());
     let e = gort::http::server_config_from_pem(&good.0, "/nonexistent/key.pem").unwrap_err();
     assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+}
+
+#[test]
+fn stress_many_keep_alive_tls_connections_at_once() {
+    let pem = cert();
+    let srv = Tls::start(&pem, Duration::from_secs(10));
+    let clients: Vec<_> = (0..32)
+        .map(|_| {
+            let (addr, ca) = (srv.addr, pem.0.clone());
+            std::thread::spawn(move || {
+                let mut c = connect(addr, &ca);
+                for i in 0..20 {
+                    let path = if i % 4 == 0 { "/chunked" } else { "/" };
+                    let (status, body) = get(&mut c, path);
+                    assert_eq!(status, "HTTP/1.1 200 OK");
+                    assert!(body == "Hello, TLS!" || body.ends_with("line 1999\n"), "{body}");
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
 }
