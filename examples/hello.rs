@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release --example hello` then
 //! `curl http://127.0.0.1:8080/hello/gopher` (`-- --addr 127.0.0.1:9000`
-//! picks another address).
+//! picks another address). With `--tls-cert cert.pem --tls-key key.pem`
+//! it serves the same routes over HTTPS.
 
 use clap::Parser;
 use gort::http::Server;
@@ -18,6 +19,12 @@ struct Args {
     /// Address to listen on.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     addr: String,
+    /// PEM certificate chain: serve HTTPS (needs --tls-key).
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 fn main() {
@@ -26,8 +33,24 @@ fn main() {
         eprintln!("hello: cannot listen on {}: {e}", args.addr);
         std::process::exit(1)
     });
-    println!("hello: listening on http://{}", ln.local_addr().map_or(args.addr.clone(), |a| a.to_string()));
-    if let Err(e) = Server::new(hello_routes::mux()).serve(ln) {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(gort::http::server_config_from_pem(cert, key).unwrap_or_else(|e| {
+            eprintln!("hello: {e}");
+            std::process::exit(1)
+        })),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "hello: listening on {scheme}://{}",
+        ln.local_addr().map_or(args.addr.clone(), |a| a.to_string())
+    );
+    let server = Server::new(hello_routes::mux());
+    let served = match tls {
+        Some(config) => server.serve_tls(ln, config),
+        None => server.serve(ln),
+    };
+    if let Err(e) = served {
         eprintln!("hello: {e}");
         std::process::exit(1);
     }

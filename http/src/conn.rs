@@ -307,18 +307,23 @@ impl Loop<'_> {
         self.wire.conn.close();
     }
 
-    /// Go's `closeWriteAndWait`: send a FIN, then read and discard until
-    /// EOF or a short while passes.
     fn linger(&self) {
-        self.wire.conn.shutdown_write();
-        let _ = self.wire.conn.set_read_deadline(Some(Instant::now() + LINGER));
-        let mut sink = [0u8; 1024];
-        let mut left = MAX_DRAIN;
-        while let Ok(n @ 1..) = self.wire.conn.read(&mut sink) {
-            left = left.saturating_sub(n as u64);
-            if left == 0 {
-                break;
-            }
+        linger(&*self.wire.conn);
+    }
+}
+
+/// Go's `closeWriteAndWait`: send a FIN, then read and discard until EOF
+/// or a short while passes, so the peer reads what was sent rather than a
+/// reset.
+pub(crate) fn linger(conn: &dyn Conn) {
+    conn.shutdown_write();
+    let _ = conn.set_read_deadline(Some(Instant::now() + LINGER));
+    let mut sink = [0u8; 1024];
+    let mut left = MAX_DRAIN;
+    while let Ok(n @ 1..) = conn.read(&mut sink) {
+        left = left.saturating_sub(n as u64);
+        if left == 0 {
+            break;
         }
     }
 }

@@ -28,6 +28,7 @@
 //! | `mux/` | `ServeMux`: Go 1.22 patterns, precedence, conflicts, routing |
 //! | `buf.rs`, `wire.rs`, `stream.rs` | buffers, shared connection state, `Conn` |
 //! | `date.rs`, `sniff.rs` | the `Date` header, content-type sniffing |
+//! | `tls.rs` | `TlsConn`: rustls under `serve_conn`; PEM loading |
 //! | `test.rs` | Go's `httptest`: a loopback server, raw in-memory exchanges |
 //! | `client.rs`, `redirect.rs` | `Client`, `Response`, redirects |
 //! | `transport.rs` | `Transport`: a round trip, dialing, retry |
@@ -56,6 +57,7 @@ mod server;
 mod sniff;
 mod stream;
 pub mod test;
+mod tls;
 mod transfer;
 mod transport;
 mod wire;
@@ -73,6 +75,8 @@ pub use request_builder::RequestBuilder;
 pub use response::ResponseWriter;
 pub use server::{Config, ConnState, Server};
 pub use stream::Conn;
+pub use tls::{server_config_from_pem, TlsInfo};
 pub use transport::Transport;
 
 pub use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+pub use rustls;

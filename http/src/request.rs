@@ -112,6 +112,12 @@ impl Request {
         }
     }
 
+    /// What the TLS handshake negotiated, on a server request that came
+    /// over HTTPS (Go's `r.TLS`); `None` otherwise.
+    pub fn tls(&self) -> Option<&crate::TlsInfo> {
+        self.wire.as_ref()?.conn.tls()
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.head.method

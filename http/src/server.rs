@@ -9,11 +9,18 @@
 //! and *then* looks at the idle marks. Both sides use SeqCst, so either the
 //! connection sees the flag (and closes itself) or shutdown sees the mark
 //! (and closes it): none can slip into an idle wait unseen.
+//!
+//! # TLS
+//! `serve_tls` runs the same loop; each connection's goroutine runs the
+//! handshake first (cut by `read_header_timeout`), then `serve_conn` over
+//! the session. The config is read per connection, so `set_tls_config`
+//! (a certificate reload) applies to the next handshake.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,10 +28,12 @@ use std::time::{Duration, Instant};
 use gort_net::{TcpListener, ToSocketAddrs};
 use gort_runtime::context::{Cancel, Context};
 use parking_lot::Mutex;
+use rustls::ServerConfig;
 
 use crate::conn::serve_conn;
 use crate::handler::Handler;
 use crate::parse::{Limits, HEADER_SLOTS};
+use crate::tls::{self, TlsConn};
 use crate::wire::Wire;
 
 /// A connection's state, reported to [`Server::conn_state`] (Go's
@@ -167,6 +176,8 @@ struct Tracker {
     next: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<Wire>>>,
     listeners: Mutex<Vec<Arc<TcpListener>>>,
+    /// What `serve_tls` handshakes with; replaced by `set_tls_config`.
+    tls: Mutex<Option<Arc<ServerConfig>>>,
 }
 
 impl Default for Tracker {
@@ -177,6 +188,7 @@ impl Default for Tracker {
             next: AtomicU64::new(0),
             conns: Mutex::default(),
             listeners: Mutex::default(),
+            tls: Mutex::default(),
         }
     }
 }
@@ -290,6 +302,49 @@ impl Server {
     /// # Errors
     /// As [`listen_and_serve`](Self::listen_and_serve).
     pub fn serve(&self, ln: TcpListener) -> io::Result<()> {
+        self.accept_loop(ln, false)
+    }
+
+    /// Listens on `addr` and serves HTTPS with the PEM certificate chain
+    /// and private key in `cert` and `key` (Go's `ListenAndServeTLS`).
+    ///
+    /// # Errors
+    /// `InvalidInput` naming a file that cannot be read or used; otherwise
+    /// as [`listen_and_serve`](Self::listen_and_serve).
+    pub fn listen_and_serve_tls(
+        &self,
+        addr: impl ToSocketAddrs,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> io::Result<()> {
+        let config = tls::server_config_from_pem(cert, key)?;
+        self.serve_tls(TcpListener::bind(addr)?, config)
+    }
+
+    /// Serves HTTPS on `ln` with `config` (Go's `ServeTLS`). A config
+    /// that advertises no ALPN protocol gets `http/1.1`. A connection's
+    /// handshake must finish within `read_header_timeout`; one that fails
+    /// (plain HTTP sent to this port, a stalled client) is logged and closed.
+    ///
+    /// # Errors
+    /// As [`serve`](Self::serve).
+    pub fn serve_tls(&self, ln: TcpListener, config: Arc<ServerConfig>) -> io::Result<()> {
+        self.set_tls_config(config);
+        self.accept_loop(ln, true)
+    }
+
+    /// Replaces the TLS config: connections accepted from now on handshake
+    /// with it (a certificate reload without a restart); established ones
+    /// keep theirs.
+    pub fn set_tls_config(&self, config: Arc<ServerConfig>) {
+        let config = match config.alpn_protocols.is_empty() {
+            true => Arc::new(tls::with_alpn((*config).clone())),
+            false => config,
+        };
+        *self.tracker.tls.lock() = Some(config);
+    }
+
+    fn accept_loop(&self, ln: TcpListener, tls: bool) -> io::Result<()> {
         let ln = Arc::new(ln);
         self.tracker.listeners.lock().push(Arc::clone(&ln));
         if self.tracker.shutting_down.load(Ordering::SeqCst) {
@@ -297,7 +352,7 @@ impl Server {
         }
         loop {
             match ln.accept() {
-                Ok((c, addr)) => self.spawn_conn(c, addr),
+                Ok((c, addr)) => self.spawn_conn(c, addr, tls),
                 Err(_) if self.tracker.shutting_down.load(Ordering::SeqCst) => return Err(closed()),
                 Err(e) => {
                     self.config.log(&format!("http: accept error: {e}; retrying in 5ms"));
@@ -307,12 +362,31 @@ impl Server {
         }
     }
 
-    fn spawn_conn(&self, c: gort_net::TcpStream, addr: SocketAddr) {
+    /// Starts the goroutine serving `c`, named as Go's traceback would show
+    /// it (for panics and dumps); with `tls`, it shakes hands first, under
+    /// `read_header_timeout`.
+    fn spawn_conn(&self, c: gort_net::TcpStream, addr: SocketAddr, tls: bool) {
+        let tls = match tls {
+            true => match self.tracker.tls.lock().clone() {
+                Some(t) => Some(t),
+                None => return,
+            },
+            false => None,
+        };
         let (handler, config) = (Arc::clone(&self.handler), Arc::clone(&self.config));
         let _ = c.set_nodelay(true);
-        // Named as Go's traceback would show it, for panics and dumps.
+        let run = move || match tls {
+            None => serve_conn(c, &*handler, &config),
+            Some(tls) => {
+                let deadline = config.read_header_timeout.map(|t| Instant::now() + t);
+                match TlsConn::accept(c, tls, deadline) {
+                    Ok(c) => serve_conn(c, &*handler, &config),
+                    Err(e) => config.log(&format!("http: TLS handshake error from {addr}: {e}")),
+                }
+            }
+        };
         let b = gort_runtime::Builder::new().name(format!("http conn {addr}"));
-        if let Err(e) = gort_runtime::go!(b, move || serve_conn(c, &*handler, &config)) {
+        if let Err(e) = gort_runtime::go!(b, run) {
             self.config.log(&format!("http: cannot start a goroutine for {addr}: {e}"));
         }
     }

@@ -84,6 +84,11 @@ pub trait Conn: Send + Sync + 'static {
         None
     }
 
+    /// What a TLS session negotiated; `None` on a plain stream.
+    fn tls(&self) -> Option<&crate::TlsInfo> {
+        None
+    }
+
     /// Writes all of `buf`.
     ///
     /// # Errors
