@@ -15,6 +15,8 @@
 //! Body framing (`Content-Length`, `Transfer-Encoding`) is judged in
 //! `transfer.rs`, for requests and responses alike.
 
+use std::mem::MaybeUninit;
+
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
 use http::{Method, StatusCode, Uri, Version};
@@ -81,19 +83,40 @@ pub(crate) fn parse_head(
     limits: &Limits,
     names: &mut Vec<(HeaderName, usize, usize)>,
 ) -> Result<Option<Raw>, Reject> {
+    // A few slots on the stack serve nearly every request; a head with
+    // more lines is parsed again with slots on the heap. 256 slots on the
+    // stack (8 KiB) would stay resident in every connection's goroutine
+    // stack, idle ones included.
+    let limit = limits.max_headers.min(HEADER_SLOTS);
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_SLOTS];
+    match parse_with(buf, limits, names, &mut slots[..limit.min(STACK_SLOTS)]) {
+        Err(r) if r == TOO_MANY && limit > STACK_SLOTS => {
+            let mut slots: Vec<_> = std::iter::repeat_with(MaybeUninit::uninit).take(limit).collect();
+            parse_with(buf, limits, names, &mut slots)
+        }
+        r => r,
+    }
+}
+
+/// Header slots tried on the stack first.
+const STACK_SLOTS: usize = 32;
+
+const TOO_MANY: Reject = Reject::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header lines");
+
+/// `parse_head` with these (uninitialised: zeroing them would cost more
+/// than parsing a small head) header slots.
+fn parse_with<'b>(
+    buf: &'b [u8],
+    limits: &Limits,
+    names: &mut Vec<(HeaderName, usize, usize)>,
+    slots: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<Raw>, Reject> {
     let skip = buf.len() - skip_leading_crlf(buf).len();
-    // Uninitialised slots: zeroing 256 headers (8 KiB) per parse would
-    // cost more than the parse of a small head.
-    let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; HEADER_SLOTS];
     let mut req = httparse::Request::new(&mut []);
-    let n = match req
-        .parse_with_uninit_headers(&buf[skip..], &mut slots[..limits.max_headers.min(HEADER_SLOTS)])
-    {
+    let n = match req.parse_with_uninit_headers(&buf[skip..], slots) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return check_partial(&buf[skip..], limits).map(|()| None),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Reject::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "too many header lines"))
-        }
+        Err(httparse::Error::TooManyHeaders) => return Err(TOO_MANY),
         Err(httparse::Error::Version) => return Err(version_reject(&buf[skip..])),
         Err(_) => {
             return Err(check_partial(&buf[skip..], limits)
