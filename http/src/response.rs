@@ -497,8 +497,8 @@ fn header_line(to: &mut impl Put, name: &[u8], value: &[u8]) {
     to.put(b"\r\n");
 }
 
-/// `n` in decimal, in `buf`.
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+/// `n` in decimal, in `buf` (the client's request heads use it too).
+pub(crate) fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;

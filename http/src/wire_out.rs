@@ -14,6 +14,7 @@ use crate::body::Body;
 use crate::buf::WriteBuf;
 use crate::chunked;
 use crate::persist_conn::Exchange;
+use crate::response::itoa;
 use crate::stream::Conn;
 use crate::transfer::{self, Framing};
 
@@ -141,17 +142,4 @@ fn write_chunk(w: &mut WriteBuf, conn: &dyn Conn, body: &mut Body) -> io::Result
     spare[l + k..l + k + 2].copy_from_slice(b"\r\n");
     w.grow_len(l + k + 2);
     Ok(true)
-}
-
-/// `n` in decimal, in `buf`.
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }
