@@ -106,69 +106,53 @@ pub trait Conn: Send + Sync + 'static {
     }
 }
 
-impl Conn for gort_net::TcpStream {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut &*self, buf)
-    }
-    fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        io::Write::write(&mut &*self, buf)
-    }
-    fn wait_readable(&self) -> io::Result<()> {
-        gort_net::TcpStream::wait_readable(self)
-    }
-    fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        gort_net::TcpStream::peek(self, buf)
-    }
-    fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        gort_net::TcpStream::set_read_deadline(self, deadline);
-        Ok(())
-    }
-    fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        gort_net::TcpStream::set_write_deadline(self, deadline);
-        Ok(())
-    }
-    fn shutdown_write(&self) {
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
-    fn close(&self) {
-        gort_net::TcpStream::close(self);
-    }
-    fn peer_addr(&self) -> Option<SocketAddr> {
-        gort_net::TcpStream::peer_addr(self).ok()
-    }
-    fn hijack_tcp(&self) -> Option<io::Result<gort_net::TcpStream>> {
-        Some(self.try_clone())
-    }
+/// `Conn` for a gort stream socket type: every call is the socket's own
+/// (reads park the goroutine, deadlines need no syscall).
+macro_rules! gort_stream_conn {
+    ($t:ty { $($extra:item)* }) => {
+        impl Conn for $t {
+            fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                io::Read::read(&mut &*self, buf)
+            }
+            fn write(&self, buf: &[u8]) -> io::Result<usize> {
+                io::Write::write(&mut &*self, buf)
+            }
+            fn wait_readable(&self) -> io::Result<()> {
+                <$t>::wait_readable(self)
+            }
+            fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+                <$t>::peek(self, buf)
+            }
+            fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
+                <$t>::set_read_deadline(self, deadline);
+                Ok(())
+            }
+            fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
+                <$t>::set_write_deadline(self, deadline);
+                Ok(())
+            }
+            fn shutdown_write(&self) {
+                let _ = self.shutdown(std::net::Shutdown::Write);
+            }
+            fn close(&self) {
+                <$t>::close(self);
+            }
+            $($extra)*
+        }
+    };
 }
 
-impl Conn for gort_net::UnixStream {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut &*self, buf)
-    }
-    fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        io::Write::write(&mut &*self, buf)
-    }
-    fn wait_readable(&self) -> io::Result<()> {
-        gort_net::UnixStream::wait_readable(self)
-    }
-    fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        gort_net::UnixStream::peek(self, buf)
-    }
-    fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        gort_net::UnixStream::set_read_deadline(self, deadline);
-        Ok(())
-    }
-    fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        gort_net::UnixStream::set_write_deadline(self, deadline);
-        Ok(())
-    }
-    fn shutdown_write(&self) {
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
-    fn close(&self) {
-        gort_net::UnixStream::close(self);
+gort_stream_conn! {
+    gort_net::TcpStream {
+        fn peer_addr(&self) -> Option<SocketAddr> {
+            gort_net::TcpStream::peer_addr(self).ok()
+        }
+        fn hijack_tcp(&self) -> Option<io::Result<gort_net::TcpStream>> {
+            Some(self.try_clone())
+        }
     }
 }
+gort_stream_conn! { gort_net::UnixStream {} }
 
 /// A blocking std socket: deadlines become std's per-call timeouts, set
 /// afresh before each call that has one, so they bound a call that starts
