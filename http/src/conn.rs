@@ -109,9 +109,6 @@ impl Loop<'_> {
             if self.wire.hijacked() {
                 return ConnState::Hijacked;
             }
-            if !self.more_buffered() && self.wbuf.flush_to(&*self.wire.conn).is_err() {
-                break;
-            }
         }
         if self.wire.hijacked() {
             return ConnState::Hijacked;
@@ -122,7 +119,9 @@ impl Loop<'_> {
     }
 
     /// Before each request. With a complete request already buffered, go
-    /// straight on. Otherwise the connection is idle until the request's
+    /// straight on (the responses so far stay buffered, to go out in one
+    /// write). Otherwise the waiting responses are written, and the
+    /// connection is idle until the request's
     /// first bytes arrive (`read_request` clears the mark), and shutdown
     /// may close it; with nothing buffered at all it gives both buffers
     /// back and waits for readability holding none. False when it should
@@ -130,6 +129,9 @@ impl Loop<'_> {
     fn idle(&mut self, first: bool) -> bool {
         if self.more_buffered() {
             return true;
+        }
+        if self.wbuf.flush_to(&*self.wire.conn).is_err() {
+            return false;
         }
         let released = !first && self.wire.rbuf.lock().release();
         if !first {
