@@ -11,7 +11,9 @@ use gort::http::{Request, ResponseWriter, StatusCode};
 /// Routes by path: `/` hello, `/echo` body echo, `/len` body length,
 /// `/stream` three flushed lines, `/big` 10,000 bytes, `/short` declares
 /// 10 bytes and writes 5, `/over` declares 2 and writes 5, `/fail`
-/// returns an error, `/panic` panics, `/trailers` echoes a trailer.
+/// returns an error, `/panic` panics, `/trailers` echoes a trailer,
+/// `/headers` lists the request's header names and sets `x-seen` on the
+/// response when the request has `x-secret`.
 fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
     match r.url_path() {
         "/" => w.write_all(b"Hello, World!"),
@@ -53,6 +55,13 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             std::io::copy(r.body(), &mut std::io::sink())?;
             let t = r.body().trailers().and_then(|t| t.get("x-sum")).map(|v| v.to_str().unwrap().to_owned());
             write!(w, "trailer={}", t.unwrap_or_default())
+        }
+        "/headers" => {
+            if r.headers().contains_key("x-secret") {
+                w.headers_mut().insert("x-seen", "1".parse().unwrap());
+            }
+            let names: Vec<&str> = r.headers().keys().map(|k| k.as_str()).collect();
+            w.write_all(names.join(",").as_bytes())
         }
         _ => gort::http::not_found(w, r),
     }
@@ -121,6 +130,25 @@ fn small_body_gets_content_length_and_keep_alive() {
     assert!(!rs[0].0.to_ascii_lowercase().contains("connection:"));
     assert_eq!(rs[0].1, "Hello, World!");
     assert_eq!(rs[1].1, "ignored");
+}
+
+/// Header maps are reused from request to request (`header_pool.rs`): a
+/// later request, and its response, must see none of an earlier one's
+/// headers, on this connection or any other.
+#[test]
+fn headers_never_carry_over_to_the_next_request() {
+    for _ in 0..50 {
+        let out = raw("GET /headers HTTP/1.1\r\nHost: x\r\nX-Secret: s\r\nX-Other: o\r\n\r\n\
+                       GET /headers HTTP/1.1\r\nHost: x\r\n\r\n");
+        let rs = responses(&out);
+        assert_eq!(rs.len(), 2, "{out}");
+        assert_eq!(rs[0].1, "host,x-secret,x-other");
+        assert!(has(&rs[0].0, "x-seen: 1"), "{}", rs[0].0);
+        assert_eq!(rs[1].1, "host", "the second request saw the first one's headers");
+        assert!(!rs[1].0.to_ascii_lowercase().contains("x-seen"), "{}", rs[1].0);
+        let alone = responses(&raw("GET /headers HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert_eq!(alone[0].1, "host", "a new connection saw an old request's headers");
+    }
 }
 
 #[test]

@@ -27,6 +27,7 @@ use http::{Method, StatusCode, Version};
 use crate::body::Body;
 use crate::buf::WriteBuf;
 use crate::handler::Handler;
+use crate::header_pool;
 use crate::parse::{self, Reject};
 use crate::request::Request;
 use crate::response::ResponseWriter;
@@ -238,6 +239,7 @@ impl Loop<'_> {
             }
             req.body().finish(&wire, MAX_DRAIN)
         };
+        header_pool::put(std::mem::take(req.headers_mut()));
         drop(req);
         wire.rbuf.lock().reclaim();
         reusable

@@ -43,6 +43,7 @@ mod client;
 mod conn;
 mod date;
 mod handler;
+mod header_pool;
 mod idle_pool;
 mod mux;
 mod parse;

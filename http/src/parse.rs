@@ -21,6 +21,8 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
 use http::{Method, StatusCode, Uri, Version};
 
+use crate::header_pool;
+
 /// Limits a head is parsed under.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -151,7 +153,7 @@ impl Raw {
     ) -> Result<Head, Reject> {
         let (at, len) = self.target;
         let uri = parse_target(head.slice(at..at + len), &self.method)?;
-        let mut headers = HeaderMap::with_capacity(names.len());
+        let mut headers = header_pool::get(names.len());
         for (name, at, len) in names.drain(..) {
             let value = HeaderValue::from_maybe_shared(head.slice(at..at + len))
                 .map_err(|_| Reject::bad("invalid header value"))?;

@@ -32,7 +32,7 @@ pub struct Request {
     body: Body,
     remote_addr: Option<SocketAddr>,
     /// Wildcard values set by the mux: (name, value).
-    path_values: Vec<(String, String)>,
+    path_values: Vec<(Arc<str>, String)>,
     /// The mux pattern that matched (shared with the mux's table, so
     /// routing does not copy it).
     pattern: Option<Arc<str>>,
@@ -185,15 +185,20 @@ impl Request {
     /// The value a `ServeMux` pattern's `{name}` or `{name...}` wildcard
     /// matched (Go 1.22's `PathValue`).
     pub fn path_value(&self, name: &str) -> Option<&str> {
-        self.path_values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.path_values.iter().find(|(n, _)| **n == *name).map(|(_, v)| v.as_str())
     }
 
     /// Sets what [`path_value`](Self::path_value) returns for `name`.
     pub fn set_path_value(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let (name, value) = (name.into(), value.into());
-        match self.path_values.iter_mut().find(|(n, _)| *n == name) {
+        self.set_shared_path_value(&Arc::from(name.into()), value.into());
+    }
+
+    /// [`set_path_value`](Self::set_path_value) with a name shared with the
+    /// mux's pattern, so routing copies only the value.
+    pub(crate) fn set_shared_path_value(&mut self, name: &Arc<str>, value: String) {
+        match self.path_values.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
-            None => self.path_values.push((name, value)),
+            None => self.path_values.push((Arc::clone(name), value)),
         }
     }
 

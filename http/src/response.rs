@@ -28,7 +28,7 @@ use crate::buf::WriteBuf;
 use crate::chunked;
 use crate::transfer::{self, Framing, Outgoing};
 use crate::wire::Wire;
-use crate::{date, sniff};
+use crate::{date, header_pool, sniff};
 
 /// Room kept in front of a chunk's data for its size line.
 const SIZE_LINE: usize = 18;
@@ -85,7 +85,7 @@ impl ResponseWriter {
         ResponseWriter {
             wire,
             wbuf,
-            headers: HeaderMap::new(),
+            headers: header_pool::get(0),
             status: None,
             staged_from,
             out: None,
@@ -170,6 +170,7 @@ impl ResponseWriter {
         }
         let close = self.close || out.close || self.broken;
         let wbuf = std::mem::replace(&mut self.wbuf, WriteBuf::new());
+        header_pool::put(std::mem::take(&mut self.headers));
         Finished { wbuf, close }
     }
 

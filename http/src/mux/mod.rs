@@ -247,7 +247,7 @@ impl Route {
         let mut cur = Cursor::default();
         while let Some((name, span)) = self.pattern.next_value(r.url_path(), &mut cur) {
             let value = path::unescape(&r.url_path()[span]).into_owned();
-            r.set_path_value(name, value);
+            r.set_shared_path_value(name, value);
         }
         r.set_pattern(Arc::clone(&self.text));
         self.handler.serve_http(w, r)

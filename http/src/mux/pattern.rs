@@ -24,6 +24,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use http::Method;
 
@@ -35,10 +36,10 @@ pub(crate) enum Segment {
     /// Matches this exact (decoded) segment.
     Literal(Box<str>),
     /// `{name}`: any one segment, not a trailing slash.
-    Wild(Box<str>),
+    Wild(Arc<str>),
     /// `{name...}`, or a trailing `/` (empty name): the rest of the path,
     /// possibly empty.
-    Multi(Box<str>),
+    Multi(Arc<str>),
     /// `{$}`: a trailing slash, then the end.
     End,
 }
@@ -149,7 +150,11 @@ impl Pattern {
     /// The next named wildcard of this pattern and the span of `path` it
     /// matched, resuming from `cur` (start with `Cursor::default()`).
     /// `path` must be one this pattern matches.
-    pub(crate) fn next_value<'p>(&'p self, path: &str, cur: &mut Cursor) -> Option<(&'p str, Range<usize>)> {
+    pub(crate) fn next_value<'p>(
+        &'p self,
+        path: &str,
+        cur: &mut Cursor,
+    ) -> Option<(&'p Arc<str>, Range<usize>)> {
         while let Some(seg) = self.segments.get(cur.segment) {
             cur.segment += 1;
             match seg {
