@@ -326,3 +326,47 @@ fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
     assert!(common::wait_until(Duration::from_secs(5), || states.lock().unwrap().last()
         == Some(&ConnState::Hijacked)));
 }
+
+/// An idle keep-alive connection waits under `idle_timeout`, not under
+/// `read_header_timeout`, however its first request arrived: the readiness
+/// the netpoller reports for a request that came with the connection is
+/// stale once the request was read, and the wait must not then fall into
+/// a read that runs on the header deadline (and holds the read buffer).
+/// The wait also outlasts the moment an idle connection gives back its
+/// deep stack pages (one second), and the connection serves on after it.
+#[test]
+fn idle_connections_wait_under_the_idle_timeout_and_serve_after_shrinking() {
+    let srv = test::Server::with(
+        Server::new(app)
+            .read_header_timeout(Duration::from_millis(300))
+            .idle_timeout(Duration::from_secs(30))
+            .error_log(|_| {}),
+    );
+    let mut conns: Vec<_> = (0..20)
+        .map(|_| {
+            let mut c = connect(&srv);
+            assert_eq!(get(&mut c, "/"), ("HTTP/1.1 200 OK".to_owned(), "Hello, World!".to_owned()));
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    for c in &mut conns {
+        assert_eq!(get(c, "/"), ("HTTP/1.1 200 OK".to_owned(), "Hello, World!".to_owned()));
+    }
+}
+
+/// Past the stack shrink, the idle deadline is the one `idle_timeout` set
+/// when the connection went idle: a request before it is served, and the
+/// connection is closed (EOF) once it passes.
+#[test]
+fn the_idle_timeout_holds_across_the_stack_shrink() {
+    let srv =
+        test::Server::with(Server::new(app).idle_timeout(Duration::from_millis(2500)).error_log(|_| {}));
+    let mut c = connect(&srv);
+    get(&mut c, "/");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(&mut c, "/").1, "Hello, World!", "closed before the idle timeout");
+    let idle = Instant::now();
+    assert_eq!(c.read(&mut [0; 1]).unwrap(), 0, "the server closes an idle connection");
+    assert!(idle.elapsed() >= Duration::from_millis(2000), "closed after {:?} idle", idle.elapsed());
+}

@@ -175,3 +175,43 @@ fn two_readers_share_every_byte_then_eof() {
         }
     });
 }
+
+/// `try_read` finding nothing sets the hint as a short read does, so the
+/// `wait_readable` after it parks: the pattern of a server waiting for a
+/// request holding no buffer. Bytes written in small pieces, with and
+/// without pauses, all arrive, and EOF ends it; a wait that parked with
+/// data already queued would hang (the watchdog fails it instead).
+#[test]
+fn try_read_then_wait_readable_loses_nothing() {
+    let mut waits = 0;
+    for round in 0..200u32 {
+        let (c, s) = common::tcp_pair();
+        let reader = gort::go!(move || {
+            let (mut got, mut empty) = (Vec::new(), 0u32);
+            let mut buf = [0u8; 64];
+            loop {
+                match c.try_read(&mut buf) {
+                    Ok(0) => return (got, empty),
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        empty += 1;
+                        c.wait_readable().unwrap();
+                    }
+                    Err(e) => panic!("try_read: {e}"),
+                }
+            }
+        });
+        let want: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+        for (i, piece) in want.chunks(100).enumerate() {
+            (&s).write_all(piece).unwrap();
+            if (i as u32 + round).is_multiple_of(4) {
+                gort::time::sleep(Duration::from_millis(1));
+            }
+        }
+        drop(s);
+        let (got, empty) = within_watchdog("try_read loop", move || reader.join().unwrap());
+        assert_eq!(got, want, "round {round}");
+        waits += empty;
+    }
+    assert!(waits > 0, "the reader never found the socket empty: the pattern went untested");
+}

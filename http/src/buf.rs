@@ -68,6 +68,24 @@ impl ReadBuf {
         Ok(n)
     }
 
+    /// [`fill`](Self::fill) with a read that does not wait
+    /// (`Conn::try_read`); when it finds nothing and the buffer holds no
+    /// other data, the storage goes back to the pool at once.
+    ///
+    /// # Errors
+    /// As `fill`; `WouldBlock` when nothing was queued.
+    pub(crate) fn try_fill(&mut self, conn: &dyn Conn, limit: usize) -> io::Result<usize> {
+        self.make_room(limit)?;
+        let r = conn.try_read(&mut self.bytes[self.end..]);
+        match r {
+            Ok(n) => self.end += n,
+            Err(_) => {
+                self.release();
+            }
+        }
+        r
+    }
+
     fn make_room(&mut self, limit: usize) -> io::Result<()> {
         if self.bytes.is_empty() {
             self.bytes = to_mut(BufPool::get(START).into_vec());

@@ -11,6 +11,14 @@
 //! pipelined requests stay in the write buffer while another complete
 //! request is already buffered, so they go out in one write.
 //!
+//! # Stack depth
+//! Past the buffers, an idle connection costs the stack pages its goroutine
+//! keeps. A connection idle for [`SHRINK_AFTER`] gives back the pages below
+//! the depth it waits at (`Loop::wait_idle`), so that depth is kept small:
+//! the steps of a request (`read_request` with its header slots, `serve`
+//! with the request and the response, `reject`) are out of line, and their
+//! frames exist only while a request is in hand.
+//!
 //! # Rejections
 //! A head that cannot be served gets its status, `Connection: close`, and
 //! a lingering close: stop writing, read and discard for a moment, then
@@ -40,6 +48,8 @@ use crate::wire::Wire;
 const MAX_DRAIN: u64 = 256 << 10;
 /// How long a lingering close reads before it closes.
 const LINGER: Duration = Duration::from_millis(500);
+/// How long a connection idles before it gives back its deep stack pages.
+const SHRINK_AFTER: Duration = Duration::from_secs(1);
 
 /// Serves HTTP/1.x on one connection until it closes (Go's `conn.serve`),
 /// with the settings of `config`. This is the loop [`Server`] runs in a
@@ -142,9 +152,51 @@ impl Loop<'_> {
         if !self.config.enter_idle(&self.wire) {
             return false;
         }
-        let idle = if first { None } else { self.config.idle_timeout.or(self.config.read_timeout) };
-        let deadline_ok = first || self.wire.conn.set_read_deadline(idle.map(|d| Instant::now() + d)).is_ok();
-        deadline_ok && (!released || self.wire.conn.wait_readable().is_ok())
+        if first {
+            return true;
+        }
+        let idle = self.config.idle_timeout.or(self.config.read_timeout).map(|d| Instant::now() + d);
+        if !released {
+            return self.wire.conn.set_read_deadline(idle).is_ok();
+        }
+        self.wait_idle(idle)
+    }
+
+    /// Waits, holding no buffers, for the next request's first bytes or
+    /// the `idle` deadline, and reads them. The buffer is taken only for a
+    /// read that finds data: readiness reported for bytes an earlier read
+    /// already took is stale, and the wait goes on holding none. A wait
+    /// that lasts [`SHRINK_AFTER`] first gives back the stack pages the
+    /// last request touched below this depth (`gort::shrink_stack`), so a
+    /// connection idle for long costs its shallow frames only; a busy
+    /// connection never pays for it. False when the connection should
+    /// close (EOF, an error, the idle deadline).
+    fn wait_idle(&self, idle: Option<Instant>) -> bool {
+        let conn = &*self.wire.conn;
+        let shrink_at = Instant::now() + SHRINK_AFTER;
+        let mut shrunk = idle.is_some_and(|d| d <= shrink_at);
+        if conn.set_read_deadline(if shrunk { idle } else { Some(shrink_at) }).is_err() {
+            return false;
+        }
+        loop {
+            match conn.wait_readable() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut && !shrunk => {
+                    gort_runtime::shrink_stack();
+                    shrunk = true;
+                    if conn.set_read_deadline(idle).is_err() {
+                        return false;
+                    }
+                    continue;
+                }
+                Err(_) => return false,
+            }
+            match self.wire.rbuf.lock().try_fill(conn, self.wire.rbuf_limit) {
+                Ok(n) => return n > 0,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return false,
+            }
+        }
     }
 
     /// Whether a complete request head is already buffered.
@@ -155,6 +207,7 @@ impl Loop<'_> {
 
     /// Reads and parses the next request head; the request and whether the
     /// connection must close after it.
+    #[inline(never)]
     fn read_request(&mut self) -> Result<(Request, bool), ReadErr> {
         let start = Instant::now();
         let cfg = self.config;
@@ -206,6 +259,7 @@ impl Loop<'_> {
 
     /// Runs the handler on `req` and finishes the exchange; false when the
     /// connection must not serve another request.
+    #[inline(never)]
     fn serve(&mut self, mut req: Request, close: bool) -> bool {
         let wire = Arc::clone(&self.wire);
         if wire.take_continue() {
@@ -279,6 +333,7 @@ impl Loop<'_> {
     }
 
     /// Answers a head that cannot be served, then closes lingering.
+    #[inline(never)]
     fn reject(&mut self, r: Reject) {
         self.config.log(&format!("http: rejected request from {:?}: {} {}", self.remote, r.status, r.reason));
         let text =

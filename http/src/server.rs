@@ -377,13 +377,7 @@ impl Server {
         let _ = c.set_nodelay(true);
         let run = move || match tls {
             None => serve_conn(c, &*handler, &config),
-            Some(tls) => {
-                let deadline = config.read_header_timeout.map(|t| Instant::now() + t);
-                match TlsConn::accept(c, tls, deadline) {
-                    Ok(c) => serve_conn(c, &*handler, &config),
-                    Err(e) => config.log(&format!("http: TLS handshake error from {addr}: {e}")),
-                }
-            }
+            Some(tls) => serve_tls_conn(c, addr, tls, &*handler, &config),
         };
         let b = gort_runtime::Builder::new().name(format!("http conn {addr}"));
         if let Err(e) = gort_runtime::go!(b, run) {
@@ -433,4 +427,23 @@ impl fmt::Debug for Server {
 
 fn closed() -> io::Error {
     io::Error::other("http: Server closed")
+}
+
+/// The handshake, then the connection's loop over TLS. Kept out of line so
+/// that a plain connection's goroutine does not carry the TLS frames: its
+/// stack depth while idle is what an idle connection costs
+/// (`conn.rs`, `Loop::wait_idle`).
+#[inline(never)]
+fn serve_tls_conn(
+    c: gort_net::TcpStream,
+    addr: SocketAddr,
+    tls: Arc<ServerConfig>,
+    handler: &dyn Handler,
+    config: &Config,
+) {
+    let deadline = config.read_header_timeout.map(|t| Instant::now() + t);
+    match TlsConn::accept(c, tls, deadline) {
+        Ok(c) => serve_conn(c, handler, config),
+        Err(e) => config.log(&format!("http: TLS handshake error from {addr}: {e}")),
+    }
 }

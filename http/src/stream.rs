@@ -41,6 +41,16 @@ pub trait Conn: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Reads what is queued without blocking: `WouldBlock` when nothing is
+    /// (a readiness that [`wait_readable`](Self::wait_readable) reported was
+    /// stale). The default is a blocking [`read`](Self::read).
+    ///
+    /// # Errors
+    /// As a read; `WouldBlock` when nothing is queued.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+
     /// Blocks until data is queued or the peer closes (`Ok(0)`), without
     /// consuming anything; a read deadline ends it with `TimedOut`. The
     /// server watches for a client that goes away with it. The default is
@@ -119,6 +129,9 @@ macro_rules! gort_stream_conn {
             }
             fn wait_readable(&self) -> io::Result<()> {
                 <$t>::wait_readable(self)
+            }
+            fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                <$t>::try_read(self, buf)
             }
             fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
                 <$t>::peek(self, buf)

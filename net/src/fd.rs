@@ -93,6 +93,28 @@ impl<S: AsFd> Fd<S> {
         r
     }
 
+    /// One read of a byte stream that does not wait: `WouldBlock` when
+    /// nothing is queued. It counts as a read for the drained hint, and an
+    /// empty queue sets it as a short read does (`drained.rs`'s argument
+    /// holds for `EAGAIN` as well), so the wait that follows parks.
+    pub(crate) fn try_read(
+        &self,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.pd.check_open()?;
+        self.drained.begin();
+        let r = loop {
+            match op(&self.sock) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => break r,
+            }
+        };
+        let empty = matches!(&r, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        self.drained.end(empty || matches!(r, Ok(n) if n > 0 && n < len));
+        r
+    }
+
     /// One non-blocking `MSG_PEEK` receive: no wait, no retry.
     pub(crate) fn peek_now(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.pd.check_open()?;

@@ -174,6 +174,17 @@ macro_rules! stream_methods {
             self.fd.peek_now(buf)
         }
 
+        /// Reads what is queued without waiting (tokio's `try_read`):
+        /// `WouldBlock` when nothing is, `Ok(0)` at EOF. A server that was
+        /// told the socket is readable reads this way into a buffer it
+        /// takes only then, and gives back at once when the news was stale.
+        ///
+        /// # Errors
+        /// `WouldBlock` when nothing is queued; any error of `recv`.
+        pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.fd.try_read(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
+        }
+
         /// A second handle on the same connection (a `dup` of the fd), with
         /// its own registration and the same timeouts.
         ///

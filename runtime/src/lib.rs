@@ -67,4 +67,5 @@ pub use sched::preempt::preempt_check;
 #[doc(hidden)]
 pub use spawn::__go;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};
+pub use stack::shrink_stack;
 pub use stats::{stats, Stats};

@@ -20,8 +20,9 @@
 //!   left untaken through two of sysmon's sweeps (about a second apart) are
 //!   released whole (`MADV_DONTNEED`, one call per run of neighbouring
 //!   stacks; guard markers survive it) and kept, empty, for reuse after the
-//!   resident ones. This replaces trimming a deep stack back to its top
-//!   pages: a stack in use keeps what it touched. Reusing
+//!   resident ones. A stack in use keeps what it touched unless its
+//!   goroutine asks to give back what lies below its depth
+//!   ([`shrink_stack`], `stack/shrink.rs`). Reusing
 //!   a pooled stack therefore costs what it did; only a stack idle for a
 //!   second or more pays its first-touch faults again. Stacks in P caches
 //!   stay warm; a P going idle flushes its cache beyond `CACHE_KEEP` to the
@@ -39,6 +40,9 @@ use parking_lot::Mutex;
 
 use crate::aging::Aging;
 use crate::sys;
+
+mod shrink;
+pub use shrink::shrink_stack;
 
 /// Default reservation of a goroutine stack, guard page included.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 << 10;
@@ -64,6 +68,11 @@ pub(crate) struct Stack {
 impl Stack {
     fn limit(&self) -> usize {
         self.base - self.size
+    }
+
+    /// The lowest usable address: just above the guard page.
+    pub(crate) fn floor(&self) -> usize {
+        self.limit() + sys::page_size()
     }
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct G {
     name: Option<Box<str>>,
     /// Where `go!`, `spawn` or `Builder::spawn` was called.
     site: &'static Location<'static>,
+    /// The lowest usable address of the G's stack (`shrink_stack`).
+    stack_floor: usize,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
@@ -100,6 +102,7 @@ impl G {
     where
         F: FnOnce() + 'static,
     {
+        let stack_floor = stack.floor();
         let coro = Coro::new(stack, move |y| {
             current_g().expect("G body: not on a G").yielder.set(y);
             f()
@@ -108,6 +111,7 @@ impl G {
             id,
             name,
             site,
+            stack_floor,
             yielder: Cell::new(ptr::null()),
             coro: UnsafeCell::new(Some(coro)),
             status: Cell::new(Status::Runnable),
@@ -135,6 +139,10 @@ impl G {
 
     pub(crate) fn site(&self) -> &'static Location<'static> {
         self.site
+    }
+
+    pub(crate) fn stack_floor(&self) -> usize {
+        self.stack_floor
     }
 
     pub(crate) fn status(&self) -> Status {
