@@ -1,11 +1,13 @@
 //! `gort::http::debug::handler()` over real sockets, in raw bytes: the
 //! stats and history JSON parse and carry the runtime's figures, the
 //! goroutine dump is text and `?reason=` keeps only the matching blocks,
-//! unknown paths get 404 and other methods 405 with `Allow`.
+//! unknown paths get 404 and other methods 405 with `Allow`; many clients
+//! at once all get whole answers.
 
 mod common;
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use gort::http::{test, ServeMux};
@@ -46,7 +48,11 @@ impl Reply {
 /// Sends `METHOD target HTTP/1.0` and reads the response to EOF (HTTP/1.0:
 /// the body is never chunked).
 fn exchange(srv: &test::Server, method: &str, target: &str) -> Reply {
-    let mut c = std::net::TcpStream::connect(srv.addr()).unwrap();
+    exchange_at(srv.addr(), method, target)
+}
+
+fn exchange_at(addr: SocketAddr, method: &str, target: &str) -> Reply {
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(c, "{method} {target} HTTP/1.0\r\nHost: t\r\n\r\n").unwrap();
     let mut raw = Vec::new();
@@ -191,4 +197,32 @@ fn other_methods_are_405_with_allow() {
             assert_eq!(r.header("Allow"), Some("GET, HEAD"), "{method} {target}");
         }
     }
+}
+
+#[test]
+fn many_clients_at_once_get_whole_answers() {
+    const CLIENTS: usize = 16;
+    const ROUNDS: usize = 20;
+    let srv = server();
+    let parked = park_some();
+    let addr = srv.addr();
+    std::thread::scope(|s| {
+        for i in 0..CLIENTS {
+            s.spawn(move || {
+                for j in 0..ROUNDS {
+                    let target =
+                        ["/debug/gort/stats", "/debug/gort/history", "/debug/gort/goroutines?reason=chan"]
+                            [(i + j) % 3];
+                    let r = exchange_at(addr, "GET", target);
+                    assert_eq!(r.status, "HTTP/1.0 200 OK", "{target}");
+                    if target.contains("goroutines") {
+                        assert!(r.text().matches("[chan receive").count() >= PARKED, "{target}");
+                    } else {
+                        assert!(r.json().is_object(), "{target}");
+                    }
+                }
+            });
+        }
+    });
+    release(parked);
 }
