@@ -43,6 +43,7 @@ pub mod chan;
 pub mod context;
 mod coro;
 mod debug;
+mod dump;
 pub mod fs;
 mod join;
 mod local;
@@ -59,6 +60,7 @@ mod sys;
 pub mod time;
 mod timer;
 
+pub use dump::dump;
 pub use join::JoinHandle;
 pub use local::LocalKey;
 pub use sched::blocking::blocking;

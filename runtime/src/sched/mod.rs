@@ -58,8 +58,10 @@
 //! - A dedicated timer thread per P, or Ms polling timers with `sleep`: sysmon
 //!   sleeps on a condition variable until the earliest deadline instead.
 
+pub(crate) mod allgs;
 pub(crate) mod blocking;
 pub(crate) mod cache;
+pub(crate) mod coarse;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;
