@@ -164,3 +164,55 @@ fn dump_shows_every_wait_reason() {
         dump_string()
     );
 }
+
+/// Printed by the SIGQUIT child once the signal is behind it.
+const STILL_RUNNING: &str = "child: still running after SIGQUIT";
+
+/// Parks a named goroutine, sends itself SIGQUIT, and goes on: prints
+/// `STILL_RUNNING` and ends the goroutine once the dump is out (with
+/// `GORT_TRACEBACK=crash` the runtime exits before that).
+fn sigquit_child() {
+    let (tx, rx) = chan::bounded::<()>(0);
+    let h = gort::go!(named("quit-waiter"), move || assert!(rx.recv().is_ok())).unwrap();
+    assert!(common::wait_until(Duration::from_secs(20), || {
+        state_of(&dump_string(), "quit-waiter").is_some_and(|s| s.starts_with("chan receive"))
+    }));
+    // SAFETY: kill has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(libc::getpid(), libc::SIGQUIT) }, 0);
+    std::thread::sleep(Duration::from_secs(2));
+    println!("{STILL_RUNNING}");
+    tx.send(()).unwrap();
+    h.join().unwrap();
+}
+
+fn sigquit_in_child(envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = common::run_child("sigquit_dumps_and_goes_on_unless_traceback_crash", envs);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn sigquit_dumps_and_goes_on_unless_traceback_crash() {
+    if common::is_child() {
+        return sigquit_child();
+    }
+    for procs in ["1", "4"] {
+        let (code, out, err) = sigquit_in_child(&[("GORT_PROCS", procs)]);
+        assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+        assert!(out.contains(STILL_RUNNING), "stdout: {out}\nstderr: {err}");
+        let dump =
+            err.split_once("SIGQUIT: quit\n\n").map(|(_, d)| d).unwrap_or_else(|| panic!("no dump: {err}"));
+        assert!(
+            state_of(dump, "quit-waiter").is_some_and(|s| s.starts_with("chan receive")),
+            "stderr: {err}"
+        );
+
+        let (code, out, err) = sigquit_in_child(&[("GORT_PROCS", procs), ("GORT_TRACEBACK", "crash")]);
+        assert_eq!(code, Some(2), "stdout: {out}\nstderr: {err}");
+        assert!(!out.contains(STILL_RUNNING), "stdout: {out}");
+        assert!(
+            err.contains("SIGQUIT: quit\n\n") && state_of(&err, "quit-waiter").is_some(),
+            "stderr: {err}"
+        );
+    }
+}

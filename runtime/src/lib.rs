@@ -51,6 +51,7 @@ mod loom;
 pub mod netpoll;
 mod panic;
 mod sched;
+mod sigquit;
 mod spawn;
 mod spin;
 mod stack;

@@ -197,6 +197,16 @@ pub(crate) fn snapshot() -> Vec<Entry> {
     out
 }
 
+/// Whether every listed G is dead or satisfies `stuck` (the deadlock check).
+pub(crate) fn all_live(stuck: impl Fn(Status) -> bool) -> bool {
+    let all = ALLGS.lock();
+    all.0.iter().all(|rec| {
+        // SAFETY: listed records are alive while the lock is held.
+        let s = unsafe { rec.as_ref() }.status();
+        s == Status::Dead || stuck(s)
+    })
+}
+
 const RUNNABLE: u64 = 0;
 const RUNNING: u64 = 1;
 const WAITING: u64 = 2;

@@ -16,6 +16,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::coro::Req;
 use crate::netpoll::{self, Poller};
 use crate::sched::coarse;
+use crate::sched::deadlock::RuntimeThread;
 use crate::sched::g::{current_p, set_current_g, set_current_p, switched_out, Status, Switch, G};
 use crate::sched::p::{bump, P};
 use crate::sched::park::{self, Inject};
@@ -54,6 +55,7 @@ impl M {
 pub(crate) fn spawn_m(id: usize, p: &'static P, spinning: bool) {
     let m: &'static M = Box::leak(Box::new(M { next: Mutex::new(None), cv: Condvar::new() }));
     let spawned = thread::Builder::new().name(format!("gort-m{id}")).spawn(move || {
+        let _counted = RuntimeThread::enter();
         stack::ensure_altstack();
         Mach::new(m, id as u32, p, spinning).run()
     });

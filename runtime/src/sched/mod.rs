@@ -62,6 +62,7 @@ pub(crate) mod allgs;
 pub(crate) mod blocking;
 pub(crate) mod cache;
 pub(crate) mod coarse;
+pub(crate) mod deadlock;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;
@@ -120,6 +121,7 @@ fn start() -> &'static Sched {
         stack::install_overflow_handler();
         crate::panic::install_hook();
         sysmon::start();
+        crate::sigquit::start();
         crate::debug::start();
         Sched::new()
     })
