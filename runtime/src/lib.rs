@@ -36,7 +36,10 @@
 //!
 //! `GORT_PROCS` sets the number of Ps; `GORT_STACK_SIZE` the default stack
 //! reservation (`65536`, `64k`, `1m`); `GORT_NETPOLL` who waits in epoll
-//! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread).
+//! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread);
+//! `GORT_DEBUG` the diagnostics (schedtrace, the blocked-M warning, the
+//! deadlock report); `GORT_TRACEBACK=crash` makes `SIGQUIT` exit with
+//! status 2 after writing the goroutine dump ([`dump`]) instead of going on.
 
 mod aging;
 pub mod chan;

@@ -14,6 +14,9 @@
 //!   calls and P hand-off (`blocking.rs`), cooperative preemption
 //!   (`preempt.rs`), and the sysmon thread for timers, retaking Ps from
 //!   blocking calls, marking long-running Gs and stack trimming (`sysmon.rs`).
+//! - For seeing inside: the record of every G allocation that the
+//!   goroutine dump walks (`allgs.rs`), the coarse clock parks read
+//!   (`coarse.rs`), and sysmon's deadlock check (`deadlock.rs`).
 //! - The netpoller (`crate::netpoll`) hooks in three times: an M with
 //!   nothing to run polls it without blocking before stealing (what it
 //!   readies goes to its local queue); on the 61st tick, if nobody polled
