@@ -70,8 +70,8 @@ fn get(srv: &test::Server, target: &str) -> Reply {
     r
 }
 
-/// Starts [`PARKED`] goroutines blocked in a channel receive; dropping the
-/// sender ends them.
+/// Starts [`PARKED`] goroutines and returns once `gort::dump` shows them
+/// blocked in a channel receive; dropping the sender ends them.
 fn park_some() -> (gort::chan::Sender<()>, Vec<gort::JoinHandle<()>>) {
     let (tx, rx) = gort::chan::bounded::<()>(0);
     let hs = (0..PARKED)
@@ -82,6 +82,12 @@ fn park_some() -> (gort::chan::Sender<()>, Vec<gort::JoinHandle<()>>) {
             })
         })
         .collect();
+    let parked = common::wait_until(Duration::from_secs(10), || {
+        let mut dump = Vec::new();
+        gort::dump(&mut dump).unwrap();
+        String::from_utf8_lossy(&dump).matches("[chan receive").count() >= PARKED
+    });
+    assert!(parked, "{PARKED} goroutines never all parked");
     (tx, hs)
 }
 

@@ -30,19 +30,13 @@ pub(super) fn serve(w: &mut ResponseWriter, r: &Request) -> io::Result<()> {
     });
     w.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     match reason {
-        None => dump(w),
+        None => gort_runtime::dump(w),
         Some(reason) => {
             let mut f = ReasonFilter::new(w, reason);
-            dump(&mut f)?;
+            gort_runtime::dump(&mut f)?;
             f.finish().map(drop)
         }
     }
-}
-
-/// The runtime's goroutine dump.
-// Interim until `gort::dump` is merged from the `dump` branch.
-fn dump(_w: &mut impl Write) -> io::Result<()> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "gort::dump is not merged yet"))
 }
 
 /// A `Write` adapter over a goroutine dump that passes on only the blocks

@@ -14,11 +14,14 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
+use std::os::fd::RawFd;
 use std::panic::Location;
-use std::ptr;
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
 use crate::local::LocalMap;
+use crate::sched::allgs::{self, Record};
 use crate::sched::p::P;
 use crate::stack::Stack;
 
@@ -35,10 +38,10 @@ pub(crate) enum WaitReason {
     Cond,
     Sema,
     WaitGroup,
-    /// Parked on a socket until it is readable.
-    NetRead,
-    /// Parked on a socket until it is writable.
-    NetWrite,
+    /// Parked on socket fd until it is readable.
+    NetRead(RawFd),
+    /// Parked on socket fd until it is writable.
+    NetWrite(RawFd),
     /// Back from `blocking` with no P free: queued until an M takes it.
     Blocking,
 }
@@ -48,11 +51,18 @@ pub(crate) enum WaitReason {
 pub(crate) enum Status {
     /// In a run queue, which owns it; nobody is on its stack.
     Runnable,
-    /// The M that resumed it owns it and is executing on its stack.
-    Running,
+    /// M number `m`, holding P number `p`, resumed it, owns it and is
+    /// executing on its stack.
+    Running { m: u32, p: u16 },
     /// Parked: the structure it waits on owns it through a `Waiter`; nobody
     /// may resume it until that waiter is woken.
     Waiting(WaitReason),
+    /// Running inside `gort::blocking` (Go's `_Gsyscall`): its M owns it
+    /// and is executing on its stack, while its P may go to another M.
+    InBlocking,
+    /// Finished: its box sits in a dead list (`gfree.rs`) for reuse; the
+    /// list owns it and nothing runs on it.
+    Dead,
 }
 
 /// How a resume ended.
@@ -66,15 +76,16 @@ pub(crate) enum Switch {
 /// A goroutine.
 pub(crate) struct G {
     pub(crate) id: u64,
-    name: Option<Box<str>>,
+    name: Option<Arc<str>>,
     /// Where `go!`, `spawn` or `Builder::spawn` was called.
     site: &'static Location<'static>,
+    /// What the dump and the deadlock check read (`allgs.rs`), status
+    /// included; allocated with the box and freed with it.
+    record: NonNull<Record>,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
     coro: UnsafeCell<Option<Coro>>,
-    /// Written by whoever owns the G at each hand-over.
-    status: Cell<Status>,
     /// Goroutine-local values (`local!`), allocated on first use; touched
     /// only by code running on the G.
     locals: UnsafeCell<Option<Box<LocalMap>>>,
@@ -92,7 +103,7 @@ impl G {
     pub(crate) fn new<F>(
         dead: Option<Box<G>>,
         id: u64,
-        name: Option<Box<str>>,
+        name: Option<Arc<str>>,
         site: &'static Location<'static>,
         stack: Stack,
         f: F,
@@ -104,29 +115,36 @@ impl G {
             current_g().expect("G body: not on a G").yielder.set(y);
             f()
         });
-        let g = G {
-            id,
-            name,
-            site,
-            yielder: Cell::new(ptr::null()),
-            coro: UnsafeCell::new(Some(coro)),
-            status: Cell::new(Status::Runnable),
-            locals: UnsafeCell::new(None),
+        let Some(mut b) = dead else {
+            let record = Record::register(id, name.clone(), site);
+            let (yielder, coro, locals) =
+                (Cell::new(ptr::null()), UnsafeCell::new(Some(coro)), UnsafeCell::new(None));
+            return Box::new(G { id, name, site, record, yielder, coro, locals });
         };
-        match dead {
-            Some(mut b) => {
-                *b = g;
-                b
-            }
-            None => Box::new(g),
-        }
+        // Field by field, not `*b = G { .. }`: that would drop the old G,
+        // and dropping a G frees its record. The pattern lists every field.
+        b.record().rebuild(id, name.is_some(), name.clone(), site);
+        let G { id: b_id, name: b_name, site: b_site, record: _, yielder, coro: b_coro, locals } = &mut *b;
+        (*b_id, *b_name, *b_site) = (id, name, site);
+        yielder.set(ptr::null());
+        *b_coro.get_mut() = Some(coro);
+        *locals.get_mut() = None;
+        b
     }
 
-    /// Empties a finished G for the dead list: its name goes now, not at reuse.
+    /// Empties a finished G for the dead list: its name goes now, not at
+    /// reuse, and its record says it is dead.
     pub(crate) fn retire(mut self: Box<G>) -> Box<G> {
         debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id);
-        self.name = None;
+        let named = self.name.take().is_some();
+        self.record().retire(named);
         self
+    }
+
+    fn record(&self) -> &Record {
+        // SAFETY: the record is allocated with the box and freed only when
+        // the G drops (`Drop` below).
+        unsafe { self.record.as_ref() }
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -137,22 +155,25 @@ impl G {
         self.site
     }
 
-    pub(crate) fn status(&self) -> Status {
-        self.status.get()
-    }
-
-    pub(crate) fn set_status(&self, s: Status) {
-        self.status.set(s);
-    }
-
-    /// Runs the G until it switches out. Taking the box proves the caller
-    /// owns the G; the G itself is only reached through shared references,
-    /// because code running on it reads it too.
     #[inline]
-    pub(crate) fn resume(self: &mut Box<G>) -> Switch {
+    pub(crate) fn status(&self) -> Status {
+        self.record().status()
+    }
+
+    #[inline]
+    pub(crate) fn set_status(&self, s: Status) {
+        self.record().set_status(s);
+    }
+
+    /// Runs the G until it switches out; `running` is the
+    /// `Status::Running` that names the caller's M and P. Taking the box
+    /// proves the caller owns the G; the G itself is only reached through
+    /// shared references, because code running on it reads it too.
+    #[inline]
+    pub(crate) fn resume(self: &mut Box<G>, running: Status) -> Switch {
         let g: &G = self;
         debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id);
-        g.status.set(Status::Running);
+        g.set_status(running);
         // SAFETY: only the holder of the unique `Box<G>` touches `coro`, and
         // code running on the G never does, so this is the only reference.
         let slot = unsafe { &mut *g.coro.get() };
@@ -204,6 +225,9 @@ impl G {
 
 impl Drop for G {
     fn drop(&mut self) {
+        // SAFETY: the record was registered for this box, and the G is
+        // going away with it.
+        unsafe { allgs::unregister(self.record) };
         // A G dropped before finishing was never woken (Go's leaked goroutine).
         // Unwinding it here would run its destructors on a foreign thread in the
         // middle of someone else's code, so its stack is leaked instead.
