@@ -216,3 +216,51 @@ fn sigquit_dumps_and_goes_on_unless_traceback_crash() {
         );
     }
 }
+
+/// Goroutines parked for the whole of `dumps_race_spawns_and_frees`.
+const PARKED_MANY: usize = 10_000;
+
+/// Dumps taken while goroutines are spawned into fresh and reused boxes,
+/// finish, and have their boxes freed by sysmon's sweeps (which unlist
+/// them): every dump is well formed and lists every parked goroutine.
+#[test]
+fn dumps_race_spawns_and_frees() {
+    let (tx, rx) = chan::bounded::<()>(0);
+    let parked: Vec<_> = (0..PARKED_MANY)
+        .map(|_| {
+            let rx = rx.clone();
+            gort::go!(named("many"), move || assert!(rx.recv().is_err())).unwrap()
+        })
+        .collect();
+    let count = |d: &str| d.lines().filter(|l| l.contains(" \"many\" [chan receive")).count();
+    assert!(common::wait_until(Duration::from_secs(30), || count(&dump_string()) == PARKED_MANY));
+    let stop = Arc::new(AtomicBool::new(false));
+    let churners: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            gort::go!(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let hs: Vec<_> = (0..1000).map(|i| gort::go!(move || i)).collect();
+                    hs.into_iter().for_each(|h| assert!(h.join().is_ok()));
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut dumps = 0;
+    // Past two of sysmon's 1 s sweeps, so dead boxes get freed meanwhile.
+    while started.elapsed() < Duration::from_millis(2500) || dumps < 3 {
+        let d = dump_string();
+        let mut blocks = d.split("\n\n").filter(|b| !b.is_empty());
+        assert!(
+            blocks.all(|b| b.starts_with("goroutine ") && b.contains("]:\n  spawned at ")),
+            "malformed dump"
+        );
+        assert_eq!(count(&d), PARKED_MANY, "parked goroutines listed");
+        dumps += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    churners.into_iter().for_each(|h| h.join().unwrap());
+    drop((tx, rx));
+    parked.into_iter().for_each(|h| h.join().unwrap());
+}

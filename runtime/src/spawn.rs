@@ -281,5 +281,5 @@ impl Goroutine {
 /// assert!(id > 0);
 /// ```
 pub fn current() -> Option<Goroutine> {
-    current_g().map(|g| Goroutine { id: g.id, name: g.name().map(String::from) })
+    current_g().map(|g| Goroutine { id: g.id(), name: g.name().map(String::from) })
 }

@@ -1,14 +1,19 @@
-//! allgs: a record of every G allocation, so that the goroutine dump and
-//! the deadlock check can walk all goroutines (Go's `allgs`).
+//! allgs: every G allocation, listed so that the goroutine dump and the
+//! deadlock check can walk all goroutines (Go's `allgs`).
 //!
 //! # What is listed, and when
 //!
-//! A G's [`Record`] is allocated with its `Box<G>` and freed with it (in
-//! `G`'s `Drop`): a box reused from the dead lists (`gfree.rs`) keeps its
-//! record. So the registry's lock is taken only when a G box is allocated
+//! Each G box carries a [`Record`]: what another thread may read about the
+//! G. A box is listed when it is allocated and unlisted when it is freed
+//! (in `G`'s `Drop`); a box reused from the dead lists (`gfree.rs`) stays
+//! listed. So the registry's lock is taken only when a G box is allocated
 //! or freed, never when a G is spawned into a reused box, switched, parked
-//! or readied. Dead Gs waiting in the dead lists stay listed with status
-//! `Dead`, which readers skip.
+//! or readied. Dead Gs in the dead lists stay listed with status `Dead`,
+//! which readers skip.
+//!
+//! The record lives inside the box, not beside it: the hot paths write the
+//! state word into a cache line they touch anyway, and a fresh G costs one
+//! allocation, not two.
 //!
 //! # Who touches a record
 //!
@@ -16,11 +21,12 @@
 //!   it, what it waits on) writes `state` and `since` at each hand-over,
 //!   with relaxed stores: they replace the plain `Cell` the G had, at the
 //!   same cost. It writes `goid` and `site` when the box is (re)built, and
-//!   takes `name`'s lock only when a named G is built or retired.
-//! - Readers (the dump, the deadlock check) hold the registry lock while
-//!   they copy records out. A record is freed only under that lock, so it
-//!   cannot vanish under a reader; readers never touch the G itself, whose
-//!   box its owner may be rebuilding.
+//!   takes `name`'s lock only when a named G is built or retired. It
+//!   reaches the record through shared references only.
+//! - Readers (the dump, the deadlock check) only load the record's atomics
+//!   and take its name lock, holding the registry lock throughout. A box
+//!   is freed only after it is unlisted under that lock, so a record
+//!   cannot vanish under a reader. Readers never touch the rest of the G.
 //!
 //! A reader sees every field as a value it really had, but the fields of
 //! one record may come from two moments (a G parking while it is read):
@@ -38,9 +44,11 @@
 //! Reason codes are `reason_code`'s; the hot paths store constants, so
 //! packing a status folds to one immediate store.
 
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::panic::Location;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -48,10 +56,8 @@ use parking_lot::Mutex;
 use crate::sched::coarse;
 use crate::sched::g::{Status, WaitReason};
 
-/// What the registry knows of one G allocation.
+/// What another thread may read about one G; lives in the G's box.
 pub(crate) struct Record {
-    /// Index in `ALLGS.0`; written under the registry lock only.
-    slot: AtomicUsize,
     goid: AtomicU64,
     /// The packed [`Status`] (see the module doc's table).
     state: AtomicU64,
@@ -62,52 +68,35 @@ pub(crate) struct Record {
     name: Mutex<Option<Arc<str>>>,
 }
 
-/// Every record, behind the lock that also guards freeing one.
-struct AllGs(Vec<NonNull<Record>>);
+/// Every listed record, behind the lock that also guards freeing one.
+struct AllGs(HashSet<NonNull<Record>, BuildHasherDefault<std::hash::DefaultHasher>>);
 
-// SAFETY: the pointers are to `Record`s, which are `Sync`; the list itself
+// SAFETY: the pointers are to `Record`s, which are `Sync`; the set itself
 // is only touched under `ALLGS`'s lock.
 unsafe impl Send for AllGs {}
 
-static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(Vec::new()));
+static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(HashSet::with_hasher(BuildHasherDefault::new())));
 
 impl Record {
-    /// A record for a newly allocated G, listed at once.
-    pub(crate) fn register(
-        goid: u64,
-        name: Option<Arc<str>>,
-        site: &'static Location<'static>,
-    ) -> NonNull<Record> {
-        let rec = Box::new(Record {
-            slot: AtomicUsize::new(0),
+    /// The record of a new G (not listed yet: see [`register`]).
+    pub(crate) fn new(goid: u64, name: Option<Arc<str>>, site: &'static Location<'static>) -> Record {
+        Record {
             goid: AtomicU64::new(goid),
             state: AtomicU64::new(pack(Status::Runnable)),
             since: AtomicU64::new(0),
             site: AtomicPtr::new(ptr::from_ref(site).cast_mut()),
             name: Mutex::new(name),
-        });
-        let rec = NonNull::from(Box::leak(rec));
-        let mut all = ALLGS.lock();
-        // Relaxed: read and written under the registry lock only.
-        // SAFETY: just allocated above, freed only by `unregister`.
-        unsafe { rec.as_ref() }.slot.store(all.0.len(), Ordering::Relaxed);
-        all.0.push(rec);
-        rec
+        }
     }
 
-    /// The owner rebuilds a dead G's box for a new goroutine.
-    pub(crate) fn rebuild(
-        &self,
-        goid: u64,
-        named: bool,
-        name: Option<Arc<str>>,
-        site: &'static Location<'static>,
-    ) {
+    /// The owner rebuilds a dead G's box for a new goroutine. The name's
+    /// lock is taken only for a named one: a retired record has none.
+    pub(crate) fn rebuild(&self, goid: u64, name: Option<&Arc<str>>, site: &'static Location<'static>) {
         // Relaxed: readers take what they find (module doc).
         self.goid.store(goid, Ordering::Relaxed);
         self.site.store(ptr::from_ref(site).cast_mut(), Ordering::Relaxed);
-        if named {
-            *self.name.lock() = name;
+        if let Some(name) = name {
+            *self.name.lock() = Some(name.clone());
         }
         self.set_status(Status::Runnable);
     }
@@ -118,6 +107,19 @@ impl Record {
         if named {
             *self.name.lock() = None;
         }
+    }
+
+    #[inline]
+    pub(crate) fn goid(&self) -> u64 {
+        // Relaxed: see the module doc.
+        self.goid.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn site(&self) -> &'static Location<'static> {
+        // SAFETY: `site` is only ever stored from a `&'static Location`.
+        // Relaxed: see the module doc.
+        unsafe { &*self.site.load(Ordering::Relaxed) }
     }
 
     /// The G's status (any thread).
@@ -141,24 +143,18 @@ impl Record {
     }
 }
 
-/// Unlists and frees a record, as its G box is freed.
+/// Lists the record of a newly allocated G box.
 ///
 /// # Safety
-/// `rec` came from [`Record::register`] and is not used after this call.
-pub(crate) unsafe fn unregister(rec: NonNull<Record>) {
-    let mut all = ALLGS.lock();
-    // SAFETY: the record is alive until freed below (caller's contract).
-    // Relaxed: under the registry lock.
-    let slot = unsafe { rec.as_ref() }.slot.load(Ordering::Relaxed);
-    all.0.swap_remove(slot);
-    if let Some(moved) = all.0.get(slot) {
-        // SAFETY: listed records are alive while the lock is held.
-        unsafe { moved.as_ref() }.slot.store(slot, Ordering::Relaxed);
-    }
-    drop(all);
-    // SAFETY: unlisted under the lock, so no reader holds it any more; it
-    // was leaked from a `Box` in `register`.
-    drop(unsafe { Box::from_raw(rec.as_ptr()) });
+/// `rec` stays at its address, alive, until [`unregister`] is called.
+pub(crate) unsafe fn register(rec: &Record) {
+    ALLGS.lock().0.insert(NonNull::from(rec));
+}
+
+/// Unlists a record, as its G box is about to be freed; once this
+/// returns no reader holds it.
+pub(crate) fn unregister(rec: &Record) {
+    ALLGS.lock().0.remove(&NonNull::from(rec));
 }
 
 /// One live goroutine as the dump shows it.
@@ -183,14 +179,12 @@ pub(crate) fn snapshot() -> Vec<Entry> {
         if status == Status::Dead {
             continue;
         }
-        // Relaxed: see the module doc.
-        let site = r.site.load(Ordering::Relaxed);
         out.push(Entry {
-            goid: r.goid.load(Ordering::Relaxed),
+            goid: r.goid(),
             status,
+            // Relaxed: see the module doc.
             since_ms: r.since.load(Ordering::Relaxed),
-            // SAFETY: `site` is only ever stored from a `&'static Location`.
-            site: unsafe { &*site },
+            site: r.site(),
             name: r.name.lock().clone(),
         });
     }

@@ -16,7 +16,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::os::fd::RawFd;
 use std::panic::Location;
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::sync::Arc;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
@@ -75,13 +75,12 @@ pub(crate) enum Switch {
 
 /// A goroutine.
 pub(crate) struct G {
-    pub(crate) id: u64,
+    /// Its goid, spawn site (where `go!`, `spawn` or `Builder::spawn` was
+    /// called) and status, which the dump and the deadlock check read from
+    /// other threads (`allgs.rs`). Reached through shared references only.
+    record: Record,
+    /// Its name for its own use; the record keeps a copy for readers.
     name: Option<Arc<str>>,
-    /// Where `go!`, `spawn` or `Builder::spawn` was called.
-    site: &'static Location<'static>,
-    /// What the dump and the deadlock check read (`allgs.rs`), status
-    /// included; allocated with the box and freed with it.
-    record: NonNull<Record>,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
@@ -116,35 +115,40 @@ impl G {
             f()
         });
         let Some(mut b) = dead else {
-            let record = Record::register(id, name.clone(), site);
+            let record = Record::new(id, name.clone(), site);
             let (yielder, coro, locals) =
                 (Cell::new(ptr::null()), UnsafeCell::new(Some(coro)), UnsafeCell::new(None));
-            return Box::new(G { id, name, site, record, yielder, coro, locals });
+            let b = Box::new(G { record, name, yielder, coro, locals });
+            // SAFETY: the record lives in the box, which `Drop` unlists
+            // before it is freed.
+            unsafe { allgs::register(&b.record) };
+            return b;
         };
-        // Field by field, not `*b = G { .. }`: that would drop the old G,
-        // and dropping a G frees its record. The pattern lists every field.
-        b.record().rebuild(id, name.is_some(), name.clone(), site);
-        let G { id: b_id, name: b_name, site: b_site, record: _, yielder, coro: b_coro, locals } = &mut *b;
-        (*b_id, *b_name, *b_site) = (id, name, site);
-        yielder.set(ptr::null());
-        *b_coro.get_mut() = Some(coro);
-        *locals.get_mut() = None;
+        // Field by field, not `*b = G { .. }`: that would write the record
+        // while readers may be loading it, and drop (so unlist) the old G.
+        // The pattern makes a new field a compile error here.
+        let G { record: _, name: _, yielder: _, coro: _, locals: _ } = &*b;
+        b.record.rebuild(id, name.as_ref(), site);
+        b.name = name;
+        b.yielder.set(ptr::null());
+        *b.coro.get_mut() = Some(coro);
+        *b.locals.get_mut() = None;
         b
     }
 
     /// Empties a finished G for the dead list: its name goes now, not at
     /// reuse, and its record says it is dead.
     pub(crate) fn retire(mut self: Box<G>) -> Box<G> {
-        debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id);
+        debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id());
         let named = self.name.take().is_some();
-        self.record().retire(named);
+        self.record.retire(named);
         self
     }
 
-    fn record(&self) -> &Record {
-        // SAFETY: the record is allocated with the box and freed only when
-        // the G drops (`Drop` below).
-        unsafe { self.record.as_ref() }
+    /// Its goid.
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.record.goid()
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -152,17 +156,17 @@ impl G {
     }
 
     pub(crate) fn site(&self) -> &'static Location<'static> {
-        self.site
+        self.record.site()
     }
 
     #[inline]
     pub(crate) fn status(&self) -> Status {
-        self.record().status()
+        self.record.status()
     }
 
     #[inline]
     pub(crate) fn set_status(&self, s: Status) {
-        self.record().set_status(s);
+        self.record.set_status(s);
     }
 
     /// Runs the G until it switches out; `running` is the
@@ -172,7 +176,7 @@ impl G {
     #[inline]
     pub(crate) fn resume(self: &mut Box<G>, running: Status) -> Switch {
         let g: &G = self;
-        debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id);
+        debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id());
         g.set_status(running);
         // SAFETY: only the holder of the unique `Box<G>` touches `coro`, and
         // code running on the G never does, so this is the only reference.
@@ -215,7 +219,7 @@ impl G {
 
     /// Writes `goroutine 17 ("name")` for messages.
     pub(crate) fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        write!(out, "goroutine {}", self.id)?;
+        write!(out, "goroutine {}", self.id())?;
         match &self.name {
             Some(n) => write!(out, " (\"{n}\")"),
             None => Ok(()),
@@ -225,9 +229,7 @@ impl G {
 
 impl Drop for G {
     fn drop(&mut self) {
-        // SAFETY: the record was registered for this box, and the G is
-        // going away with it.
-        unsafe { allgs::unregister(self.record) };
+        allgs::unregister(&self.record);
         // A G dropped before finishing was never woken (Go's leaked goroutine).
         // Unwinding it here would run its destructors on a foreign thread in the
         // middle of someone else's code, so its stack is leaked instead.
