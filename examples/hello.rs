@@ -4,7 +4,10 @@
 //! `cargo run --release --example hello` then
 //! `curl http://127.0.0.1:8080/hello/gopher` (`-- --addr 127.0.0.1:9000`
 //! picks another address). With `--tls-cert cert.pem --tls-key key.pem`
-//! it serves the same routes over HTTPS.
+//! it serves the same routes over HTTPS. `/debug/gort/` shows the
+//! runtime live: goroutines, switches/s, run queues and netpoll wake-ups
+//! charted over the last minutes, plus `stats`, `history` and the
+//! goroutine dump (`goroutines?reason=…`).
 
 use clap::Parser;
 use gort::http::Server;
@@ -12,7 +15,8 @@ use gort::http::Server;
 #[path = "common/hello_routes.rs"]
 mod hello_routes;
 
-/// Serves `GET /` (Hello, World!) and `GET /hello/{name}` over HTTP/1.1.
+/// Serves `GET /` (Hello, World!), `GET /hello/{name}` and the live
+/// runtime page `/debug/gort/` over HTTP/1.1.
 #[derive(Parser)]
 #[command(name = "hello")]
 struct Args {
@@ -45,7 +49,9 @@ fn main() {
         "hello: listening on {scheme}://{}",
         ln.local_addr().map_or(args.addr.clone(), |a| a.to_string())
     );
-    let server = Server::new(hello_routes::mux());
+    let mut mux = hello_routes::mux();
+    mux.handle("/debug/gort/", gort::http::debug::handler());
+    let server = Server::new(mux);
     let served = match tls {
         Some(config) => server.serve_tls(ln, config),
         None => server.serve(ln),

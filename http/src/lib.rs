@@ -28,6 +28,7 @@
 //! | `mux/` | `ServeMux`: Go 1.22 patterns, precedence, conflicts, routing |
 //! | `buf.rs`, `wire.rs`, `stream.rs` | buffers, shared connection state, `Conn` |
 //! | `date.rs`, `sniff.rs` | the `Date` header, content-type sniffing |
+//! | `debug/` | `debug::handler()`: the live `/debug/gort/` page, stats, history, goroutine dump |
 //! | `tls.rs` | `TlsConn`: rustls under `serve_conn`; PEM loading |
 //! | `test.rs` | Go's `httptest`: a loopback server, raw in-memory exchanges |
 //! | `client.rs`, `redirect.rs` | `Client`, `Response`, redirects |
@@ -42,6 +43,7 @@ mod chunked;
 mod client;
 mod conn;
 mod date;
+pub mod debug;
 mod handler;
 mod header_pool;
 mod idle_pool;

@@ -20,6 +20,11 @@
 //! - `blockwarn=<ms>`: how long a goroutine may keep its M without a
 //!   runtime call before sysmon warns (`preempt.rs`); 100 by default, 0
 //!   turns the warning off.
+//! - `deadlock=0`: no deadlock report. By default, when every goroutine
+//!   and the main thread wait on each other for good, sysmon prints
+//!   `fatal error: all goroutines are asleep - deadlock!` and the
+//!   goroutine dump, and exits with status 2 (`sched/deadlock.rs` says
+//!   exactly when).
 //!
 //! An unknown key or a value that is not a number is reported on stderr
 //! and ignored.
@@ -29,6 +34,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::sched::deadlock::RuntimeThread;
 use crate::stats::{stats, Stats};
 
 /// The blocked-M warning's threshold unless `blockwarn` sets one.
@@ -41,6 +47,8 @@ pub(crate) struct Settings {
     pub(crate) schedtrace: Option<Duration>,
     /// The blocked-M warning's threshold; `None`: no warning.
     pub(crate) blockwarn: Option<Duration>,
+    /// Whether sysmon reports a deadlock.
+    pub(crate) deadlock: bool,
 }
 
 /// The settings, parsed from the environment on first use.
@@ -50,17 +58,18 @@ pub(crate) fn settings() -> &'static Settings {
 }
 
 fn parse(v: &str) -> Settings {
-    let mut s = Settings { schedtrace: None, blockwarn: Some(DEFAULT_BLOCKWARN) };
+    let mut s = Settings { schedtrace: None, blockwarn: Some(DEFAULT_BLOCKWARN), deadlock: true };
     for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let (key, ms) = item.split_once('=').unwrap_or((item, ""));
         let Ok(ms) = ms.trim().parse::<u64>() else {
-            eprintln!("gort: ignoring GORT_DEBUG item {item:?}: expected key=<milliseconds>");
+            eprintln!("gort: ignoring GORT_DEBUG item {item:?}: expected key=<number>");
             continue;
         };
         let period = Some(Duration::from_millis(ms)).filter(|d| !d.is_zero());
         match key.trim() {
             "schedtrace" => s.schedtrace = period,
             "blockwarn" => s.blockwarn = period,
+            "deadlock" => s.deadlock = ms != 0,
             other => eprintln!("gort: ignoring unknown GORT_DEBUG key {other:?}"),
         }
     }
@@ -72,7 +81,10 @@ fn parse(v: &str) -> Settings {
 pub(crate) fn start() {
     let Some(period) = settings().schedtrace else { return };
     let started = Instant::now();
-    let spawned = thread::Builder::new().name("gort-schedtrace".into()).spawn(move || trace(started, period));
+    let spawned = thread::Builder::new().name("gort-schedtrace".into()).spawn(move || {
+        let _counted = RuntimeThread::enter();
+        trace(started, period)
+    });
     if let Err(e) = spawned {
         eprintln!("gort: cannot start the schedtrace thread: {e}");
     }
@@ -131,6 +143,8 @@ mod tests {
         assert_eq!(parse("").blockwarn, Some(DEFAULT_BLOCKWARN));
         assert_eq!(parse("blockwarn=0").blockwarn, None);
         assert_eq!(parse("schedtrace=0").schedtrace, None);
+        assert!(parse("").deadlock && parse("deadlock=1").deadlock);
+        assert!(!parse("deadlock=0").deadlock);
     }
 
     #[test]

@@ -36,13 +36,17 @@
 //!
 //! `GORT_PROCS` sets the number of Ps; `GORT_STACK_SIZE` the default stack
 //! reservation (`65536`, `64k`, `1m`); `GORT_NETPOLL` who waits in epoll
-//! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread).
+//! (`inline`, the default: idle Ms, Go's way; `thread`: a netpoller thread);
+//! `GORT_DEBUG` the diagnostics (schedtrace, the blocked-M warning, the
+//! deadlock report); `GORT_TRACEBACK=crash` makes `SIGQUIT` exit with
+//! status 2 after writing the goroutine dump ([`dump`]) instead of going on.
 
 mod aging;
 pub mod chan;
 pub mod context;
 mod coro;
 mod debug;
+mod dump;
 pub mod fs;
 mod join;
 mod local;
@@ -50,6 +54,7 @@ mod loom;
 pub mod netpoll;
 mod panic;
 mod sched;
+mod sigquit;
 mod spawn;
 mod spin;
 mod stack;
@@ -59,6 +64,7 @@ mod sys;
 pub mod time;
 mod timer;
 
+pub use dump::dump;
 pub use join::JoinHandle;
 pub use local::LocalKey;
 pub use sched::blocking::blocking;

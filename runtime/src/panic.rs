@@ -15,7 +15,7 @@ use crate::sched::g::current_g;
 pub(crate) fn install_hook() {
     let prev = panic::take_hook();
     panic::set_hook(Box::new(move |info| match current_g() {
-        Some(g) => report(g.id, g.name(), info),
+        Some(g) => report(g.id(), g.name(), info),
         None => prev(info),
     }));
 }

@@ -12,6 +12,7 @@
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::Arc;
 
 use crate::coro::Req;
 use crate::join::{self, JoinHandle};
@@ -83,7 +84,7 @@ impl Builder {
         T: Send + 'static,
     {
         let size = self.stack_size.map_or(sched().stack_size, stack::round_size);
-        start(self.name.map(String::into_boxed_str), size, Location::caller(), f)
+        start(self.name.map(Arc::from), size, Location::caller(), f)
     }
 }
 
@@ -211,7 +212,7 @@ pub mod __go {
 }
 
 fn start<F, T>(
-    name: Option<Box<str>>,
+    name: Option<Arc<str>>,
     size: usize,
     site: &'static Location<'static>,
     f: F,
@@ -280,5 +281,5 @@ impl Goroutine {
 /// assert!(id > 0);
 /// ```
 pub fn current() -> Option<Goroutine> {
-    current_g().map(|g| Goroutine { id: g.id, name: g.name().map(String::from) })
+    current_g().map(|g| Goroutine { id: g.id(), name: g.name().map(String::from) })
 }

@@ -65,6 +65,12 @@ pub(crate) fn trim_heap() {
     }
 }
 
+/// Whether the caller is the process's main thread (its tid is the pid).
+pub(crate) fn is_main_thread() -> bool {
+    // SAFETY: gettid and getpid have no preconditions.
+    unsafe { libc::gettid() == libc::getpid() }
+}
+
 /// Writes all of `bytes` to stderr with write(2): async-signal-safe.
 pub(crate) fn write_stderr(mut bytes: &[u8]) {
     while !bytes.is_empty() {

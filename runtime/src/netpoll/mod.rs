@@ -49,6 +49,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub(crate) use pd::any_parked;
 pub use pd::{Evictor, Interest, PollDesc};
 
 /// One non-blocking `recv(MSG_PEEK)` on a socket: the queued bytes are
@@ -257,6 +258,7 @@ pub(crate) fn ensure_poller() {
 
 /// The `thread` mode netpoller: block, ready the batch, repeat.
 fn poller_thread() {
+    let _counted = crate::sched::deadlock::RuntimeThread::enter();
     let p = poller();
     let mut events = Events::new();
     loop {

@@ -106,6 +106,8 @@ struct Dir {
 #[derive(Default)]
 struct State {
     gen: u32,
+    /// The registered fd, for the wait reason the dump shows.
+    fd: RawFd,
     next_seq: u32,
     dirs: [Dir; 2],
 }
@@ -244,6 +246,7 @@ impl PollDesc {
             }
             // Relaxed: the slot's lock (held here) orders it before any use.
             slot.evicted.store(false, Ordering::Relaxed);
+            st.fd = fd.as_raw_fd();
             st.gen
         };
         if let Err(e) = poller().backend().register(fd.as_raw_fd(), token(index, gen)) {
@@ -360,14 +363,15 @@ impl<E: Env> Slot<E> {
     /// `PollDesc::wait`: checks, then parks unless an event is pending.
     pub(crate) fn wait(&'static self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
         let d = dir as usize;
-        {
+        let fd = {
             let mut st = self.st.lock();
             self.check(&st, d, op_deadline)?;
             if st.dirs[d].take_ready() {
                 return Ok(());
             }
-        }
-        let reason = if dir == Interest::Read { WaitReason::NetRead } else { WaitReason::NetWrite };
+            st.fd
+        };
+        let reason = if dir == Interest::Read { WaitReason::NetRead(fd) } else { WaitReason::NetWrite(fd) };
         park::park(reason, |w| self.register(d, op_deadline, w));
         // Whoever woke us removed our wait (and its timer); now say why.
         let st = self.st.lock();

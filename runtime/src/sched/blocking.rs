@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::sched::g::{current_g, current_p, set_current_g, set_current_p, WaitReason};
+use crate::sched::g::{current_g, current_p, set_current_g, set_current_p, Status, WaitReason, G};
 use crate::sched::p::P;
 use crate::sched::park;
 use crate::sched::sched;
@@ -51,11 +51,13 @@ where
     F: FnOnce() -> R,
 {
     let (Some(g), Some(p)) = (current_g(), current_p()) else { return f() };
+    let running = g.status();
+    g.set_status(Status::InBlocking);
     let mark = enter(p);
     set_current_g(std::ptr::null());
     let r = f();
     set_current_g(g);
-    exit(p, mark);
+    exit(g, running, p, mark);
     r
 }
 
@@ -75,12 +77,15 @@ fn enter(p: &'static P) -> u64 {
     mark
 }
 
-fn exit(p: &'static P, mark: u64) {
+/// Leaves the call: `g` goes on as `running` (its status before the
+/// call), on `p` if sysmon left it, on an idle P if one is free, or queued.
+fn exit(g: &G, running: Status, p: &'static P, mark: u64) {
     // SeqCst: the same total order as `enter`'s increment (a count only).
     IN_BLOCKING.fetch_sub(1, Ordering::SeqCst);
     // AcqRel: pairs with sysmon's CAS in `retake`; whoever wins owns the P.
     if p.syscall.compare_exchange(mark, mark & !1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
         set_current_p(Some(p));
+        g.set_status(running);
         return;
     }
     if let Some(p) = sched().idle.pidleget() {
@@ -88,8 +93,9 @@ fn exit(p: &'static P, mark: u64) {
         // The G goes on here as if it just started on `p`, so the
         // preempter and the blocked-M warning (`hog.rs`) time it afresh.
         p.tick();
-        if let Some(g) = current_g() {
-            p.running.publish(p.schedtick(), g);
+        p.running.publish(p.schedtick(), g);
+        if let Status::Running { m, .. } = running {
+            g.set_status(Status::Running { m, p: p.id });
         }
         return;
     }

@@ -14,11 +14,14 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
+use std::os::fd::RawFd;
 use std::panic::Location;
 use std::ptr;
+use std::sync::Arc;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
 use crate::local::LocalMap;
+use crate::sched::allgs::{self, Record};
 use crate::sched::p::P;
 use crate::stack::Stack;
 
@@ -35,10 +38,10 @@ pub(crate) enum WaitReason {
     Cond,
     Sema,
     WaitGroup,
-    /// Parked on a socket until it is readable.
-    NetRead,
-    /// Parked on a socket until it is writable.
-    NetWrite,
+    /// Parked on socket fd until it is readable.
+    NetRead(RawFd),
+    /// Parked on socket fd until it is writable.
+    NetWrite(RawFd),
     /// Back from `blocking` with no P free: queued until an M takes it.
     Blocking,
 }
@@ -48,11 +51,18 @@ pub(crate) enum WaitReason {
 pub(crate) enum Status {
     /// In a run queue, which owns it; nobody is on its stack.
     Runnable,
-    /// The M that resumed it owns it and is executing on its stack.
-    Running,
+    /// M number `m`, holding P number `p`, resumed it, owns it and is
+    /// executing on its stack.
+    Running { m: u32, p: u16 },
     /// Parked: the structure it waits on owns it through a `Waiter`; nobody
     /// may resume it until that waiter is woken.
     Waiting(WaitReason),
+    /// Running inside `gort::blocking` (Go's `_Gsyscall`): its M owns it
+    /// and is executing on its stack, while its P may go to another M.
+    InBlocking,
+    /// Finished: its box sits in a dead list (`gfree.rs`) for reuse; the
+    /// list owns it and nothing runs on it.
+    Dead,
 }
 
 /// How a resume ended.
@@ -65,18 +75,18 @@ pub(crate) enum Switch {
 
 /// A goroutine.
 pub(crate) struct G {
-    pub(crate) id: u64,
-    name: Option<Box<str>>,
-    /// Where `go!`, `spawn` or `Builder::spawn` was called.
-    site: &'static Location<'static>,
-    /// The lowest usable address of the G's stack (`shrink_stack`).
+    /// Its goid, spawn site (where `go!`, `spawn` or `Builder::spawn` was
+    /// called) and status, which the dump and the deadlock check read from
+    /// other threads (`allgs.rs`). Reached through shared references only.
+    record: Record,
+    /// Its name for its own use; the record keeps a copy for readers.
+    name: Option<Arc<str>>,
+    /// The lowest usable address of its stack (`shrink_stack`).
     stack_floor: usize,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
     coro: UnsafeCell<Option<Coro>>,
-    /// Written by whoever owns the G at each hand-over.
-    status: Cell<Status>,
     /// Goroutine-local values (`local!`), allocated on first use; touched
     /// only by code running on the G.
     locals: UnsafeCell<Option<Box<LocalMap>>>,
@@ -94,7 +104,7 @@ impl G {
     pub(crate) fn new<F>(
         dead: Option<Box<G>>,
         id: u64,
-        name: Option<Box<str>>,
+        name: Option<Arc<str>>,
         site: &'static Location<'static>,
         stack: Stack,
         f: F,
@@ -107,30 +117,42 @@ impl G {
             current_g().expect("G body: not on a G").yielder.set(y);
             f()
         });
-        let g = G {
-            id,
-            name,
-            site,
-            stack_floor,
-            yielder: Cell::new(ptr::null()),
-            coro: UnsafeCell::new(Some(coro)),
-            status: Cell::new(Status::Runnable),
-            locals: UnsafeCell::new(None),
+        let Some(mut b) = dead else {
+            let record = Record::new(id, name.clone(), site);
+            let (yielder, coro, locals) =
+                (Cell::new(ptr::null()), UnsafeCell::new(Some(coro)), UnsafeCell::new(None));
+            let b = Box::new(G { record, name, stack_floor, yielder, coro, locals });
+            // SAFETY: the record lives in the box, which `Drop` unlists
+            // before it is freed.
+            unsafe { allgs::register(&b.record) };
+            return b;
         };
-        match dead {
-            Some(mut b) => {
-                *b = g;
-                b
-            }
-            None => Box::new(g),
-        }
+        // Field by field, not `*b = G { .. }`: that would write the record
+        // while readers may be loading it, and drop (so unlist) the old G.
+        // The pattern makes a new field a compile error here.
+        let G { record: _, name: _, stack_floor: _, yielder: _, coro: _, locals: _ } = &*b;
+        b.record.rebuild(id, name.as_ref(), site);
+        b.name = name;
+        b.stack_floor = stack_floor;
+        b.yielder.set(ptr::null());
+        *b.coro.get_mut() = Some(coro);
+        *b.locals.get_mut() = None;
+        b
     }
 
-    /// Empties a finished G for the dead list: its name goes now, not at reuse.
+    /// Empties a finished G for the dead list: its name goes now, not at
+    /// reuse, and its record says it is dead.
     pub(crate) fn retire(mut self: Box<G>) -> Box<G> {
-        debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id);
-        self.name = None;
+        debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id());
+        let named = self.name.take().is_some();
+        self.record.retire(named);
         self
+    }
+
+    /// Its goid.
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.record.goid()
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -138,29 +160,32 @@ impl G {
     }
 
     pub(crate) fn site(&self) -> &'static Location<'static> {
-        self.site
+        self.record.site()
     }
 
     pub(crate) fn stack_floor(&self) -> usize {
         self.stack_floor
     }
 
-    pub(crate) fn status(&self) -> Status {
-        self.status.get()
-    }
-
-    pub(crate) fn set_status(&self, s: Status) {
-        self.status.set(s);
-    }
-
-    /// Runs the G until it switches out. Taking the box proves the caller
-    /// owns the G; the G itself is only reached through shared references,
-    /// because code running on it reads it too.
     #[inline]
-    pub(crate) fn resume(self: &mut Box<G>) -> Switch {
+    pub(crate) fn status(&self) -> Status {
+        self.record.status()
+    }
+
+    #[inline]
+    pub(crate) fn set_status(&self, s: Status) {
+        self.record.set_status(s);
+    }
+
+    /// Runs the G until it switches out; `running` is the
+    /// `Status::Running` that names the caller's M and P. Taking the box
+    /// proves the caller owns the G; the G itself is only reached through
+    /// shared references, because code running on it reads it too.
+    #[inline]
+    pub(crate) fn resume(self: &mut Box<G>, running: Status) -> Switch {
         let g: &G = self;
-        debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id);
-        g.status.set(Status::Running);
+        debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id());
+        g.set_status(running);
         // SAFETY: only the holder of the unique `Box<G>` touches `coro`, and
         // code running on the G never does, so this is the only reference.
         let slot = unsafe { &mut *g.coro.get() };
@@ -202,7 +227,7 @@ impl G {
 
     /// Writes `goroutine 17 ("name")` for messages.
     pub(crate) fn describe(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        write!(out, "goroutine {}", self.id)?;
+        write!(out, "goroutine {}", self.id())?;
         match &self.name {
             Some(n) => write!(out, " (\"{n}\")"),
             None => Ok(()),
@@ -212,6 +237,7 @@ impl G {
 
 impl Drop for G {
     fn drop(&mut self) {
+        allgs::unregister(&self.record);
         // A G dropped before finishing was never woken (Go's leaked goroutine).
         // Unwinding it here would run its destructors on a foreign thread in the
         // middle of someone else's code, so its stack is leaked instead.

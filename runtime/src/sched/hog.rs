@@ -72,14 +72,14 @@ impl Running {
     pub(crate) fn publish(&self, tick: u32, g: &G) {
         let tag = VALID | u64::from(tick);
         // Relaxed: only the holder writes; sysmon checks the tag (below).
-        if self.tag.load(Ordering::Relaxed) == tag && self.goid.load(Ordering::Relaxed) == g.id {
+        if self.tag.load(Ordering::Relaxed) == tag && self.goid.load(Ordering::Relaxed) == g.id() {
             return;
         }
         self.tag.store(0, Ordering::Relaxed);
         // Release: pairs with the Acquire fence in `read`: a reader that
         // sees any field written below also sees the tag cleared above.
         fence(Ordering::Release);
-        self.goid.store(g.id, Ordering::Relaxed);
+        self.goid.store(g.id(), Ordering::Relaxed);
         self.site.store(ptr::from_ref(g.site()).cast_mut(), Ordering::Relaxed);
         let name = g.name().map_or(&[][..], str::as_bytes);
         let name = &name[..name.len().min(NAME_BYTES)];

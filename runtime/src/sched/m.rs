@@ -15,7 +15,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::coro::Req;
 use crate::netpoll::{self, Poller};
-use crate::sched::g::{current_p, set_current_g, set_current_p, switched_out, Switch, G};
+use crate::sched::coarse;
+use crate::sched::deadlock::RuntimeThread;
+use crate::sched::g::{current_p, set_current_g, set_current_p, switched_out, Status, Switch, G};
 use crate::sched::p::{bump, P};
 use crate::sched::park::{self, Inject};
 use crate::sched::{sched, steal, Sched};
@@ -53,8 +55,9 @@ impl M {
 pub(crate) fn spawn_m(id: usize, p: &'static P, spinning: bool) {
     let m: &'static M = Box::leak(Box::new(M { next: Mutex::new(None), cv: Condvar::new() }));
     let spawned = thread::Builder::new().name(format!("gort-m{id}")).spawn(move || {
+        let _counted = RuntimeThread::enter();
         stack::ensure_altstack();
-        Mach::new(m, p, spinning).run()
+        Mach::new(m, id as u32, p, spinning).run()
     });
     if let Err(e) = spawned {
         fatal(format_args!("cannot start an M: {e}"));
@@ -70,15 +73,17 @@ pub(crate) fn fatal(msg: fmt::Arguments<'_>) -> ! {
 /// An M's own loop state; only its thread touches it.
 struct Mach {
     m: &'static M,
+    /// This M's number (its thread is `gort-m<id>`).
+    id: u32,
     p: &'static P,
     /// Whether this M is counted in `nmspinning`.
     spinning: bool,
 }
 
 impl Mach {
-    fn new(m: &'static M, p: &'static P, spinning: bool) -> Mach {
+    fn new(m: &'static M, id: u32, p: &'static P, spinning: bool) -> Mach {
         set_current_p(Some(p));
-        Mach { m, p, spinning }
+        Mach { m, id, p, spinning }
     }
 
     fn run(mut self) -> ! {
@@ -106,7 +111,7 @@ impl Mach {
             bump(&self.p.counters.switches);
             self.p.running.publish(self.p.schedtick(), &g);
             set_current_g(ptr::from_ref(&*g));
-            let switch = g.resume();
+            let switch = g.resume(Status::Running { m: self.id, p: self.p.id });
             // A `blocking` call inside the G may have traded our P for
             // another one, or left us with none (then `run` idles us).
             let Some(p) = switched_out() else {
@@ -170,7 +175,7 @@ impl Mach {
 
     /// A yielding G goes to the back of the local queue.
     fn requeue(&self, g: Box<G>) {
-        g.set_status(crate::sched::g::Status::Runnable);
+        g.set_status(Status::Runnable);
         let global = &sched().global;
         self.p.runq.push_back(g, |rest| global.push_batch(rest));
     }
@@ -179,7 +184,7 @@ impl Mach {
     /// `gopreempt_m`), behind the Gs that waited there while it ran. No
     /// `wakep`: this M looks for work next and finds the global queue.
     fn preempted(&self, g: Box<G>) {
-        g.set_status(crate::sched::g::Status::Runnable);
+        g.set_status(Status::Runnable);
         sched().global.push(g);
     }
 
@@ -286,7 +291,10 @@ impl Mach {
         }
     }
 
+    /// Takes `p` to run Gs with, after an idle spell (which may have been
+    /// long: the coarse clock's tick makes the next parks note a fresh time).
     fn acquire(&mut self, p: &'static P, spinning: bool) {
+        coarse::tick();
         self.p = p;
         self.spinning = spinning;
         set_current_p(Some(p));

@@ -14,6 +14,9 @@
 //!   calls and P hand-off (`blocking.rs`), cooperative preemption
 //!   (`preempt.rs`), and the sysmon thread for timers, retaking Ps from
 //!   blocking calls, marking long-running Gs and stack trimming (`sysmon.rs`).
+//! - For seeing inside: the record of every G allocation that the
+//!   goroutine dump walks (`allgs.rs`), the coarse clock parks read
+//!   (`coarse.rs`), and sysmon's deadlock check (`deadlock.rs`).
 //! - The netpoller (`crate::netpoll`) hooks in three times: an M with
 //!   nothing to run polls it without blocking before stealing (what it
 //!   readies goes to its local queue); on the 61st tick, if nobody polled
@@ -58,8 +61,11 @@
 //! - A dedicated timer thread per P, or Ms polling timers with `sleep`: sysmon
 //!   sleeps on a condition variable until the earliest deadline instead.
 
+pub(crate) mod allgs;
 pub(crate) mod blocking;
 pub(crate) mod cache;
+pub(crate) mod coarse;
+pub(crate) mod deadlock;
 pub(crate) mod g;
 pub(crate) mod gfree;
 pub(crate) mod global;
@@ -118,6 +124,7 @@ fn start() -> &'static Sched {
         stack::install_overflow_handler();
         crate::panic::install_hook();
         sysmon::start();
+        crate::sigquit::start();
         crate::debug::start();
         Sched::new()
     })

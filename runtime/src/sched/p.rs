@@ -53,6 +53,8 @@ impl PLocal {
 /// A logical processor. Aligned so two Ps never share a cache line.
 #[repr(align(128))]
 pub(crate) struct P {
+    /// Its index in `Sched::ps`, as the dump names it.
+    pub(crate) id: u16,
     pub(crate) runq: RunQueue<G>,
     /// Whether an M holds this P. Written by the M acquiring or releasing it,
     /// read by stealers to decide whether to grant `runnext` a grace period.
@@ -86,6 +88,7 @@ impl P {
     /// P number `id`; `sole` when it is the runtime's only P.
     pub(crate) fn new(id: usize, stack_size: usize, sole: bool) -> P {
         P {
+            id: id as u16,
             runq: RunQueue::new(sole),
             held: AtomicBool::new(false),
             syscall: AtomicU64::new(0),

@@ -23,6 +23,7 @@ use crate::coro::{ParkReq, Req};
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::Arc;
 use crate::loom::thread::{self, Thread};
+use crate::sched::deadlock::ThreadWait;
 use crate::sched::g::{current_g, current_p, Status, WaitReason, G};
 use crate::sched::sched;
 
@@ -38,6 +39,8 @@ pub(crate) enum Waiter {
 pub(crate) struct ThreadWaiter {
     thread: Thread,
     woken: AtomicBool,
+    /// The deadlock check's count of blocked threads, ended by the waker.
+    counted: ThreadWait,
 }
 
 impl Waiter {
@@ -46,6 +49,7 @@ impl Waiter {
         match self {
             Waiter::G(g) => ready(g),
             Waiter::Thread(t) => {
+                t.counted.end();
                 // Release: pairs with the Acquire in `park_thread`.
                 t.woken.store(true, Ordering::Release);
                 t.thread.unpark();
@@ -63,7 +67,7 @@ where
 {
     match current_g() {
         Some(g) => park_g(g, reason, register),
-        None => park_thread(register),
+        None => park_thread(reason, register),
     }
 }
 
@@ -86,12 +90,14 @@ where
     g.suspend(Req::Park(ParkReq::new(&mut cb)));
 }
 
-fn park_thread<F>(register: F)
+fn park_thread<F>(reason: WaitReason, register: F)
 where
     F: FnOnce(Waiter) -> Result<(), Waiter>,
 {
-    let tw = Arc::new(ThreadWaiter { thread: thread::current(), woken: AtomicBool::new(false) });
+    let counted = ThreadWait::begin(reason);
+    let tw = Arc::new(ThreadWaiter { thread: thread::current(), woken: AtomicBool::new(false), counted });
     if register(Waiter::Thread(tw.clone())).is_err() {
+        tw.counted.end();
         return;
     }
     // Acquire: pairs with the Release in `Waiter::wake`.

@@ -4,7 +4,10 @@
 //! (`preempt.rs`), polls the network for a CPU-bound program in `inline`
 //! netpoll mode, and about once a second sweeps the pools (`sweep`): free
 //! stacks and dead Gs left unused through two sweeps go back to the kernel
-//! and to malloc, and the `sync::Pool`s age.
+//! and to malloc, and the `sync::Pool`s age. Each look also ticks the
+//! coarse clock that parks read (`coarse.rs`) and checks for a deadlock
+//! (`deadlock.rs`; a suspected one is confirmed by a second look 100 ms
+//! later).
 //!
 //! It never polls an idle process: with no blocking call in progress it
 //! sleeps on the timer condition variable until the next deadline (or the
@@ -19,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use crate::netpoll::{self, Poller};
 use crate::sched::blocking::{self, Retaker, RETAKE_AFTER, SYSMON_ASLEEP};
+use crate::sched::coarse;
+use crate::sched::deadlock::{Detector, RuntimeThread};
 use crate::sched::park::Inject;
 use crate::sched::preempt::{Preempter, FORCE_PREEMPT};
 use crate::sched::sched;
@@ -39,9 +44,11 @@ pub(crate) fn start() {
 }
 
 fn run() {
+    let _counted = RuntimeThread::enter();
     let s = sched();
     let mut retaker = Retaker::new(s.procs());
     let mut preempter = Preempter::new(s.procs());
+    let mut detector = Detector::new();
     let mut next_trim = Instant::now() + TRIM_EVERY;
     let mut delay = RETAKE_AFTER;
     loop {
@@ -51,14 +58,16 @@ fn run() {
         } else if s.idle.npidle() < s.procs() {
             sleep_deep((Instant::now() + FORCE_PREEMPT).min(next_trim));
         } else {
-            sleep_deep(next_trim);
+            sleep_deep(detector.next_look(next_trim));
         }
+        coarse::tick();
         // Back off while looks find nothing to retake; after a retake or a
         // deep sleep (ended by a kick, or with nothing to watch) the next
         // look is `RETAKE_AFTER` away again.
         let retook = retaker.retake() > 0;
         delay = if retook || !watched { RETAKE_AFTER } else { (delay * 2).min(MAX_DELAY) };
         preempter.look();
+        detector.look();
         if let Some(np) = unpolled() {
             np.poll_ready(Inject::Global);
         }
@@ -92,7 +101,10 @@ fn sweep() {
     if released >= BURST_ENDED {
         // Off sysmon, whose timers must not wait for the walk. A failed
         // spawn only leaves the heap as it is.
-        let _ = thread::Builder::new().name("gort-trim".into()).spawn(crate::sys::trim_heap);
+        let _ = thread::Builder::new().name("gort-trim".into()).spawn(|| {
+            let _counted = RuntimeThread::enter();
+            crate::sys::trim_heap();
+        });
     }
 }
 
