@@ -54,11 +54,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort_net::TcpStream;
 use gort_runtime::chan::{bounded, Receiver, Sender};
 use http::uri::Scheme;
 use parking_lot::Mutex;
+use rustls::ClientConfig;
 
+use crate::client_conn::ClientConn;
 use crate::persist_conn::PersistConn;
 
 /// What idle connections are pooled under: Go's `connectMethodKey`.
@@ -89,14 +90,14 @@ pub(crate) struct Limits {
 
 /// An idle connection: see the module doc.
 pub(crate) struct Idle {
-    pub(crate) stream: Arc<TcpStream>,
+    pub(crate) stream: Arc<ClientConn>,
     since: Instant,
 }
 
 /// What [`Pool::checkout`] found.
 pub(crate) enum Checkout {
     /// The most recently used idle connection: check it is still open.
-    Idle(Arc<TcpStream>),
+    Idle(Arc<ClientConn>),
     /// A slot was reserved and the want queued: dial for it.
     Dial(Arc<Want>),
     /// At `max_conns_per_host`: the want is queued for a freed connection
@@ -107,6 +108,8 @@ pub(crate) enum Checkout {
 /// See the module doc.
 pub(crate) struct Pool {
     limits: Limits,
+    /// The config of every `https` dial.
+    tls: Arc<ClientConfig>,
     inner: Mutex<Inner>,
 }
 
@@ -125,13 +128,17 @@ struct Host {
 }
 
 impl Pool {
-    pub(crate) fn new(limits: Limits) -> Pool {
+    pub(crate) fn new(limits: Limits, tls: Arc<ClientConfig>) -> Pool {
         let inner = Inner { hosts: HashMap::new(), idle_total: 0, sweep_at: Instant::now() };
-        Pool { limits, inner: Mutex::new(inner) }
+        Pool { limits, tls, inner: Mutex::new(inner) }
     }
 
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    pub(crate) fn tls(&self) -> &Arc<ClientConfig> {
+        &self.tls
     }
 
     /// Takes the most recently used idle connection of `key` (unless

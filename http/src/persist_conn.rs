@@ -42,7 +42,6 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort_net::TcpStream;
 use gort_runtime::context::{AfterFunc, Context};
 use http::header::HeaderName;
 use http::request::Parts;
@@ -51,6 +50,7 @@ use http::{HeaderMap, Method, StatusCode};
 use crate::body::{Body, State};
 use crate::buf::{ReadBuf, WriteBuf};
 use crate::client::Response;
+use crate::client_conn::ClientConn;
 use crate::idle_pool::{Key, Pool};
 use crate::response_head::{self, Head};
 use crate::stream::Conn;
@@ -66,7 +66,7 @@ const MAX_INTERIM: usize = 5;
 
 /// See the module doc.
 pub(crate) struct PersistConn {
-    stream: Arc<TcpStream>,
+    stream: Arc<ClientConn>,
     rbuf: ReadBuf,
     key: Arc<Key>,
     pool: Arc<Pool>,
@@ -105,7 +105,7 @@ pub(crate) struct Failed {
 }
 
 impl PersistConn {
-    pub(crate) fn new(stream: Arc<TcpStream>, key: Arc<Key>, pool: Arc<Pool>, reused: bool) -> PersistConn {
+    pub(crate) fn new(stream: Arc<ClientConn>, key: Arc<Key>, pool: Arc<Pool>, reused: bool) -> PersistConn {
         let rbuf = ReadBuf::new();
         PersistConn {
             stream,
@@ -126,7 +126,7 @@ impl PersistConn {
     }
 
     /// The socket, for the idle list (see the state table).
-    pub(crate) fn into_idle(mut self) -> Arc<TcpStream> {
+    pub(crate) fn into_idle(mut self) -> Arc<ClientConn> {
         if std::mem::take(&mut self.deadlines) {
             self.stream.set_read_deadline(None);
             self.stream.set_write_deadline(None);
