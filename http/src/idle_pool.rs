@@ -33,6 +33,9 @@
 //!   connection coming back goes to the first live waiter before the
 //!   idle list.
 //! - A host entry with no connections and no waiters is removed.
+//! - `Host::dials` is the parent context of every dial of the host started
+//!   since it was made; it is cancelled only when no waiter of the host
+//!   is waiting, so no dial a request still waits for is cut.
 //!
 //! # Why no connection is handed out twice
 //! A connection is a value, moved, never shared: `put` moves it into an
@@ -55,6 +58,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gort_runtime::chan::{bounded, Receiver, Sender};
+use gort_runtime::context::{Cancel, Context};
 use http::uri::Scheme;
 use parking_lot::Mutex;
 use rustls::ClientConfig;
@@ -125,6 +129,10 @@ struct Host {
     idle: Vec<Idle>,
     conns: usize,
     waiters: VecDeque<Arc<Want>>,
+    /// The context the host's dials run under, made by the first dial
+    /// after none; cancelled (and forgotten) when the last waiting request
+    /// gives up.
+    dials: Option<(Context, Cancel)>,
 }
 
 impl Pool {
@@ -228,11 +236,28 @@ impl Pool {
         None
     }
 
-    /// A waiter that gave up: forget it (it may still be dialed for; the
-    /// dial's connection then comes back through `put`).
+    /// The context a new dial of `key` runs under (see [`Pool::forget`]).
+    pub(crate) fn dial_context(&self, key: &Arc<Key>) -> Context {
+        let mut inner = self.inner.lock();
+        let host = inner.hosts.entry(Arc::clone(key)).or_default();
+        host.dials.get_or_insert_with(|| Context::background().with_cancel()).0.clone()
+    }
+
+    /// A waiter that gave up: forget it. If no request of its host is
+    /// waiting any more, the host's dials in flight are cut (issue #15): a
+    /// dial nobody waits for would only fill the pool, and it may hang
+    /// until its timeout. Otherwise they run on, and a connection the
+    /// waiter no longer takes comes back through `put`.
     pub(crate) fn forget(&self, key: &Arc<Key>, want: &Arc<Want>) {
-        if let Some(host) = self.inner.lock().hosts.get_mut(key) {
+        let cut = self.inner.lock().hosts.get_mut(key).and_then(|host| {
             host.waiters.retain(|w| !Arc::ptr_eq(w, want));
+            match host.waiters.iter().any(|w| w.is_waiting()) {
+                true => None,
+                false => host.dials.take(),
+            }
+        });
+        if let Some((_, cancel)) = cut {
+            cancel.cancel();
         }
     }
 

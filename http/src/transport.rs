@@ -11,8 +11,10 @@
 //! registers a [`Want`] and, under `max_conns_per_host`, starts a dial in
 //! its own goroutine; the request then waits for whichever comes first,
 //! that dial or a connection another request frees. A dial that finishes
-//! after its request was served (or gave up) puts its connection in the
-//! pool. The exchange itself runs on the requesting goroutine.
+//! after its request was served puts its connection in the pool; once no
+//! request of the host is waiting any more (the last one gave up), the
+//! host's dials still running are cut. The exchange itself runs on the
+//! requesting goroutine.
 //!
 //! # Retry
 //! A reused connection that fails before any response byte arrives was
@@ -208,12 +210,15 @@ impl Transport {
 }
 
 /// Dials `key` in a new goroutine for `want` (its slot is reserved); a
-/// connection nobody wants by then goes to the pool.
+/// connection nobody wants by then goes to the pool. The dial runs under
+/// the host's dial context, which the pool cancels when every request
+/// waiting for the host gave up.
 pub(crate) fn dial_for(pool: Arc<Pool>, key: Arc<Key>, want: Arc<Want>) {
+    let host_dials = pool.dial_context(&key);
     gort_runtime::go!(move || {
         let (ctx, _cancel) = match pool.limits().dial_timeout {
-            Some(t) => Context::background().with_timeout(t),
-            None => Context::background().with_cancel(),
+            Some(t) => host_dials.with_timeout(t),
+            None => host_dials.with_cancel(),
         };
         match ClientConn::dial(&key, pool.tls(), &ctx) {
             Ok(s) => {

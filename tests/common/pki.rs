@@ -21,10 +21,14 @@ pub struct Leaf {
 }
 
 impl Ca {
+    /// A CA with a name of its own (two CAs with one name would meet as
+    /// one issuer whose signature does not match).
     pub fn new() -> Ca {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(rcgen::DnType::CommonName, "gort test CA");
+        params.distinguished_name.push(rcgen::DnType::CommonName, format!("gort test CA {n}"));
         Ca { issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap() }
     }
 
