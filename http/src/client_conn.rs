@@ -28,7 +28,8 @@ use crate::TlsInfo;
 /// One client connection's stream; see the module doc.
 pub(crate) enum ClientConn {
     Plain(TcpStream),
-    Tls(TlsStream<ClientConnection>),
+    /// Boxed: a rustls session is over 1 KiB, a socket 40 bytes.
+    Tls(Box<TlsStream<ClientConnection>>),
 }
 
 impl ClientConn {
@@ -51,7 +52,8 @@ impl ClientConn {
         if key.scheme != Scheme::HTTPS {
             return Ok(Arc::new(ClientConn::Plain(tcp)));
         }
-        let conn = Arc::new(ClientConn::Tls(TlsStream::new(tcp, tls_client::session(tls, &key.host)?)));
+        let conn =
+            Arc::new(ClientConn::Tls(Box::new(TlsStream::new(tcp, tls_client::session(tls, &key.host)?))));
         let ClientConn::Tls(s) = &*conn else { unreachable!("ClientConn::dial: made as Tls just above") };
         let closer = Arc::clone(&conn);
         let hook = ctx.after_func(move || closer.close());
@@ -74,7 +76,7 @@ impl ClientConn {
     fn conn(&self) -> &dyn Conn {
         match self {
             ClientConn::Plain(s) => s,
-            ClientConn::Tls(s) => s,
+            ClientConn::Tls(s) => &**s,
         }
     }
 
