@@ -379,9 +379,14 @@ impl Server {
             None => serve_conn(c, &*handler, &config),
             Some(tls) => {
                 let deadline = config.read_header_timeout.map(|t| Instant::now() + t);
-                match TlsConn::accept(c, tls, deadline) {
-                    Ok(c) => serve_conn(c, &*handler, &config),
-                    Err(e) => config.log(&format!("http: TLS handshake error from {addr}: {e}")),
+                // On a goroutine of its own, whose stack goes back to the
+                // pool: the handshake touches ~KiB of stack that would
+                // otherwise stay resident in this connection's, idle or not.
+                let shake = gort_runtime::go!(move || TlsConn::accept(c, tls, deadline)).join();
+                match shake {
+                    Ok(Ok(c)) => serve_conn(c, &*handler, &config),
+                    Ok(Err(e)) => config.log(&format!("http: TLS handshake error from {addr}: {e}")),
+                    Err(p) => std::panic::resume_unwind(p),
                 }
             }
         };

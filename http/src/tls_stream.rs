@@ -19,7 +19,8 @@
 //! together with `writing` for more than a flush.
 //!
 //! # Idle
-//! An idle stream holds no buffer of its own (reads fill a stack buffer);
+//! An idle stream holds no buffer of its own: a fill borrows one from
+//! `BufPool` (not the stack, whose touched pages would stay resident);
 //! what rustls keeps is counted in README's costs. A client checks an idle
 //! stream before reuse with [`TlsStream::still_open`], which reads what
 //! the server sent meanwhile without waiting: session tickets and key
@@ -34,6 +35,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use gort_net::TcpStream;
+use gort_runtime::sync::BufPool;
 use parking_lot::Mutex;
 use rustls::{CipherSuite, CommonState, ConnectionCommon, ProtocolVersion, SideData};
 
@@ -121,7 +123,7 @@ where
     /// Reads what the socket has into rustls and processes it; returns the
     /// bytes read (0: the peer closed, which rustls is told as well).
     fn fill(&self) -> io::Result<usize> {
-        let mut buf = [0u8; FILL];
+        let mut buf = BufPool::get(FILL);
         let n = io::Read::read(&mut &self.tcp, &mut buf)?;
         self.absorb(&buf[..n])?;
         Ok(n)
@@ -172,7 +174,7 @@ where
     /// are read and processed here.
     pub(crate) fn still_open(&self) -> bool {
         let _r = self.reading.lock();
-        let mut buf = [0u8; FILL];
+        let mut buf = BufPool::get(FILL);
         loop {
             match self.tcp.peek_now(&mut buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
