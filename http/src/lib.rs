@@ -11,7 +11,10 @@
 //! A [`Client`] sends requests over a [`Transport`]'s pool of keep-alive
 //! connections (Go's `persistConn`s, without their two goroutines each:
 //! the requesting goroutine writes and reads its own exchange, and an idle
-//! connection holds no goroutine and no buffer).
+//! connection holds no goroutine and no buffer). Both sides speak TLS over
+//! rustls (ring): [`Server::serve_tls`], and `https://` URLs on the client,
+//! verified against the bundled Mozilla roots or roots of one's own
+//! ([`ClientBuilder::root_certificates_pem`]).
 //!
 //! # Layout
 //!
