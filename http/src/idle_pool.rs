@@ -3,8 +3,8 @@
 //! `max_conns_per_host`, and the requests waiting for one (Go's
 //! `idleConn`, `connsPerHost` and `wantConn`, in one place under one lock).
 //!
-//! An idle connection here is an [`Idle`]: the socket and the instant it
-//! went idle. No goroutine waits on it, no buffer stays with it (its read
+//! An idle connection here is an [`Idle`]: the stream (a [`ClientConn`],
+//! plain or TLS) and the instant it went idle. No goroutine waits on it, no buffer stays with it (its read
 //! buffer went back to `BufPool` when its last response ended), no timer
 //! watches it.
 //!

@@ -32,7 +32,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::ops::DerefMut;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gort_net::TcpStream;
 use gort_runtime::sync::BufPool;
@@ -45,9 +45,6 @@ use crate::TlsInfo;
 /// How much of the socket one fill reads (a TLS record is at most ~16 KiB;
 /// rustls reassembles records from any number of pieces).
 const FILL: usize = 4096;
-/// The longest a `close` waits to send its `close_notify` (Go waits 5 s; a
-/// peer that has not read for this long will not read the alert either).
-const CLOSE_NOTIFY: Duration = Duration::from_secs(1);
 
 /// A TLS session over a gort TCP connection; see the module doc.
 pub(crate) struct TlsStream<S> {
@@ -261,13 +258,15 @@ where
         let _ = self.tcp.shutdown(std::net::Shutdown::Write);
     }
 
-    /// Sends `close_notify` first when the handshake is done and no write
-    /// is under way (bounded by [`CLOSE_NOTIFY`]), so the peer can tell
-    /// the end from a truncation; then closes the socket.
+    /// Sends `close_notify` first, so the peer can tell the end from a
+    /// truncation, when the handshake is done, no write is under way and
+    /// the socket takes it at once (a deadline already passed makes the
+    /// write a single try: `close` never waits, the server calls it on
+    /// every connection under one lock); then closes the socket.
     fn close(&self) {
         if let Some(_w) = self.writing.try_lock().filter(|_| self.info.get().is_some()) {
             self.session.lock().send_close_notify();
-            self.tcp.set_write_deadline(Some(Instant::now() + CLOSE_NOTIFY));
+            self.tcp.set_write_deadline(Some(Instant::now()));
             let _ = self.send_queued();
         }
         self.tcp.close();
