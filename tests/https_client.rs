@@ -11,6 +11,7 @@ mod servers;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use gort::http::{Client, ConnState, Request, ResponseWriter, Server};
 use pki::{Ca, TlsServer};
@@ -66,6 +67,29 @@ fn keep_alive_reuses_one_tls_connection() {
         assert_eq!(c.transport().idle_connections(), 1);
     }
     assert_eq!(conns.load(Ordering::SeqCst), 1, "ten requests, one TCP connection");
+}
+
+#[test]
+fn an_idle_connection_the_server_closed_is_not_reused() {
+    let ca = Ca::new();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&conns);
+    let server = Server::new(app).idle_timeout(Duration::from_millis(100)).conn_state(move |_, st| {
+        if st == ConnState::New {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let srv = TlsServer::start(server, &ca.leaf(&["127.0.0.1"]));
+    let c = client(&ca);
+    assert_eq!(read_all(c.get(&srv.url("/")).unwrap().body()).unwrap(), "Hello, TLS!");
+    // The server's close_notify and FIN arrive while the connection idles.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(c.transport().idle_connections(), 1);
+    // A streamed POST is never retried: only the check before reuse saves it.
+    let body = std::io::Cursor::new(b"streamed".to_vec());
+    let mut r = c.post(&srv.url("/"), "text/plain", body).unwrap();
+    assert_eq!(read_all(r.body()).unwrap(), "Hello, TLS!");
+    assert_eq!(conns.load(Ordering::SeqCst), 2, "a fresh connection for the second request");
 }
 
 #[test]
