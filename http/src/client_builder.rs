@@ -127,7 +127,7 @@ impl ClientBuilder {
 
     /// Called before each redirect is followed with the next request and
     /// the URLs requested so far; an error stops there and is returned
-    /// ([`use_last_response`] returns the redirect itself instead). Set,
+    /// ([`use_last_response`](crate::use_last_response) returns the redirect itself instead). Set,
     /// it replaces the default limit of 10 redirects.
     pub fn check_redirect(
         mut self,
