@@ -33,9 +33,11 @@
 //!   connection coming back goes to the first live waiter before the
 //!   idle list.
 //! - A host entry with no connections and no waiters is removed.
-//! - `Host::dials` is the parent context of every dial of the host started
-//!   since it was made; it is cancelled only when no waiter of the host
-//!   is waiting, so no dial a request still waits for is cut.
+//! - `Host::dials` lists the host's dials in flight, each with the want
+//!   it was started for and the cancel of its context. A dial is cut only
+//!   when its want was given up and no waiter of the host is waiting, so
+//!   no dial a request still waits for is cut, and a dial whose request
+//!   was served by another connection runs on into the pool (issue #15).
 //!
 //! # Why no connection is handed out twice
 //! A connection is a value, moved, never shared: `put` moves it into an
@@ -54,6 +56,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -129,10 +132,8 @@ struct Host {
     idle: Vec<Idle>,
     conns: usize,
     waiters: VecDeque<Arc<Want>>,
-    /// The context the host's dials run under, made by the first dial
-    /// after none; cancelled (and forgotten) when the last waiting request
-    /// gives up.
-    dials: Option<(Context, Cancel)>,
+    /// The dials in flight: the want each was started for, and its cancel.
+    dials: Vec<(Arc<Want>, Cancel)>,
 }
 
 impl Pool {
@@ -236,29 +237,42 @@ impl Pool {
         None
     }
 
-    /// The context a new dial of `key` runs under (see [`Pool::forget`]).
-    pub(crate) fn dial_context(&self, key: &Arc<Key>) -> Context {
+    /// The context a dial of `key` for `want` runs under, listed until
+    /// [`Pool::dial_done`] (see [`Pool::forget`]).
+    pub(crate) fn dial_started(&self, key: &Arc<Key>, want: &Arc<Want>) -> Context {
+        let (ctx, cancel) = Context::background().with_cancel();
         let mut inner = self.inner.lock();
-        let host = inner.hosts.entry(Arc::clone(key)).or_default();
-        host.dials.get_or_insert_with(|| Context::background().with_cancel()).0.clone()
+        inner.hosts.entry(Arc::clone(key)).or_default().dials.push((Arc::clone(want), cancel));
+        ctx
+    }
+
+    /// The dial for `want` ended, well or not.
+    pub(crate) fn dial_done(&self, key: &Arc<Key>, want: &Arc<Want>) {
+        if let Some(host) = self.inner.lock().hosts.get_mut(key) {
+            host.dials.retain(|(w, _)| !Arc::ptr_eq(w, want));
+        }
     }
 
     /// A waiter that gave up: forget it. If no request of its host is
-    /// waiting any more, the host's dials in flight are cut (issue #15): a
-    /// dial nobody waits for would only fill the pool, and it may hang
-    /// until its timeout. Otherwise they run on, and a connection the
-    /// waiter no longer takes comes back through `put`.
+    /// waiting any more, the dials started for given-up requests are cut
+    /// (issue #15): nobody waits for them, and one may hang until its
+    /// timeout. Otherwise they run on, and a connection the waiter no
+    /// longer takes comes back through `put`.
     pub(crate) fn forget(&self, key: &Arc<Key>, want: &Arc<Want>) {
-        let cut = self.inner.lock().hosts.get_mut(key).and_then(|host| {
+        want.abandoned.store(true, Ordering::Relaxed);
+        let mut cut = Vec::new();
+        if let Some(host) = self.inner.lock().hosts.get_mut(key) {
             host.waiters.retain(|w| !Arc::ptr_eq(w, want));
-            match host.waiters.iter().any(|w| w.is_waiting()) {
-                true => None,
-                false => host.dials.take(),
+            if !host.waiters.iter().any(|w| w.is_waiting()) {
+                // Relaxed: each store comes before its `forget` takes the
+                // pool lock, and this load is under that lock, which
+                // orders the two.
+                let (gone, live) =
+                    host.dials.drain(..).partition(|(w, _)| w.abandoned.load(Ordering::Relaxed));
+                (cut, host.dials) = (gone, live);
             }
-        });
-        if let Some((_, cancel)) = cut {
-            cancel.cancel();
         }
+        cut.into_iter().for_each(|(_, c)| c.cancel());
     }
 
     /// Closes every idle connection (Go's `CloseIdleConnections`).
@@ -315,6 +329,8 @@ fn evict_oldest(inner: &mut Inner) -> Option<Idle> {
 /// dial it started or a connection another request freed fills it.
 pub(crate) struct Want {
     slot: Mutex<Slot>,
+    /// Set by [`Pool::forget`]: the request gave up.
+    abandoned: AtomicBool,
     ready_tx: Sender<()>,
     ready: Receiver<()>,
 }
@@ -329,7 +345,7 @@ enum Slot {
 impl Want {
     pub(crate) fn new() -> Arc<Want> {
         let (ready_tx, ready) = bounded(1);
-        Arc::new(Want { slot: Mutex::new(Slot::Waiting), ready_tx, ready })
+        Arc::new(Want { slot: Mutex::new(Slot::Waiting), abandoned: AtomicBool::new(false), ready_tx, ready })
     }
 
     /// Fills the slot, or gives `r` back when it is filled or closed.

@@ -11,10 +11,9 @@
 //! registers a [`Want`] and, under `max_conns_per_host`, starts a dial in
 //! its own goroutine; the request then waits for whichever comes first,
 //! that dial or a connection another request frees. A dial that finishes
-//! after its request was served puts its connection in the pool; once no
-//! request of the host is waiting any more (the last one gave up), the
-//! host's dials still running are cut. The exchange itself runs on the
-//! requesting goroutine.
+//! after its request was served puts its connection in the pool; a dial
+//! whose request gave up is cut once no request of the host is waiting.
+//! The exchange itself runs on the requesting goroutine.
 //!
 //! # Retry
 //! A reused connection that fails before any response byte arrives was
@@ -210,17 +209,18 @@ impl Transport {
 }
 
 /// Dials `key` in a new goroutine for `want` (its slot is reserved); a
-/// connection nobody wants by then goes to the pool. The dial runs under
-/// the host's dial context, which the pool cancels when every request
-/// waiting for the host gave up.
+/// connection nobody wants by then goes to the pool. The pool cuts the
+/// dial if `want` gives up while no other request of the host waits.
 pub(crate) fn dial_for(pool: Arc<Pool>, key: Arc<Key>, want: Arc<Want>) {
-    let host_dials = pool.dial_context(&key);
+    let cut = pool.dial_started(&key, &want);
     gort_runtime::go!(move || {
         let (ctx, _cancel) = match pool.limits().dial_timeout {
-            Some(t) => host_dials.with_timeout(t),
-            None => host_dials.with_cancel(),
+            Some(t) => cut.with_timeout(t),
+            None => cut.with_cancel(),
         };
-        match ClientConn::dial(&key, pool.tls(), &ctx) {
+        let dialed = ClientConn::dial(&key, pool.tls(), &ctx);
+        pool.dial_done(&key, &want);
+        match dialed {
             Ok(s) => {
                 let pc = PersistConn::new(s, Arc::clone(&key), Arc::clone(&pool), false);
                 if let Some(Ok(pc)) = want.deliver(Ok(pc)) {
