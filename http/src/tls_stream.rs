@@ -20,8 +20,11 @@
 //!
 //! # Idle
 //! An idle stream holds no buffer of its own: a fill borrows one from
-//! `BufPool` (not the stack, whose touched pages would stay resident);
-//! what rustls keeps is counted in README's costs. A client checks an idle
+//! `BufPool` (not the stack, whose touched pages would stay resident).
+//! rustls keeps its session (~1.5 KiB) and a receive buffer that its
+//! buffered API never shrinks below 4 KiB; README counts both (5.7 KiB
+//! over a plain idle connection). Giving that buffer back while idle
+//! would take rustls's unbuffered API, which moves the record loop here. A client checks an idle
 //! stream before reuse with [`TlsStream::still_open`], which reads what
 //! the server sent meanwhile without waiting: session tickets and key
 //! updates are handshake traffic and keep it usable; a `close_notify`,
