@@ -4,7 +4,8 @@
 //! plain bytes. Each gets an error that names the host and the reason, and
 //! leaves no descriptor open (counted in a child process of its own, so
 //! other tests' sockets do not blur the count). And a dial whose only
-//! waiter gave up is cut, not left to run to its timeout (issue #15).
+//! waiter gave up is cut, not left to run to its timeout, while one whose
+//! request another connection served runs on into the pool (issue #15).
 
 mod common;
 #[path = "common/pki.rs"]
@@ -112,4 +113,50 @@ fn a_dial_whose_waiter_gave_up_is_cut() {
     // timeout: the dial was cut when its one waiter gave up.
     let cut = common::wait_until(Duration::from_secs(10), || closed.load(Ordering::SeqCst));
     assert!(cut, "the abandoned dial still holds its connection");
+}
+
+/// A TCP proxy to `to` that holds every connection after the first for
+/// `delay` before passing bytes: a slow handshake for the later dials.
+fn delaying_proxy(to: std::net::SocketAddr, delay: Duration) -> Raw {
+    Raw::new(move |client, n| {
+        if n > 0 {
+            std::thread::sleep(delay);
+        }
+        let Ok(server) = std::net::TcpStream::connect(to) else { return };
+        let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let up = std::thread::spawn(move || std::io::copy(&mut c2, &mut s2));
+        let _ = std::io::copy(&mut &server, &mut &client);
+        let _ = client.shutdown(std::net::Shutdown::Both);
+        let _ = up.join();
+    })
+}
+
+#[test]
+fn a_dial_whose_request_was_served_elsewhere_runs_on_into_the_pool() {
+    let ca = Ca::new();
+    let slow = |w: &mut gort::http::ResponseWriter, r: &mut Request| {
+        let ms = r.url_path().trim_start_matches('/').parse().unwrap_or(0);
+        gort::time::sleep(Duration::from_millis(ms));
+        w.write_all(b"done")
+    };
+    let srv = TlsServer::new(slow, &ca.leaf(&["127.0.0.1"]));
+    let proxy = delaying_proxy(srv.addr, Duration::from_millis(1200));
+    let client = Client::builder().root_certificates_pem(ca.pem().as_bytes()).build().unwrap();
+    let url = |ms: u64| format!("https://{}/{ms}", proxy.addr());
+    let get = |c: Client, u: String| gort::go!(move || servers::read_all(c.get(&u).unwrap().body()).unwrap());
+    // A holds connection 0 for 500 ms; B, 100 ms in, dials (held 1.2 s by
+    // the proxy) and is served on connection 0 at 500 ms, for 1 s.
+    let a = get(client.clone(), url(500));
+    std::thread::sleep(Duration::from_millis(100));
+    let b = get(client.clone(), url(1000));
+    std::thread::sleep(Duration::from_millis(600));
+    // C, at 700 ms, dials too and gives up at 900 ms with nobody waiting:
+    // its dial is cut, B's (served elsewhere) is not.
+    let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(200));
+    let c = client.send(Request::builder().uri(url(0)).context(&ctx).build().unwrap());
+    assert_eq!(c.unwrap_err().kind(), ErrorKind::TimedOut);
+    assert_eq!((a.join().unwrap(), b.join().unwrap()), ("done".to_owned(), "done".to_owned()));
+    let two = common::wait_until(Duration::from_secs(10), || client.transport().idle_connections() == 2);
+    assert!(two, "connection 0 and B's dial: {} idle", client.transport().idle_connections());
+    assert_eq!(proxy.accepted(), 3, "A's, B's and C's dials");
 }
