@@ -9,19 +9,29 @@
 # compare is requests per server CPU-second: wrk's request count divided by
 # the server's utime+stime over the run (/proc/PID/stat, in CLK_TCK ticks).
 #
-# Then idle memory: a fresh server of each Rust model, IDLE keep-alive
-# connections that each made one request (benches/http_idle.py), and the
-# growth of VmRSS + VmPTE (/proc/PID/status) + kernel stacks (16 KiB per
-# thread) divided by IDLE.
+# HTTPS (issue #16), same run, same pinning, a P-256 certificate made by
+# openssl for the run: the same wrk load over https:// (keep-alive; wrk
+# sends no ALPN, so Go's server speaks HTTP/1.1 too) against gort and Go's
+# ListenAndServeTLS; then full handshakes, one per request, with ab (no
+# keep-alive, no session resumption):
+#   taskset -c 1 ab -n HANDSHAKES -c 32 https://127.0.0.1:PORT/hello/x
+# as handshakes per second and per server CPU-second.
+#
+# Then idle memory: a fresh server of each Rust model (and gort over TLS),
+# IDLE keep-alive connections that each made one request
+# (benches/http_idle.py), and the growth of VmRSS + VmPTE
+# (/proc/PID/status) + kernel stacks (16 KiB per thread) divided by IDLE.
 #
 # Environment: DURATION (wrk's -d, default 10s), IDLE (default 10000),
-# PORT_BASE (default 28080: gort, +1 threads, +2 Go). Every step is bounded
-# by `timeout`; servers are stopped by their PID on exit.
+# HANDSHAKES (default 5000), PORT_BASE (default 28080: gort, +1 threads,
+# +2 Go, +3 gort TLS, +4 Go TLS). Every step is bounded by `timeout`;
+# servers are stopped by their PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 IDLE=${IDLE:-10000}
+HANDSHAKES=${HANDSHAKES:-5000}
 PORT_BASE=${PORT_BASE:-28080}
 TICKS=$(getconf CLK_TCK)
 TMP=$(mktemp -d)
@@ -33,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in wrk taskset python3; do
+for tool in wrk ab openssl taskset python3; do
     command -v "$tool" >/dev/null || { echo "http.sh: $tool not found" >&2; exit 1; }
 done
 
@@ -50,7 +60,11 @@ find_go() {
 
 echo "building the release examples..." >&2
 timeout 900 cargo build --release --quiet --example hello --example thread_per_conn_http
-BIN=target/release/examples
+BIN=${CARGO_TARGET_DIR:-target}/release/examples
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+TLS_GORT=(--tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem")
+TLS_GO=(-tls-cert "$TMP/cert.pem" -tls-key "$TMP/key.pem")
 GO=$(find_go || true)
 if [[ -n $GO ]]; then
     (cd benches/go/hello && timeout 300 "$GO" build -o "$TMP/gohello" .)
@@ -91,11 +105,11 @@ mem_kib() {
 
 declare -A PER_CPU
 printf '%-22s %10s %12s %9s %9s %8s\n' server req/s req/CPU-s p50 p99 errors
-# bench NAME PORT CMD...: one table row.
+# bench NAME PORT CMD...: one table row (SCHEME=https for TLS).
 bench() {
     local name=$1 port=$2
     start "$@"
-    local url="http://127.0.0.1:$port/hello/x"
+    local url="${SCHEME:-http}://127.0.0.1:$port/hello/x"
     timeout 30 taskset -c 1 wrk -t1 -c256 -d1s "$url" >/dev/null
     local before after
     before=$(cpu_ticks "$SERVER_PID")
@@ -128,20 +142,69 @@ else
     echo "go: not found, row skipped"
 fi
 
+SCHEME=https bench gort-https "$((PORT_BASE + 3))" env GORT_PROCS=1 "$BIN/hello" \
+    --addr "127.0.0.1:$((PORT_BASE + 3))" "${TLS_GORT[@]}"
+if [[ -n $GO ]]; then
+    SCHEME=https bench go-https "$((PORT_BASE + 4))" env GOMAXPROCS=1 "$TMP/gohello" \
+        -addr "127.0.0.1:$((PORT_BASE + 4))" "${TLS_GO[@]}"
+else
+    echo "go-https: not found, row skipped"
+fi
+
 ratio() {
     awk -v a="${PER_CPU[$1]:-0}" -v b="${PER_CPU[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
 }
 echo
 echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go)"
+echo "HTTPS keep-alive: gort-https / gort $(ratio gort-https gort), gort-https / go-https $(ratio gort-https go-https)"
 
-# idle NAME PORT CMD...: KiB per idle keep-alive connection.
+# handshakes NAME PORT CMD...: full TLS handshakes (one per request) per
+# second and per server CPU-second.
+handshakes() {
+    local name=$1 port=$2
+    start "$@"
+    local url="https://127.0.0.1:$port/hello/x"
+    timeout 60 taskset -c 1 ab -q -n 200 -c 32 "$url" >/dev/null
+    local before after
+    before=$(cpu_ticks "$SERVER_PID")
+    timeout 300 taskset -c 1 ab -q -n "$HANDSHAKES" -c 32 "$url" >"$TMP/$name.ab"
+    after=$(cpu_ticks "$SERVER_PID")
+    stop "$SERVER_PID"
+    local out
+    out=$(awk -v name="$name" -v ticks="$((after - before))" -v hz="$TICKS" '
+        /^Complete requests:/ { n = $3 }
+        /^Failed requests:/ { failed = $3 }
+        /^Requests per second:/ { rps = $4 }
+        END {
+            cpu = ticks / hz
+            per_cpu = cpu > 0 ? n / cpu : 0
+            printf "%.0f\n", per_cpu
+            printf "%-22s %10.0f %12.0f %8d\n", name, rps, per_cpu, failed
+        }' "$TMP/$name.ab")
+    PER_CPU[$name]=${out%%$'\n'*}
+    echo "${out#*$'\n'}"
+}
+
+echo
+echo "full TLS handshakes, one per request (ab -c 32, no keep-alive)"
+printf '%-22s %10s %12s %8s\n' server hs/s hs/CPU-s failed
+handshakes gort-hs "$((PORT_BASE + 3))" env GORT_PROCS=1 "$BIN/hello" \
+    --addr "127.0.0.1:$((PORT_BASE + 3))" "${TLS_GORT[@]}"
+if [[ -n $GO ]]; then
+    handshakes go-hs "$((PORT_BASE + 4))" env GOMAXPROCS=1 "$TMP/gohello" \
+        -addr "127.0.0.1:$((PORT_BASE + 4))" "${TLS_GO[@]}"
+fi
+echo "handshakes per server CPU-second: gort / Go $(ratio gort-hs go-hs)"
+
+# idle NAME PORT CMD...: KiB per idle keep-alive connection (IDLE_TLS=1:
+# the connections speak TLS).
 idle() {
     local name=$1 port=$2
     start "$@"
     sleep 0.5
     local before after
     before=$(mem_kib "$SERVER_PID")
-    timeout 300 python3 benches/http_idle.py 127.0.0.1 "$port" "$IDLE" 120 >"$TMP/$name.idle" &
+    timeout 300 python3 benches/http_idle.py 127.0.0.1 "$port" "$IDLE" 120 ${IDLE_TLS:+tls} >"$TMP/$name.idle" &
     local client=$!
     for _ in $(seq 1200); do
         grep -q '^ready' "$TMP/$name.idle" && break
@@ -161,3 +224,5 @@ echo
 echo "idle keep-alive connections: $IDLE, each after one request (RSS + PTE + 16 KiB x threads)"
 idle gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
 idle threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
+IDLE_TLS=1 idle gort-https "$((PORT_BASE + 3))" env GORT_PROCS=1 "$BIN/hello" \
+    --addr "127.0.0.1:$((PORT_BASE + 3))" "${TLS_GORT[@]}"

@@ -5,11 +5,14 @@ Opens N connections to HOST:PORT, makes one `GET /hello/x` on each and reads
 its response (by Content-Length), then keeps them all open and idle. Prints
 `ready N` once every connection has had its response, then holds them for
 HOLD seconds (the caller ends it sooner once it has read the server).
+With `tls` after HOLD, each connection is TLS (certificates not checked:
+this measures the server, over loopback).
 
-usage: http_idle.py HOST PORT N HOLD
+usage: http_idle.py HOST PORT N HOLD [tls]
 """
 
 import socket
+import ssl
 import sys
 import time
 
@@ -39,9 +42,16 @@ def one_response(sock):
 
 def main():
     host, port, n, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    tls = None
+    if sys.argv[5:] == ["tls"]:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
     conns = []
     for _ in range(n):
         sock = socket.create_connection((host, port))
+        if tls is not None:
+            sock = tls.wrap_socket(sock, server_hostname=host)
         sock.sendall(REQUEST)
         one_response(sock)
         conns.append(sock)

@@ -95,7 +95,7 @@ fn main() {
         Server::new(hello).listen_and_serve(addr.as_str()).expect("serve");
         return;
     }
-    let client = Client::builder().max_idle_conns(a.conns.max(100)).build();
+    let client = Client::builder().max_idle_conns(a.conns.max(100)).build().expect("client");
     let (cpu0, t0) = (cpu_time(), Instant::now());
     let end = t0 + a.duration;
     let hs: Vec<_> = (0..a.conns)

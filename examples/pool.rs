@@ -157,7 +157,7 @@ fn run(label: &str, client: &Client, base: &str, port: u16, n: usize) -> Duratio
 /// Heap bytes per idle pooled connection: `n` at once, idle, against the
 /// same pool emptied (after one warm-up round, so caches are settled).
 fn idle_memory(base: &str, n: usize) {
-    let client = Client::builder().max_idle_conns(n).max_idle_conns_per_host(n).build();
+    let client = Client::builder().max_idle_conns(n).max_idle_conns_per_host(n).build().expect("client");
     let round = || {
         let hs: Vec<_> = (0..n)
             .map(|_| {
@@ -196,7 +196,7 @@ fn main() {
     println!("server {addr}, connect delay {:?}", a.connect_delay);
     let fresh = run(
         "fresh connection each:",
-        &Client::builder().disable_keep_alives(true).build(),
+        &Client::builder().disable_keep_alives(true).build().expect("client"),
         &base,
         port,
         a.requests,

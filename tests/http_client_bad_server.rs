@@ -92,7 +92,7 @@ fn a_server_that_never_answers_meets_the_response_header_timeout() {
         read_request(&mut s);
         std::thread::sleep(Duration::from_secs(3));
     });
-    let client = Client::builder().response_header_timeout(Duration::from_millis(100)).build();
+    let client = Client::builder().response_header_timeout(Duration::from_millis(100)).build().unwrap();
     let t = Instant::now();
     let e = client.get(&srv.url("/")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut);
@@ -107,7 +107,7 @@ fn the_whole_exchange_timeout_covers_the_body() {
         send(&mut s, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow");
         std::thread::sleep(Duration::from_secs(3));
     });
-    let client = Client::builder().timeout(Duration::from_millis(200)).build();
+    let client = Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
     let mut r = client.get(&srv.url("/")).unwrap();
     let mut b = [0u8; 4];
     r.body().read_exact(&mut b).unwrap();
@@ -140,7 +140,7 @@ pub fn unanswering_listener() -> (socket2::Socket, Vec<std::net::TcpStream>) {
 fn a_dial_that_cannot_complete_meets_the_dial_timeout() {
     let (ln, _fill) = unanswering_listener();
     let url = format!("http://{}/", ln.local_addr().unwrap().as_socket().unwrap());
-    let client = Client::builder().dial_timeout(Duration::from_millis(200)).build();
+    let client = Client::builder().dial_timeout(Duration::from_millis(200)).build().unwrap();
     let t = Instant::now();
     let e = client.get(&url).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");

@@ -37,7 +37,7 @@ fn canceling_while_the_dial_hangs_returns_canceled() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(50));
-    let client = Client::builder().dial_timeout(Duration::from_secs(2)).build();
+    let client = Client::builder().dial_timeout(Duration::from_secs(2)).build().unwrap();
     let (ctx, cancel) = Context::background().with_cancel();
     let canceller = gort::go!(move || {
         gort::time::sleep(Duration::from_millis(100));

@@ -44,7 +44,7 @@ fn two_hundred_concurrent_requests_share_ten_connections() {
         w.write_all(b"ok")
     };
     let srv = Counted::new(slow);
-    let client = Client::builder().max_conns_per_host(10).build();
+    let client = Client::builder().max_conns_per_host(10).build().unwrap();
     let hs: Vec<_> = (0..200)
         .map(|_| {
             let (c, u) = (client.clone(), srv.url("/"));
@@ -61,7 +61,7 @@ fn two_hundred_concurrent_requests_share_ten_connections() {
 #[test]
 fn an_idle_connection_past_the_idle_timeout_is_not_reused() {
     let srv = Counted::new(servers::text("x"));
-    let client = Client::builder().idle_conn_timeout(Duration::from_millis(50)).build();
+    let client = Client::builder().idle_conn_timeout(Duration::from_millis(50)).build().unwrap();
     read_all(client.get(&srv.url("/")).unwrap().body()).unwrap();
     read_all(client.get(&srv.url("/")).unwrap().body()).unwrap();
     assert_eq!(srv.conns(), 1, "reused within the timeout");
@@ -164,7 +164,7 @@ fn disable_keep_alives_dials_every_time_and_says_close() {
         w.write_all(b"x")
     };
     let srv = Counted::new(h);
-    let client = Client::builder().disable_keep_alives(true).build();
+    let client = Client::builder().disable_keep_alives(true).build().unwrap();
     for _ in 0..3 {
         read_all(client.get(&srv.url("/")).unwrap().body()).unwrap();
     }

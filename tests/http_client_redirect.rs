@@ -86,7 +86,8 @@ fn ten_redirects_are_followed_and_the_eleventh_is_an_error() {
                 _ => Ok(()),
             }
         })
-        .build();
+        .build()
+        .unwrap();
     let r = c.get(&srv.url("/loop/0")).unwrap();
     assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::FOUND, "/loop/3"));
     assert_eq!(hops.load(std::sync::atomic::Ordering::SeqCst), 3);

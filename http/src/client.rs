@@ -16,10 +16,10 @@ use http::response::Parts;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
 use crate::body::Body;
-use crate::idle_pool::Limits;
+use crate::client_builder::ClientBuilder;
 use crate::redirect;
 use crate::request::Request;
-use crate::transport::{self, Settings, Transport};
+use crate::transport::Transport;
 
 /// The most redirects followed by default (Go's).
 const MAX_REDIRECTS: usize = 10;
@@ -42,21 +42,26 @@ pub struct Client {
 }
 
 /// A `check_redirect` hook: the next request and the URLs so far.
-type CheckRedirect = dyn Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync;
+pub(crate) type CheckRedirect = dyn Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync;
 
-struct Policy {
-    timeout: Option<Duration>,
-    check_redirect: Option<Box<CheckRedirect>>,
+/// What the client adds to its transport.
+pub(crate) struct Policy {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) check_redirect: Option<Box<CheckRedirect>>,
 }
 
 impl Client {
     /// A client with the default settings and a pool of its own, which its
     /// clones share.
     pub fn new() -> Client {
-        Client::builder().build()
+        Client::builder().build().expect("Client::new: the default settings have no PEM to reject")
     }
 
-    /// A builder to set timeouts and pool limits.
+    pub(crate) fn with(transport: Transport, policy: Policy) -> Client {
+        Client { transport, policy: Arc::new(policy) }
+    }
+
+    /// A builder to set timeouts, pool limits and TLS roots.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -168,8 +173,9 @@ impl fmt::Debug for Client {
 /// ```
 /// let client = gort::http::Client::builder()
 ///     .check_redirect(|_next, _via| Err(gort::http::use_last_response()))
-///     .build();
+///     .build()?;
 /// # drop(client);
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn use_last_response() -> io::Error {
     io::Error::other(UseLastResponse)
@@ -185,132 +191,6 @@ impl fmt::Display for UseLastResponse {
 }
 
 impl std::error::Error for UseLastResponse {}
-
-/// Settings for a [`Client`] and its [`Transport`].
-///
-/// ```
-/// use std::time::Duration;
-/// let client = gort::http::Client::builder()
-///     .timeout(Duration::from_secs(10))
-///     .response_header_timeout(Duration::from_secs(2))
-///     .max_conns_per_host(16)
-///     .build();
-/// # drop(client);
-/// ```
-pub struct ClientBuilder {
-    limits: Limits,
-    settings: Settings,
-    policy: Policy,
-}
-
-impl Default for ClientBuilder {
-    fn default() -> ClientBuilder {
-        ClientBuilder {
-            limits: Limits {
-                max_idle: 100,
-                max_idle_per_host: MAX_IDLE_PER_HOST,
-                max_conns_per_host: 0,
-                idle_timeout: Some(Duration::from_secs(90)),
-                dial_timeout: Some(transport::DIAL_TIMEOUT),
-            },
-            settings: Settings {
-                response_header_timeout: None,
-                max_response_header_bytes: transport::MAX_RESPONSE_HEAD,
-                disable_keep_alives: false,
-            },
-            policy: Policy { timeout: None, check_redirect: None },
-        }
-    }
-}
-
-/// The default `max_idle_conns_per_host`: the pool's whole size. Go's 2
-/// means that a program running 50 requests at once against one host keeps
-/// 2 connections after each burst and closes 48, which then sit in
-/// TIME_WAIT on its side while the next burst dials 48 more: under steady
-/// concurrency that churn exhausts ephemeral ports. An idle connection
-/// here costs a socket and a few dozen bytes (no goroutine, no buffer), so
-/// the only cap that matters is the total, `max_idle_conns` (100), whose
-/// least recently used connection goes first when it is full, whatever its
-/// host.
-pub const MAX_IDLE_PER_HOST: usize = 100;
-
-impl ClientBuilder {
-    /// Bounds the whole exchange — dial, request, response head and body,
-    /// and every redirect — as Go's `Client.Timeout`. Default: none.
-    pub fn timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
-        self.policy.timeout = t.into();
-        self
-    }
-
-    /// Gives up a dial after `t` (default 30 s, as Go's `DefaultTransport`).
-    pub fn dial_timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
-        self.limits.dial_timeout = t.into();
-        self
-    }
-
-    /// Gives up waiting for a response head `t` after the request was
-    /// written (default: no limit, as Go).
-    pub fn response_header_timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
-        self.settings.response_header_timeout = t.into();
-        self
-    }
-
-    /// Closes idle connections unused this long (default 90 s, as Go).
-    pub fn idle_conn_timeout(mut self, t: impl Into<Option<Duration>>) -> ClientBuilder {
-        self.limits.idle_timeout = t.into();
-        self
-    }
-
-    /// The most idle connections kept, all hosts together (default 100).
-    pub fn max_idle_conns(mut self, n: usize) -> ClientBuilder {
-        self.limits.max_idle = n;
-        self
-    }
-
-    /// The most idle connections kept per host (default
-    /// [`MAX_IDLE_PER_HOST`], which says why it is not Go's 2).
-    pub fn max_idle_conns_per_host(mut self, n: usize) -> ClientBuilder {
-        self.limits.max_idle_per_host = n;
-        self
-    }
-
-    /// The most connections per host, idle, busy and dialing together; 0
-    /// (the default) for no limit. Requests past it wait for a connection
-    /// to come free.
-    pub fn max_conns_per_host(mut self, n: usize) -> ClientBuilder {
-        self.limits.max_conns_per_host = n;
-        self
-    }
-
-    /// One connection per request, closed after it (`Connection: close`).
-    pub fn disable_keep_alives(mut self, off: bool) -> ClientBuilder {
-        self.settings.disable_keep_alives = off;
-        self
-    }
-
-    /// The largest response head accepted (default 10 MiB, as Go).
-    pub fn max_response_header_bytes(mut self, n: usize) -> ClientBuilder {
-        self.settings.max_response_header_bytes = n;
-        self
-    }
-
-    /// Called before each redirect is followed with the next request and
-    /// the URLs requested so far; an error stops there and is returned
-    /// ([`use_last_response`] returns the redirect itself instead). Set,
-    /// it replaces the default limit of 10 redirects.
-    pub fn check_redirect(
-        mut self,
-        f: impl Fn(&Request, &[Uri]) -> io::Result<()> + Send + Sync + 'static,
-    ) -> ClientBuilder {
-        self.policy.check_redirect = Some(Box::new(f));
-        self
-    }
-
-    /// The client, with a new transport.
-    pub fn build(self) -> Client {
-        Client { transport: Transport::new(self.limits, self.settings), policy: Arc::new(self.policy) }
-    }
-}
 
 /// A response as the client received it; its body reads off the
 /// connection.

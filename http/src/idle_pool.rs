@@ -3,8 +3,8 @@
 //! `max_conns_per_host`, and the requests waiting for one (Go's
 //! `idleConn`, `connsPerHost` and `wantConn`, in one place under one lock).
 //!
-//! An idle connection here is an [`Idle`]: the socket and the instant it
-//! went idle. No goroutine waits on it, no buffer stays with it (its read
+//! An idle connection here is an [`Idle`]: the stream (a [`ClientConn`],
+//! plain or TLS) and the instant it went idle. No goroutine waits on it, no buffer stays with it (its read
 //! buffer went back to `BufPool` when its last response ended), no timer
 //! watches it.
 //!
@@ -33,6 +33,11 @@
 //!   connection coming back goes to the first live waiter before the
 //!   idle list.
 //! - A host entry with no connections and no waiters is removed.
+//! - `Host::dials` lists the host's dials in flight, each with the want
+//!   it was started for and the cancel of its context. A dial is cut only
+//!   when its want was given up and no waiter of the host is waiting, so
+//!   no dial a request still waits for is cut, and a dial whose request
+//!   was served by another connection runs on into the pool (issue #15).
 //!
 //! # Why no connection is handed out twice
 //! A connection is a value, moved, never shared: `put` moves it into an
@@ -51,14 +56,17 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort_net::TcpStream;
 use gort_runtime::chan::{bounded, Receiver, Sender};
+use gort_runtime::context::{Cancel, Context};
 use http::uri::Scheme;
 use parking_lot::Mutex;
+use rustls::ClientConfig;
 
+use crate::client_conn::ClientConn;
 use crate::persist_conn::PersistConn;
 
 /// What idle connections are pooled under: Go's `connectMethodKey`.
@@ -89,14 +97,14 @@ pub(crate) struct Limits {
 
 /// An idle connection: see the module doc.
 pub(crate) struct Idle {
-    pub(crate) stream: Arc<TcpStream>,
+    pub(crate) stream: Arc<ClientConn>,
     since: Instant,
 }
 
 /// What [`Pool::checkout`] found.
 pub(crate) enum Checkout {
     /// The most recently used idle connection: check it is still open.
-    Idle(Arc<TcpStream>),
+    Idle(Arc<ClientConn>),
     /// A slot was reserved and the want queued: dial for it.
     Dial(Arc<Want>),
     /// At `max_conns_per_host`: the want is queued for a freed connection
@@ -107,6 +115,8 @@ pub(crate) enum Checkout {
 /// See the module doc.
 pub(crate) struct Pool {
     limits: Limits,
+    /// The config of every `https` dial.
+    tls: Arc<ClientConfig>,
     inner: Mutex<Inner>,
 }
 
@@ -122,16 +132,22 @@ struct Host {
     idle: Vec<Idle>,
     conns: usize,
     waiters: VecDeque<Arc<Want>>,
+    /// The dials in flight: the want each was started for, and its cancel.
+    dials: Vec<(Arc<Want>, Cancel)>,
 }
 
 impl Pool {
-    pub(crate) fn new(limits: Limits) -> Pool {
+    pub(crate) fn new(limits: Limits, tls: Arc<ClientConfig>) -> Pool {
         let inner = Inner { hosts: HashMap::new(), idle_total: 0, sweep_at: Instant::now() };
-        Pool { limits, inner: Mutex::new(inner) }
+        Pool { limits, tls, inner: Mutex::new(inner) }
     }
 
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    pub(crate) fn tls(&self) -> &Arc<ClientConfig> {
+        &self.tls
     }
 
     /// Takes the most recently used idle connection of `key` (unless
@@ -221,12 +237,42 @@ impl Pool {
         None
     }
 
-    /// A waiter that gave up: forget it (it may still be dialed for; the
-    /// dial's connection then comes back through `put`).
+    /// The context a dial of `key` for `want` runs under, listed until
+    /// [`Pool::dial_done`] (see [`Pool::forget`]).
+    pub(crate) fn dial_started(&self, key: &Arc<Key>, want: &Arc<Want>) -> Context {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let mut inner = self.inner.lock();
+        inner.hosts.entry(Arc::clone(key)).or_default().dials.push((Arc::clone(want), cancel));
+        ctx
+    }
+
+    /// The dial for `want` ended, well or not.
+    pub(crate) fn dial_done(&self, key: &Arc<Key>, want: &Arc<Want>) {
+        if let Some(host) = self.inner.lock().hosts.get_mut(key) {
+            host.dials.retain(|(w, _)| !Arc::ptr_eq(w, want));
+        }
+    }
+
+    /// A waiter that gave up: forget it. If no request of its host is
+    /// waiting any more, the dials started for given-up requests are cut
+    /// (issue #15): nobody waits for them, and one may hang until its
+    /// timeout. Otherwise they run on, and a connection the waiter no
+    /// longer takes comes back through `put`.
     pub(crate) fn forget(&self, key: &Arc<Key>, want: &Arc<Want>) {
+        want.abandoned.store(true, Ordering::Relaxed);
+        let mut cut = Vec::new();
         if let Some(host) = self.inner.lock().hosts.get_mut(key) {
             host.waiters.retain(|w| !Arc::ptr_eq(w, want));
+            if !host.waiters.iter().any(|w| w.is_waiting()) {
+                // Relaxed: each store comes before its `forget` takes the
+                // pool lock, and this load is under that lock, which
+                // orders the two.
+                let (gone, live) =
+                    host.dials.drain(..).partition(|(w, _)| w.abandoned.load(Ordering::Relaxed));
+                (cut, host.dials) = (gone, live);
+            }
         }
+        cut.into_iter().for_each(|(_, c)| c.cancel());
     }
 
     /// Closes every idle connection (Go's `CloseIdleConnections`).
@@ -283,6 +329,8 @@ fn evict_oldest(inner: &mut Inner) -> Option<Idle> {
 /// dial it started or a connection another request freed fills it.
 pub(crate) struct Want {
     slot: Mutex<Slot>,
+    /// Set by [`Pool::forget`]: the request gave up.
+    abandoned: AtomicBool,
     ready_tx: Sender<()>,
     ready: Receiver<()>,
 }
@@ -297,7 +345,7 @@ enum Slot {
 impl Want {
     pub(crate) fn new() -> Arc<Want> {
         let (ready_tx, ready) = bounded(1);
-        Arc::new(Want { slot: Mutex::new(Slot::Waiting), ready_tx, ready })
+        Arc::new(Want { slot: Mutex::new(Slot::Waiting), abandoned: AtomicBool::new(false), ready_tx, ready })
     }
 
     /// Fills the slot, or gives `r` back when it is filled or closed.

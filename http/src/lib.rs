@@ -11,7 +11,10 @@
 //! A [`Client`] sends requests over a [`Transport`]'s pool of keep-alive
 //! connections (Go's `persistConn`s, without their two goroutines each:
 //! the requesting goroutine writes and reads its own exchange, and an idle
-//! connection holds no goroutine and no buffer).
+//! connection holds no goroutine and no buffer). Both sides speak TLS over
+//! rustls (ring): [`Server::serve_tls`], and `https://` URLs on the client,
+//! verified against the bundled Mozilla roots or roots of one's own
+//! ([`ClientBuilder::root_certificates_pem`]).
 //!
 //! # Layout
 //!
@@ -29,11 +32,12 @@
 //! | `buf.rs`, `wire.rs`, `stream.rs` | buffers, shared connection state, `Conn` |
 //! | `date.rs`, `sniff.rs` | the `Date` header, content-type sniffing |
 //! | `debug/` | `debug::handler()`: the live `/debug/gort/` page, stats, history, goroutine dump |
-//! | `tls.rs` | `TlsConn`: rustls under `serve_conn`; PEM loading |
+//! | `tls_stream.rs` | `TlsStream`: a rustls session as a `Conn`, both sides |
+//! | `tls.rs`, `tls_client.rs` | the server's handshake and PEM loading; the client's config, verification errors, handshake |
 //! | `test.rs` | Go's `httptest`: a loopback server, raw in-memory exchanges |
-//! | `client.rs`, `redirect.rs` | `Client`, `Response`, redirects |
+//! | `client.rs`, `client_builder.rs`, `redirect.rs` | `Client`, `Response`; its settings; redirects |
 //! | `transport.rs` | `Transport`: a round trip, dialing, retry |
-//! | `persist_conn.rs`, `idle_pool.rs` | one client connection; the pool |
+//! | `client_conn.rs`, `persist_conn.rs`, `idle_pool.rs` | what the client dials (plain or TLS); one client connection; the pool |
 //! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
 #![forbid(unsafe_code)]
 
@@ -41,6 +45,8 @@ mod body;
 mod buf;
 mod chunked;
 mod client;
+mod client_builder;
+mod client_conn;
 mod conn;
 mod date;
 pub mod debug;
@@ -61,13 +67,16 @@ mod sniff;
 mod stream;
 pub mod test;
 mod tls;
+mod tls_client;
+mod tls_stream;
 mod transfer;
 mod transport;
 mod wire;
 mod wire_out;
 
 pub use body::Body;
-pub use client::{use_last_response, Client, ClientBuilder, Response, MAX_IDLE_PER_HOST};
+pub use client::{use_last_response, Client, Response};
+pub use client_builder::{ClientBuilder, MAX_IDLE_PER_HOST};
 pub use conn::serve_conn;
 pub use handler::{max_bytes, strip_prefix, Handler};
 pub use mux::{PatternError, ServeMux};

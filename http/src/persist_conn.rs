@@ -8,7 +8,7 @@
 //!
 //! | state              | owner                          | holds | next |
 //! |--------------------|--------------------------------|-------|------|
-//! | idle               | the pool, as an `Idle` (socket and timestamp) | the socket only: no goroutine, no buffer, no timer | in a round trip (checked out, still open by a peek); closed (expired, evicted, EOF seen) |
+//! | idle               | the pool, as an `Idle` (stream and timestamp) | the stream only (a `ClientConn`: TCP, or a rustls session over it): no goroutine, no buffer of ours, no timer | in a round trip (checked out, still open by `still_open`); closed (expired, evicted, EOF or close_notify seen) |
 //! | in a round trip    | the requesting goroutine       | socket, read buffer, cancellation hook | reading the body (head read); idle (no body, reusable); closed (error, not reusable) |
 //! | reading the body   | the response's `Body`           | same  | idle (body at its end, reusable); closed (error, dropped early past the drain, not reusable, context ended) |
 //! | closed             | nobody: the socket is shut and the pool's count for its host dropped | — | — |
@@ -16,9 +16,10 @@
 //! # Who touches what
 //! - Everything in a `PersistConn` belongs to its one owner of the table
 //!   above; it moves between them by value.
-//! - The socket is behind an `Arc` for one reason: the request context's
+//! - The stream is behind an `Arc` for one reason: the request context's
 //!   `after_func` hook holds a second handle, and may only `close` it,
-//!   from its own goroutine, which wakes the owner's blocked read or write.
+//!   from its own goroutine, which wakes the owner's blocked read or write
+//!   (the dial's handshake hook, `client_conn.rs`, is the same).
 //!
 //! # The invariants
 //! - A connection goes back to the pool only from a finished exchange: the
@@ -42,7 +43,6 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort_net::TcpStream;
 use gort_runtime::context::{AfterFunc, Context};
 use http::header::HeaderName;
 use http::request::Parts;
@@ -51,6 +51,7 @@ use http::{HeaderMap, Method, StatusCode};
 use crate::body::{Body, State};
 use crate::buf::{ReadBuf, WriteBuf};
 use crate::client::Response;
+use crate::client_conn::ClientConn;
 use crate::idle_pool::{Key, Pool};
 use crate::response_head::{self, Head};
 use crate::stream::Conn;
@@ -66,7 +67,7 @@ const MAX_INTERIM: usize = 5;
 
 /// See the module doc.
 pub(crate) struct PersistConn {
-    stream: Arc<TcpStream>,
+    stream: Arc<ClientConn>,
     rbuf: ReadBuf,
     key: Arc<Key>,
     pool: Arc<Pool>,
@@ -105,7 +106,7 @@ pub(crate) struct Failed {
 }
 
 impl PersistConn {
-    pub(crate) fn new(stream: Arc<TcpStream>, key: Arc<Key>, pool: Arc<Pool>, reused: bool) -> PersistConn {
+    pub(crate) fn new(stream: Arc<ClientConn>, key: Arc<Key>, pool: Arc<Pool>, reused: bool) -> PersistConn {
         let rbuf = ReadBuf::new();
         PersistConn {
             stream,
@@ -125,8 +126,8 @@ impl PersistConn {
         &self.key
     }
 
-    /// The socket, for the idle list (see the state table).
-    pub(crate) fn into_idle(mut self) -> Arc<TcpStream> {
+    /// The stream, for the idle list (see the state table).
+    pub(crate) fn into_idle(mut self) -> Arc<ClientConn> {
         if std::mem::take(&mut self.deadlines) {
             self.stream.set_read_deadline(None);
             self.stream.set_write_deadline(None);

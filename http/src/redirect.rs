@@ -1,12 +1,14 @@
 //! What a client does with a redirect: which method and body the next
 //! request gets (RFC 9110 §15.4, as Go applies it), where a `Location`
 //! points once resolved against the URL it came from (RFC 3986 §5.2), and
-//! which headers must not follow the request to another host.
+//! which headers must not follow the request to another host or from
+//! `https` down to `http`.
 
 use std::io;
 
 use http::header::{
-    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, PROXY_AUTHORIZATION,
+    TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
 use http::{Method, StatusCode, Uri};
 
@@ -35,8 +37,10 @@ pub(crate) fn follow(status: StatusCode, method: &Method) -> Option<Follow> {
 
 /// The headers the next request keeps: all of them, less the body's when
 /// the body is dropped, and less credentials (`Authorization`,
-/// `WWW-Authenticate`, `Cookie`) when `to` is neither `from`'s host nor
-/// one of its subdomains (Go's rule, which compares host names, not ports).
+/// `Proxy-Authorization`, `WWW-Authenticate`, `Cookie`) when `to` is
+/// neither `from`'s host nor one of its subdomains (Go's rule, which
+/// compares host names, not ports) or when it leaves `https` for `http`,
+/// where anyone on the path would read them.
 pub(crate) fn carry_headers(headers: &mut HeaderMap, from: &Uri, to: &Uri, keep_body: bool) {
     if !keep_body {
         for h in [CONTENT_TYPE, CONTENT_LENGTH, TRANSFER_ENCODING] {
@@ -47,8 +51,9 @@ pub(crate) fn carry_headers(headers: &mut HeaderMap, from: &Uri, to: &Uri, keep_
         headers.remove(HOST);
     }
     let (src, dst) = (from.host().unwrap_or_default(), to.host().unwrap_or_default());
-    if !is_domain_or_subdomain(&dst.to_ascii_lowercase(), &src.to_ascii_lowercase()) {
-        for h in [AUTHORIZATION, WWW_AUTHENTICATE, COOKIE] {
+    let downgrade = from.scheme_str() == Some("https") && to.scheme_str() != Some("https");
+    if downgrade || !is_domain_or_subdomain(&dst.to_ascii_lowercase(), &src.to_ascii_lowercase()) {
+        for h in [AUTHORIZATION, PROXY_AUTHORIZATION, WWW_AUTHENTICATE, COOKIE] {
             headers.remove(h);
         }
         headers.remove("cookie2");
@@ -189,5 +194,28 @@ mod tests {
         carry_headers(&mut h, &a, &other, true);
         assert!(!h.contains_key(AUTHORIZATION) && !h.contains_key(COOKIE));
         assert!(!is_domain_or_subdomain("1.127.0.0.1", "127.0.0.1"));
+    }
+
+    #[test]
+    fn credentials_stay_off_plain_http() {
+        let creds = || {
+            let mut h = HeaderMap::new();
+            for n in [AUTHORIZATION, PROXY_AUTHORIZATION, WWW_AUTHENTICATE, COOKIE] {
+                h.insert(n, "x".parse().unwrap());
+            }
+            h
+        };
+        let (tls, tls2, plain): (Uri, Uri, Uri) = (
+            "https://example.com/".parse().unwrap(),
+            "https://example.com:8443/x".parse().unwrap(),
+            "http://example.com/".parse().unwrap(),
+        );
+        let mut h = creds();
+        carry_headers(&mut h, &tls, &tls2, true);
+        assert_eq!(h.len(), 4, "https to https on the same host keeps them");
+        carry_headers(&mut h, &plain, &tls, true);
+        assert_eq!(h.len(), 4, "an upgrade keeps them");
+        carry_headers(&mut h, &tls, &plain, true);
+        assert!(h.is_empty(), "a downgrade drops them all: {h:?}");
     }
 }

@@ -11,8 +11,9 @@
 //! registers a [`Want`] and, under `max_conns_per_host`, starts a dial in
 //! its own goroutine; the request then waits for whichever comes first,
 //! that dial or a connection another request frees. A dial that finishes
-//! after its request was served (or gave up) puts its connection in the
-//! pool. The exchange itself runs on the requesting goroutine.
+//! after its request was served puts its connection in the pool; a dial
+//! whose request gave up is cut once no request of the host is waiting.
+//! The exchange itself runs on the requesting goroutine.
 //!
 //! # Retry
 //! A reused connection that fails before any response byte arrives was
@@ -27,14 +28,15 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort_net::TcpStream;
 use gort_runtime::context::Context;
 use http::request::Parts;
 use http::uri::Scheme;
 use http::Method;
+use rustls::ClientConfig;
 
 use crate::body::Body;
 use crate::client::Response;
+use crate::client_conn::ClientConn;
 use crate::idle_pool::{Checkout, Key, Limits, Pool, Want};
 use crate::persist_conn::{Exchange, PersistConn};
 use crate::request::Request;
@@ -68,8 +70,8 @@ pub(crate) struct Settings {
 }
 
 impl Transport {
-    pub(crate) fn new(limits: Limits, settings: Settings) -> Transport {
-        Transport { shared: Arc::new(Shared { pool: Arc::new(Pool::new(limits)), settings }) }
+    pub(crate) fn new(limits: Limits, settings: Settings, tls: Arc<ClientConfig>) -> Transport {
+        Transport { shared: Arc::new(Shared { pool: Arc::new(Pool::new(limits, tls)), settings }) }
     }
 
     /// Sends `req` and reads the response head; the body is read from the
@@ -147,7 +149,7 @@ impl Transport {
         let pool = &self.shared.pool;
         let want = loop {
             match pool.checkout(key, Want::new, fresh) {
-                Checkout::Idle(stream) if still_open(&stream) => {
+                Checkout::Idle(stream) if stream.still_open() => {
                     return Ok(PersistConn::new(stream, Arc::clone(key), Arc::clone(pool), true));
                 }
                 Checkout::Idle(stream) => {
@@ -207,13 +209,20 @@ impl Transport {
 }
 
 /// Dials `key` in a new goroutine for `want` (its slot is reserved); a
-/// connection nobody wants by then goes to the pool.
+/// connection nobody wants by then goes to the pool. The pool cuts the
+/// dial if `want` gives up while no other request of the host waits.
 pub(crate) fn dial_for(pool: Arc<Pool>, key: Arc<Key>, want: Arc<Want>) {
+    let cut = pool.dial_started(&key, &want);
     gort_runtime::go!(move || {
-        let r = dial(&key, pool.limits().dial_timeout);
-        match r {
+        let (ctx, _cancel) = match pool.limits().dial_timeout {
+            Some(t) => cut.with_timeout(t),
+            None => cut.with_cancel(),
+        };
+        let dialed = ClientConn::dial(&key, pool.tls(), &ctx);
+        pool.dial_done(&key, &want);
+        match dialed {
             Ok(s) => {
-                let pc = PersistConn::new(Arc::new(s), Arc::clone(&key), Arc::clone(&pool), false);
+                let pc = PersistConn::new(s, Arc::clone(&key), Arc::clone(&pool), false);
                 if let Some(Ok(pc)) = want.deliver(Ok(pc)) {
                     pool.put(pc);
                 }
@@ -228,28 +237,6 @@ pub(crate) fn dial_for(pool: Arc<Pool>, key: Arc<Key>, want: Arc<Want>) {
     });
 }
 
-/// Connects to `key`'s host, giving up after `timeout`.
-fn dial(key: &Key, timeout: Option<Duration>) -> io::Result<TcpStream> {
-    let addr = key.addr();
-    let s = match timeout {
-        Some(t) => TcpStream::connect_context(addr.as_str(), &Context::background().with_timeout(t).0),
-        None => TcpStream::connect(addr.as_str()),
-    };
-    let s = s.map_err(|e| match e.kind() {
-        io::ErrorKind::TimedOut => {
-            io::Error::new(io::ErrorKind::TimedOut, format!("dial tcp {addr}: i/o timeout"))
-        }
-        _ => io::Error::new(e.kind(), format!("dial tcp {addr}: {e}")),
-    })?;
-    s.set_nodelay(true)?;
-    Ok(s)
-}
-
-/// Whether an idle connection is still open: nothing to read and no EOF.
-fn still_open(s: &TcpStream) -> bool {
-    matches!(s.peek_now(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-}
-
 /// Go's `isReplayable` method rule.
 fn idempotent(head: &Parts) -> bool {
     [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE].contains(&head.method)
@@ -262,16 +249,11 @@ fn key_of(head: &Parts) -> io::Result<Arc<Key>> {
     let uri = &head.uri;
     let invalid = |m: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{m}: {uri}"));
     let scheme = uri.scheme().ok_or_else(|| invalid("request URL has no scheme"))?;
-    let port = match scheme.as_str() {
-        "http" => 80,
-        "https" => {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!("https is not supported yet: {uri}"),
-            ))
-        }
+    let (scheme, port) = match scheme.as_str() {
+        "http" => (Scheme::HTTP, 80),
+        "https" => (Scheme::HTTPS, 443),
         _ => return Err(invalid("unsupported protocol scheme")),
     };
     let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| invalid("request URL has no host"))?;
-    Ok(Arc::new(Key { scheme: Scheme::HTTP, host: host.into(), port: uri.port_u16().unwrap_or(port) }))
+    Ok(Arc::new(Key { scheme, host: host.into(), port: uri.port_u16().unwrap_or(port) }))
 }
