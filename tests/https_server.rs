@@ -322,3 +322,21 @@ fn stress_many_keep_alive_tls_connections_at_once() {
         c.join().unwrap();
     }
 }
+
+/// An idle TLS keep-alive connection waits for its next request past the
+/// header timeout and past the moment it gives back its deep stack pages
+/// (one second), then serves it: neither the header deadline nor the
+/// shrink's deadline closes a connection that is waiting for a request.
+#[test]
+fn idle_tls_connections_serve_after_the_header_timeout_and_the_shrink() {
+    let pem = cert();
+    let srv = Tls::start(&pem, Duration::from_millis(300));
+    let mut conns: Vec<Client> = (0..10).map(|_| connect(srv.addr, &pem.0)).collect();
+    for c in &mut conns {
+        assert_eq!(get(c, "/").0, "HTTP/1.1 200 OK");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    for c in &mut conns {
+        assert_eq!(get(c, "/").0, "HTTP/1.1 200 OK", "an idle TLS connection was closed");
+    }
+}

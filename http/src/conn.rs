@@ -179,21 +179,21 @@ impl Loop<'_> {
             return false;
         }
         loop {
-            match conn.wait_readable() {
-                Ok(()) => {}
+            // A stream whose `try_read` blocks (the default) may time out
+            // in either step.
+            let r = conn
+                .wait_readable()
+                .and_then(|()| self.wire.rbuf.lock().try_fill(conn, self.wire.rbuf_limit));
+            match r {
+                Ok(n) => return n > 0,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut && !shrunk => {
                     gort_runtime::shrink_stack();
                     shrunk = true;
                     if conn.set_read_deadline(idle).is_err() {
                         return false;
                     }
-                    continue;
                 }
-                Err(_) => return false,
-            }
-            match self.wire.rbuf.lock().try_fill(conn, self.wire.rbuf_limit) {
-                Ok(n) => return n > 0,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return false,
             }
         }

@@ -123,10 +123,34 @@ where
     /// Reads what the socket has into rustls and processes it; returns the
     /// bytes read (0: the peer closed, which rustls is told as well).
     fn fill(&self) -> io::Result<usize> {
+        self.fill_with(|tcp, buf| io::Read::read(&mut &*tcp, buf))
+    }
+
+    /// [`fill`](Self::fill) with a socket read that does not wait:
+    /// `WouldBlock` when nothing is queued.
+    fn try_fill(&self) -> io::Result<usize> {
+        self.fill_with(TcpStream::try_read)
+    }
+
+    fn fill_with(&self, read: impl FnOnce(&TcpStream, &mut [u8]) -> io::Result<usize>) -> io::Result<usize> {
         let mut buf = BufPool::get(FILL);
-        let n = io::Read::read(&mut &self.tcp, &mut buf)?;
+        let n = read(&self.tcp, &mut buf)?;
         self.absorb(&buf[..n])?;
         Ok(n)
+    }
+
+    /// Decrypted bytes into `buf`, filling from the socket with `fill`
+    /// until there are some (or EOF, or `fill`'s error).
+    fn read_with(&self, buf: &mut [u8], fill: fn(&Self) -> io::Result<usize>) -> io::Result<usize> {
+        let _r = self.reading.lock();
+        loop {
+            match self.session.lock().reader().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                done => return done,
+            }
+            fill(self)?;
+            self.flush()?;
+        }
     }
 
     /// Feeds `data` (all of it) to rustls and processes it.
@@ -209,15 +233,11 @@ where
     D: SideData + 'static,
 {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let _r = self.reading.lock();
-        loop {
-            match self.session.lock().reader().read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                done => return done,
-            }
-            self.fill()?;
-            self.flush()?;
-        }
+        self.read_with(buf, Self::fill)
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(buf, Self::try_fill)
     }
 
     fn write(&self, buf: &[u8]) -> io::Result<usize> {
