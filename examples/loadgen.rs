@@ -15,34 +15,26 @@ mod duration;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use gort::http::{Client, Request, ResponseWriter, Server};
 
+/// A closed-loop HTTP load generator on gort's client: `-c` goroutines,
+/// each sending GETs back to back through one shared pool.
+#[derive(Parser)]
+#[command(name = "loadgen")]
 struct Args {
+    /// The URL every request gets.
+    #[arg(long, default_value = "http://127.0.0.1:8080/hello/gopher")]
     url: String,
+    /// Concurrent requesters (goroutines), each with its own connection.
+    #[arg(short = 'c', long = "connections", value_name = "N", default_value_t = 50)]
     conns: usize,
+    /// How long to run (`10s`, `500ms`).
+    #[arg(short = 'd', long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse_duration)]
     duration: Duration,
+    /// Serve a hello handler on ADDR instead of generating load.
+    #[arg(long, value_name = "ADDR")]
     serve: Option<String>,
-}
-
-fn args() -> Result<Args, lexopt::Error> {
-    use lexopt::prelude::*;
-    let mut a = Args {
-        url: "http://127.0.0.1:8080/hello/gopher".into(),
-        conns: 50,
-        duration: Duration::from_secs(10),
-        serve: None,
-    };
-    let mut p = lexopt::Parser::from_env();
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("url") => a.url = p.value()?.string()?,
-            Short('c') | Long("connections") => a.conns = p.value()?.parse()?,
-            Short('d') | Long("duration") => a.duration = duration::parse_duration(&p.value()?.string()?)?,
-            Long("serve") => a.serve = Some(p.value()?.string()?),
-            _ => return Err(arg.unexpected()),
-        }
-    }
-    Ok(a)
 }
 
 fn hello(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
@@ -86,10 +78,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 fn main() {
-    let a = args().unwrap_or_else(|e| {
-        eprintln!("loadgen: {e}\nusage: loadgen [--url URL] [-c N] [-d 10s] | --serve ADDR");
-        std::process::exit(2)
-    });
+    let a = Args::parse();
     if let Some(addr) = a.serve {
         println!("loadgen: serving hello on {addr}");
         Server::new(hello).listen_and_serve(addr.as_str()).expect("serve");

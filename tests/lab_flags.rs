@@ -39,6 +39,20 @@ fn every_example_prints_its_defaults() {
         ("echo", &["--addr <HOST:PORT>", "[default: 127.0.0.1:7000]"][..]),
         ("million", &["--gs <N>", "[default: 1000000]", "--threads <N>", "[default: 10000]"]),
         ("switchlab", &["--json", "--quick"]),
+        (
+            "hello",
+            &["--addr <HOST:PORT>", "[default: 127.0.0.1:8080]", "--tls-cert <PATH>", "--tls-key <PATH>"],
+        ),
+        (
+            "loadgen",
+            &[
+                "--url <URL>",
+                "[default: http://127.0.0.1:8080/hello/gopher]",
+                "[default: 50]",
+                "[default: 10s]",
+            ],
+        ),
+        ("pool", &["--requests <N>", "[default: 1000]", "--connect-delay <DURATION>", "--idle <N>"]),
     ] {
         let out = example(name, &["--help"]);
         let help = text(&out.stdout);
@@ -63,6 +77,9 @@ fn unknown_flags_and_bad_values_are_usage_errors() {
         ("million", &["--threads", "0"], "must be at least 1"),
         ("switchlab", &["--jsn"], "unexpected argument '--jsn'"),
         ("switchlab", &["--quick=yes"], "--quick"),
+        ("hello", &["--tls-cert", "c.pem"], "--tls-key"),
+        ("loadgen", &["-d", "soon"], "bad duration"),
+        ("pool", &["--requests", "many"], "invalid value 'many' for '--requests <N>'"),
     ] {
         let out = example(name, args);
         let err = text(&out.stderr);
