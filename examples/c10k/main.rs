@@ -97,6 +97,9 @@ struct Args {
     /// each server on one CPU, two rounds: req per server CPU-second.
     #[arg(long, conflicts_with_all = ["http", "shared"])]
     floor: bool,
+    /// Rounds of the `--floor` table (each runs every server once).
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "floor", value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
     /// Child mode: serve with this model until killed.
     #[arg(long, value_enum, hide = true)]
     server: Option<Model>,
@@ -332,7 +335,7 @@ fn main() {
     }
     let (conns, secs) = (args.conns, args.secs);
     if args.floor {
-        return versus::table(conns, secs);
+        return versus::table(conns, secs, args.rounds as usize);
     }
     let place = Placement::new(args.shared);
     let load = if args.http { "keep-alive GET /hello/x" } else { "64-byte echo" };

