@@ -94,7 +94,7 @@ struct Args {
     #[arg(long)]
     http: bool,
     /// The echo against its floor (a plain epoll loop), Go and threads,
-    /// each server on one CPU, two rounds: req per server CPU-second.
+    /// each server on one CPU, in rounds: req per server CPU-second.
     #[arg(long, conflicts_with_all = ["http", "shared"])]
     floor: bool,
     /// Rounds of the `--floor` table (each runs every server once).
