@@ -154,7 +154,8 @@ impl Env for Runtime {
 }
 
 /// One slab slot. Shared by the owning `PollDesc`, the poller (events) and
-/// sysmon (deadline timers); everything is behind the lock.
+/// sysmon (deadline timers); everything but the flags is behind the lock,
+/// and the flags are only stored under it.
 ///
 /// Laid out for the c10k path, where every request of each of 10,000
 /// connections meets its slot cold: aligned to a cache line, the flags
@@ -379,7 +380,8 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 impl<E: Env> Slot<E> {
-    /// `PollDesc::wait`: parks, unless `register` finds an event pending or a check failing.
+    /// `PollDesc::wait`: parks, unless `register` finds an event pending or
+    /// a check failing.
     ///
     /// One lock per wait in the common case: `register` does the checks and
     /// takes a pending event under the lock it needs anyway (a pending event
