@@ -3,16 +3,13 @@
 //! value is a usage error with exit status 2. The example binaries are the
 //! ones `cargo test` builds beside the tests, in target/<profile>/examples/.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output};
 
 /// Runs target/<profile>/examples/`name` with `args`.
 fn example(name: &str, args: &[&str]) -> Output {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
-    let bin: PathBuf = profile.join("examples").join(name);
-    assert!(bin.exists(), "{} is missing: build it with `cargo build --example {name}`", bin.display());
-    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
+    Command::new(common::example_bin(name)).args(args).output().unwrap_or_else(|e| panic!("run {name}: {e}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -25,7 +22,9 @@ fn c10k_help_prints_usage_with_defaults_and_hides_child_modes() {
     let help = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{help}{}", text(&out.stderr));
     assert!(help.contains("Usage: c10k"), "{help}");
-    for shown in ["--conns <N>", "[default: 10000]", "--secs <S>", "[default: 5]", "--shared", "--http"] {
+    let shown =
+        ["--conns <N>", "[default: 10000]", "--secs <S>", "[default: 5]", "--shared", "--http", "--floor"];
+    for shown in shown.into_iter().chain(["--rounds <N>", "[default: 2]"]) {
         assert!(help.contains(shown), "help lacks {shown:?}: {help}");
     }
     for hidden in ["--server", "--client", "--addr", "--cpus"] {
@@ -71,6 +70,9 @@ fn unknown_flags_and_bad_values_are_usage_errors() {
         ("c10k", &["--conns", "many"], "invalid value 'many' for '--conns <N>'"),
         ("c10k", &["--secs", "0"], "invalid value '0' for '--secs <S>'"),
         ("c10k", &["--http=yes"], "--http"),
+        ("c10k", &["--rounds", "3"], "--floor"),
+        ("c10k", &["--floor", "--rounds", "0"], "invalid value '0' for '--rounds <N>'"),
+        ("c10k", &["--floor", "--http"], "cannot be used with"),
         ("echo", &["--port", "7000"], "unexpected argument '--port'"),
         ("echo", &["--addr", "nonsense"], "expected host:port"),
         ("million", &["--gs", "lots"], "invalid value 'lots' for '--gs <N>'"),

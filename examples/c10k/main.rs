@@ -5,13 +5,14 @@
 //! `serve_conn` on std sockets with a thread per connection, both on the
 //! `hello` example's routes.
 //!
-//! `cargo run --release --example c10k -- --conns 10000 --secs 5 [--shared] [--http]`
+//! `cargo run --release --example c10k -- --conns 10000 --secs 5 [--shared] [--http]`;
+//! `--floor` measures the echo against its floor instead (`versus.rs`).
 //! (`--help` lists the flags and their defaults).
 //!
 //! Three processes per model, so neither model's leftovers skew the
 //! other's figures and each stays under the per-process fd limit: this one
 //! (the orchestrator, which samples memory), a server (`--server
-//! gort|threads`), and a load generator (`--client`, `loadgen.rs`) whose N
+//! gort|threads|floor`), and a load generator (`--client`, `loadgen.rs`) whose N
 //! connections each send a request (64 bytes, or a GET) and wait for the
 //! whole response (the echo, or the HTTP response), in a loop. Memory
 //! per connection is counted whole: the server's peak RSS plus the growth
@@ -48,9 +49,9 @@
 //! orchestrator stops the load generator and prints that as the row, and
 //! the run goes on and exits 0.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::io::{self, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
@@ -70,7 +71,10 @@ mod flags;
 #[path = "../common/hello_routes.rs"]
 mod hello_routes;
 
+mod floor;
 mod loadgen;
+mod run;
+mod versus;
 
 /// c10k: the same echo load served goroutine-per-connection (gort) and
 /// thread-per-connection (std threads), N connections held at once.
@@ -89,6 +93,13 @@ struct Args {
     /// Serve and load HTTP/1.1 keep-alive GETs instead of echo.
     #[arg(long)]
     http: bool,
+    /// The echo against its floor (a plain epoll loop), Go and threads,
+    /// each server on one CPU, in rounds: req per server CPU-second.
+    #[arg(long, conflicts_with_all = ["http", "shared"])]
+    floor: bool,
+    /// Rounds of the `--floor` table (each runs every server once).
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "floor", value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
     /// Child mode: serve with this model until killed.
     #[arg(long, value_enum, hide = true)]
     server: Option<Model>,
@@ -108,6 +119,8 @@ struct Args {
 enum Model {
     Gort,
     Threads,
+    /// The floor: one thread, plain epoll (`floor.rs`).
+    Floor,
 }
 
 impl Model {
@@ -115,12 +128,13 @@ impl Model {
         match self {
             Model::Gort => "gort",
             Model::Threads => "threads",
+            Model::Floor => "floor",
         }
     }
 }
 
 /// How the thread server's wall line starts.
-const WALL: &str = "failed at thread ";
+pub(crate) const WALL: &str = "failed at thread ";
 
 /// Echoes whatever arrives, as a real server reads: into a roomy buffer.
 fn echo_loop(mut c: impl Read + Write) {
@@ -159,6 +173,7 @@ fn server(model: Model, http: bool) {
                 }
             }
         }
+        Model::Floor => floor::serve(ln.into_std().expect("into_std")),
     }
 }
 
@@ -170,6 +185,7 @@ fn http_server(model: Model, ln: TcpListener) {
                 panic!("c10k: http serve: {e}");
             }
         }
+        Model::Floor => panic!("c10k: the floor serves echo only"),
         Model::Threads => {
             let ln = ln.into_std().expect("into_std");
             let handler: Arc<dyn Handler> = Arc::new(hello_routes::mux());
@@ -226,14 +242,6 @@ fn client(addr: &str, conns: usize, secs: u64, proto: loadgen::Proto) {
     println!("{} {:.0} {:.0}", total, pct(0.50), pct(0.99));
 }
 
-fn meminfo_kib(key: &str) -> u64 {
-    parked::field(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default(), key)
-}
-
-fn status_field(pid: u32, key: &str) -> u64 {
-    parked::field(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default(), key)
-}
-
 /// Where the load generator and the server run: `pinned` to these CPU
 /// lists (load generator, server), or `None` when nothing is pinned (a
 /// single CPU, or `--shared`; see the module doc).
@@ -272,78 +280,15 @@ fn spawn_self(args: &[&str], cpus: Option<&[usize]>) -> Child {
     cmd.spawn().expect("spawn child")
 }
 
-/// Peaks sampled every 20 ms: server RSS, threads, KernelStack, PageTables (KiB).
-#[derive(Default)]
-struct Peaks {
-    rss: u64,
-    threads: u64,
-    kstack: u64,
-    ptables: u64,
-}
-
-impl Peaks {
-    fn sample(&mut self, server: u32) {
-        self.rss = self.rss.max(status_field(server, "VmRSS:"));
-        self.threads = self.threads.max(status_field(server, "Threads:"));
-        self.kstack = self.kstack.max(meminfo_kib("KernelStack:"));
-        self.ptables = self.ptables.max(meminfo_kib("PageTables:"));
-    }
-}
-
-/// Hands on the server's wall line, if it prints one after its address.
-fn watch_wall(server_out: BufReader<ChildStdout>) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        if let Some(line) = server_out.lines().map_while(Result::ok).find(|l| l.starts_with(WALL)) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
-
-/// The load generator's `reqs p50_us p99_us`.
-fn client_figures(cli: &mut Child) -> [f64; 3] {
-    let mut out = String::new();
-    cli.stdout.take().expect("client stdout").read_to_string(&mut out).expect("client output");
-    let line = out.lines().last().unwrap_or("");
-    let f: Vec<f64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-    let [reqs, p50, p99] = f[..] else { panic!("client failed: {out:?}") };
-    [reqs, p50, p99]
-}
-
 /// Runs one model under load and prints its row: the load's figures, or
-/// the wall its server hit (then the load generator is stopped at once).
+/// the wall its server hit.
 fn run_model(model: Model, conns: usize, secs: u64, http: bool, place: &Placement) {
-    let base_k = meminfo_kib("KernelStack:");
-    let base_p = meminfo_kib("PageTables:");
     let proto: &[&str] = if http { &["--http"] } else { &[] };
     let srv_args = [&["--server", model.name()], proto].concat();
-    let mut srv = spawn_self(&srv_args, place.pinned.as_ref().map(|(_, s)| &s[..]));
-    let mut srv_out = BufReader::new(srv.stdout.take().expect("server stdout"));
-    let mut addr = String::new();
-    srv_out.read_line(&mut addr).expect("server address");
-    let wall = watch_wall(srv_out);
-    let (n, s) = (conns.to_string(), secs.to_string());
-    let cli_args = [&["--client", "--addr", addr.trim(), "--conns", &n, "--secs", &s], proto].concat();
-    let mut cli = spawn_self(&cli_args, place.pinned.as_ref().map(|(c, _)| &c[..]));
-    let mut peaks = Peaks::default();
-    let mut hit = None;
-    while cli.try_wait().expect("client status").is_none() {
-        if let Ok(line) = wall.try_recv() {
-            let _ = cli.kill();
-            hit = Some(line);
-        }
-        peaks.sample(srv.id());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let load = match hit {
-        Some(line) => Err(line),
-        None => Ok(client_figures(&mut cli)),
-    };
-    let _ = srv.kill();
-    let _ = srv.wait();
-    let (dk, dp) = (peaks.kstack.saturating_sub(base_k), peaks.ptables.saturating_sub(base_p));
-    print_row(model, conns, secs, load, [peaks.rss, dk, dp], peaks.threads);
+    let srv = spawn_self(&srv_args, place.pinned.as_ref().map(|(_, s)| &s[..]));
+    let run = run::load(srv, conns, secs, http, place.pinned.as_ref().map(|(c, _)| &c[..]));
+    let p = &run.peaks;
+    print_row(model, conns, secs, run.load, [p.rss, p.kstack, p.ptables], p.threads);
 }
 
 /// One table row; `mem` is the server's RSS and the kernel's KernelStack
@@ -389,6 +334,9 @@ fn main() {
         return client(addr, args.conns, args.secs, proto);
     }
     let (conns, secs) = (args.conns, args.secs);
+    if args.floor {
+        return versus::table(conns, secs, args.rounds as usize);
+    }
     let place = Placement::new(args.shared);
     let load = if args.http { "keep-alive GET /hello/x" } else { "64-byte echo" };
     println!("c10k: {conns} connections, {secs} s of {load} per model; {}\n", place.describe());

@@ -24,6 +24,16 @@ pub fn run_child(test: &str, envs: &[(&str, &str)]) -> Output {
     cmd.output().expect("spawn child test process")
 }
 
+/// target/<profile>/examples/`name`, the example binary `cargo test` builds
+/// beside the tests; fails, naming the command, when it is missing.
+pub fn example_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let bin = profile.join("examples").join(name);
+    assert!(bin.exists(), "{} is missing: build it with `cargo build --example {name}`", bin.display());
+    bin
+}
+
 /// Polls `cond` until it holds or `limit` passes; returns whether it held.
 pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();

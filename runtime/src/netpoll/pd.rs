@@ -62,6 +62,7 @@ use std::time::Instant;
 // The slab's free list is a const-built static outside the protocol the
 // models check, so it keeps `parking_lot`'s lock in every build.
 use parking_lot::Mutex as SlabLock;
+use smallvec::SmallVec;
 
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::Mutex;
@@ -93,21 +94,26 @@ struct Wait {
     timer: Option<TimerId>,
 }
 
+/// In declaration order (`repr(C)`, see `Slot`): the flags every event
+/// touches first, the inline wait last.
 #[derive(Default)]
+#[repr(C)]
 struct Dir {
     ready: bool,
     /// Sticky: an event said this direction will never block again.
     hup: bool,
-    waits: Vec<Wait>,
     /// Go-style absolute deadline, kept until changed.
     deadline: Option<Instant>,
+    /// Inline for one wait, the usual case (a socket read by one
+    /// goroutine): a separate buffer would be one more cache line touched
+    /// per park and per wake-up, with 10,000 connections each its own.
+    waits: SmallVec<[Wait; 1]>,
 }
 
 #[derive(Default)]
+#[repr(C)]
 struct State {
     gen: u32,
-    /// The registered fd, for the wait reason the dump shows.
-    fd: RawFd,
     next_seq: u32,
     dirs: [Dir; 2],
 }
@@ -148,18 +154,32 @@ impl Env for Runtime {
 }
 
 /// One slab slot. Shared by the owning `PollDesc`, the poller (events) and
-/// sysmon (deadline timers); everything is behind the lock.
+/// sysmon (deadline timers); everything but the flags is behind the lock,
+/// and the flags are only stored under it.
+///
+/// Laid out for the c10k path, where every request of each of 10,000
+/// connections meets its slot cold: aligned to a cache line, the flags
+/// first, then the lock and the state in declaration order, so that a
+/// park, its wake-up and the event between touch two lines (the read
+/// direction's wait ends in the second, next to the write direction's
+/// flags), not the three or four of the compiler's order.
+#[repr(C, align(64))]
 pub(crate) struct Slot<E: Env = Runtime> {
-    st: Mutex<State>,
     /// Set by `evict` (under the lock, so waits see it there too); read
     /// without the lock by the check before every call.
     evicted: AtomicBool,
+    /// Per direction: whether a Go-style deadline is set (`Dir::deadline`
+    /// is `Some`). Stored under the lock by `set_deadline`; read without
+    /// it after a wake-up (`woken`).
+    timed: [AtomicBool; 2],
+    st: Mutex<State>,
     env: PhantomData<fn() -> E>,
 }
 
 impl<E: Env> Default for Slot<E> {
     fn default() -> Self {
-        Slot { st: Mutex::default(), evicted: AtomicBool::new(false), env: PhantomData }
+        let timed = [AtomicBool::new(false), AtomicBool::new(false)];
+        Slot { st: Mutex::default(), evicted: AtomicBool::new(false), timed, env: PhantomData }
     }
 }
 
@@ -244,9 +264,9 @@ impl PollDesc {
                 debug_assert!(d.waits.is_empty(), "PollDesc::new: a reused slot still has waiters");
                 (d.ready, d.hup, d.deadline) = (false, false, None);
             }
-            // Relaxed: the slot's lock (held here) orders it before any use.
+            // Relaxed: the slot's lock (held here) orders them before any use.
             slot.evicted.store(false, Ordering::Relaxed);
-            st.fd = fd.as_raw_fd();
+            slot.timed.iter().for_each(|t| t.store(false, Ordering::Relaxed));
             st.gen
         };
         if let Err(e) = poller().backend().register(fd.as_raw_fd(), token(index, gen)) {
@@ -283,7 +303,11 @@ impl PollDesc {
     /// `TimedOut` when a deadline passes; `ConnectionAborted` after
     /// [`evict`](Self::evict).
     pub fn wait(&self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
-        self.slot.wait(dir, op_deadline)
+        let reason = match dir {
+            Interest::Read => WaitReason::NetRead(self.fd),
+            Interest::Write => WaitReason::NetWrite(self.fd),
+        };
+        self.slot.wait(dir, op_deadline, reason)
     }
 
     /// Sets Go's absolute deadline for `dir` (`None`: no deadline). A wait
@@ -360,20 +384,35 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 impl<E: Env> Slot<E> {
-    /// `PollDesc::wait`: checks, then parks unless an event is pending.
-    pub(crate) fn wait(&'static self, dir: Interest, op_deadline: Option<Instant>) -> io::Result<()> {
+    /// `PollDesc::wait`: parks, unless `register` finds an event pending or
+    /// a check failing.
+    ///
+    /// One lock per wait in the common case: `register` does the checks and
+    /// takes a pending event under the lock it needs anyway (a pending event
+    /// then costs a switch out and straight back in, which a wait that
+    /// follows a drained read rarely meets), and the reason for the wake-up
+    /// is read without the lock when no deadline is set (`woken`).
+    /// `reason` is what the goroutine dump shows while it waits.
+    pub(crate) fn wait(&'static self, dir: Interest, op_deadline: Option<Instant>, reason: WaitReason) -> io::Result<()> {
         let d = dir as usize;
-        let fd = {
-            let mut st = self.st.lock();
-            self.check(&st, d, op_deadline)?;
-            if st.dirs[d].take_ready() {
-                return Ok(());
-            }
-            st.fd
-        };
-        let reason = if dir == Interest::Read { WaitReason::NetRead(fd) } else { WaitReason::NetWrite(fd) };
         park::park(reason, |w| self.register(d, op_deadline, w));
-        // Whoever woke us removed our wait (and its timer); now say why.
+        self.woken(d, op_deadline)
+    }
+
+    /// After `register` declined or a waker removed our wait (and its
+    /// timer): says why. Without a deadline on this wait or direction only
+    /// eviction fails it, which the flag says without the lock.
+    fn woken(&self, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
+        // Relaxed: `set_deadline` stores it under the lock, and whoever
+        // woke us held that lock after it (a concurrent change is a race
+        // the caller's retry settles: its next wait checks under the lock).
+        if op_deadline.is_none() && !self.timed[d].load(Ordering::Relaxed) {
+            // Acquire: pairs with the Release in `evict`.
+            return match self.evicted.load(Ordering::Acquire) {
+                true => Err(closed()),
+                false => Ok(()),
+            };
+        }
         let st = self.st.lock();
         self.check(&st, d, op_deadline)
     }
@@ -415,6 +454,8 @@ impl<E: Env> Slot<E> {
             return; // a server re-arming the same deadline re-times nothing
         }
         st.dirs[d].deadline = deadline;
+        // Relaxed: read by `woken`, after the lock that orders it.
+        self.timed[d].store(deadline.is_some(), Ordering::Relaxed);
         let mut waits = std::mem::take(&mut st.dirs[d].waits);
         for w in &mut waits {
             cancel::<E>(w.timer.take());

@@ -12,9 +12,13 @@ use std::time::{Duration, Instant};
 use super::{Env, Interest, Slot};
 use crate::loom::sync::Mutex;
 use crate::netpoll::Event;
+use crate::sched::g::WaitReason;
 use crate::sched::park::Waiter;
 use crate::timer::TimerId;
 use loom::sync::atomic::{AtomicBool, AtomicU64};
+
+/// The wait reason the models' reads park with (the dump is not modelled).
+const READ: WaitReason = WaitReason::NetRead(0);
 use loom::thread;
 
 /// The model's environment: a clock that jumps past `deadline()` when
@@ -120,7 +124,7 @@ fn spawn(f: impl FnOnce() + 'static) -> thread::JoinHandle<()> {
 fn readiness_races_wait() {
     model(|slot| {
         let t = spawn(move || event(slot, true, false));
-        slot.wait(Interest::Read, None).unwrap();
+        slot.wait(Interest::Read, None, READ).unwrap();
         t.join().unwrap();
         assert!(!slot.st.lock().dirs[0].ready, "the wait left its event unconsumed");
     });
@@ -132,7 +136,7 @@ fn readiness_races_wait() {
 fn deadline_races_readiness() {
     model(|slot| {
         let (a, b) = (spawn(move || event(slot, true, false)), spawn(move || deadlines_pass(slot)));
-        let r = slot.wait(Interest::Read, Some(deadline()));
+        let r = slot.wait(Interest::Read, Some(deadline()), READ);
         assert!(matches!(r.as_ref().map_err(|e| e.kind()), Ok(()) | Err(ErrorKind::TimedOut)), "{r:?}");
         a.join().unwrap();
         b.join().unwrap();
@@ -146,11 +150,11 @@ fn evict_races_wait_and_deadline() {
     model(|slot| {
         slot.set_deadline(Interest::Read, Some(deadline()));
         let (a, b) = (spawn(move || slot.evict(None)), spawn(move || deadlines_pass(slot)));
-        let kind = slot.wait(Interest::Read, None).unwrap_err().kind();
+        let kind = slot.wait(Interest::Read, None, READ).unwrap_err().kind();
         assert!(matches!(kind, ErrorKind::ConnectionAborted | ErrorKind::TimedOut), "{kind:?}");
         a.join().unwrap();
         b.join().unwrap();
-        let after = slot.wait(Interest::Read, None).unwrap_err().kind();
+        let after = slot.wait(Interest::Read, None, READ).unwrap_err().kind();
         assert_eq!(after, ErrorKind::ConnectionAborted);
     });
 }
@@ -169,7 +173,7 @@ fn set_deadline_races_expiry() {
             deadlines_pass(slot);
             slot.evict(None);
         });
-        drop(slot.wait(Interest::Read, None));
+        drop(slot.wait(Interest::Read, None, READ));
         a.join().unwrap();
         b.join().unwrap();
     });
@@ -180,9 +184,9 @@ fn set_deadline_races_expiry() {
 #[test]
 fn hangup_reaches_every_reader() {
     model(|slot| {
-        let other = spawn(move || slot.wait(Interest::Read, None).unwrap());
+        let other = spawn(move || slot.wait(Interest::Read, None, READ).unwrap());
         let ev = spawn(move || event(slot, true, true));
-        slot.wait(Interest::Read, None).unwrap();
+        slot.wait(Interest::Read, None, READ).unwrap();
         other.join().unwrap();
         ev.join().unwrap();
     });

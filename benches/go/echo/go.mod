@@ -1,0 +1,3 @@
+module gort.invalid/benches/echo
+
+go 1.22
