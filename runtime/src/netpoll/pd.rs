@@ -393,7 +393,12 @@ impl<E: Env> Slot<E> {
     /// follows a drained read rarely meets), and the reason for the wake-up
     /// is read without the lock when no deadline is set (`woken`).
     /// `reason` is what the goroutine dump shows while it waits.
-    pub(crate) fn wait(&'static self, dir: Interest, op_deadline: Option<Instant>, reason: WaitReason) -> io::Result<()> {
+    pub(crate) fn wait(
+        &'static self,
+        dir: Interest,
+        op_deadline: Option<Instant>,
+        reason: WaitReason,
+    ) -> io::Result<()> {
         let d = dir as usize;
         park::park(reason, |w| self.register(d, op_deadline, w));
         self.woken(d, op_deadline)
