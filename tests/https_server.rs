@@ -105,7 +105,7 @@ fn get(c: &mut Client, path: &str) -> (String, String) {
     let (mut len, mut chunked) = (0, false);
     loop {
         let mut line = String::new();
-        c.read_line(&mut line).unwrap();
+        assert!(c.read_line(&mut line).unwrap() > 0, "the server closed the connection inside the head");
         let lower = line.to_ascii_lowercase();
         if line == "\r\n" {
             break;
