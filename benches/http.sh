@@ -2,7 +2,9 @@
 # The HTTP figures of issue #14, every server in the same run, loopback only.
 #
 # Each server runs pinned to CPU 0 with one P (gort: GORT_PROCS=1; Go:
-# GOMAXPROCS=1; the thread-per-connection baseline: all its threads on CPU 0);
+# GOMAXPROCS=1; the thread-per-connection baseline: all its threads on CPU 0;
+# the Rust peer, examples/peer_hyper.rs: hyper on tokio's current-thread
+# runtime);
 # wrk runs on CPU 1:
 #   taskset -c 1 wrk -t1 -c256 -d10s --latency http://127.0.0.1:PORT/hello/x
 # One wrk thread saturates before a fast server does, so the figure to
@@ -59,7 +61,7 @@ find_go() {
 }
 
 echo "building the release examples..." >&2
-timeout 900 cargo build --release --quiet --example hello --example thread_per_conn_http
+timeout 900 cargo build --release --quiet --example hello --example thread_per_conn_http --example peer_hyper
 BIN=${CARGO_TARGET_DIR:-target}/release/examples
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
@@ -136,6 +138,7 @@ bench() {
 
 bench gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
 bench threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
+bench hyper "$((PORT_BASE + 5))" "$BIN/peer_hyper" --addr "127.0.0.1:$((PORT_BASE + 5))"
 if [[ -n $GO ]]; then
     bench go "$((PORT_BASE + 2))" env GOMAXPROCS=1 "$TMP/gohello" -addr "127.0.0.1:$((PORT_BASE + 2))"
 else
@@ -155,7 +158,7 @@ ratio() {
     awk -v a="${PER_CPU[$1]:-0}" -v b="${PER_CPU[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
 }
 echo
-echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go)"
+echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go), gort / hyper $(ratio gort hyper)"
 echo "HTTPS keep-alive: gort-https / gort $(ratio gort-https gort), gort-https / go-https $(ratio gort-https go-https)"
 
 # handshakes NAME PORT CMD...: full TLS handshakes (one per request) per
