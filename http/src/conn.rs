@@ -293,7 +293,7 @@ impl Loop<'_> {
             }
             req.body().finish(&wire, MAX_DRAIN)
         };
-        header_pool::put(std::mem::take(req.headers_mut()));
+        header_pool::REQUESTS.put(std::mem::take(req.headers_mut()));
         drop(req);
         wire.rbuf.lock().reclaim();
         reusable

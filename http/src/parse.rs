@@ -153,7 +153,7 @@ impl Raw {
     ) -> Result<Head, Reject> {
         let (at, len) = self.target;
         let uri = parse_target(head.slice(at..at + len), &self.method)?;
-        let mut headers = header_pool::get(names.len());
+        let mut headers = header_pool::REQUESTS.get(names.len());
         for (name, at, len) in names.drain(..) {
             let value = HeaderValue::from_maybe_shared(head.slice(at..at + len))
                 .map_err(|_| Reject::bad("invalid header value"))?;

@@ -85,7 +85,7 @@ impl ResponseWriter {
         ResponseWriter {
             wire,
             wbuf,
-            headers: header_pool::get(0),
+            headers: header_pool::RESPONSES.get(0),
             status: None,
             staged_from,
             out: None,
@@ -170,7 +170,7 @@ impl ResponseWriter {
         }
         let close = self.close || out.close || self.broken;
         let wbuf = std::mem::replace(&mut self.wbuf, WriteBuf::new());
-        header_pool::put(std::mem::take(&mut self.headers));
+        header_pool::RESPONSES.put(std::mem::take(&mut self.headers));
         Finished { wbuf, close }
     }
 
