@@ -46,13 +46,13 @@
 //! ([`RunningOn`]).
 
 use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rustc_hash::FxBuildHasher;
 
 use crate::sched::coarse;
 use crate::sched::g::{Status, WaitReason};
@@ -70,13 +70,13 @@ pub(crate) struct Record {
 }
 
 /// Every listed record, behind the lock that also guards freeing one.
-struct AllGs(HashSet<NonNull<Record>, BuildHasherDefault<std::hash::DefaultHasher>>);
+struct AllGs(HashSet<NonNull<Record>, FxBuildHasher>);
 
 // SAFETY: the pointers are to `Record`s, which are `Sync`; the set itself
 // is only touched under `ALLGS`'s lock.
 unsafe impl Send for AllGs {}
 
-static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(HashSet::with_hasher(BuildHasherDefault::new())));
+static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(HashSet::with_hasher(FxBuildHasher)));
 
 impl Record {
     /// The record of a new G (not listed yet: see [`register`]).
