@@ -7,6 +7,10 @@
 //! thing it waits on while it is parked. Resuming a G requires the box, so two
 //! Ms can never run one G at once. Code running *on* the G reaches its own G
 //! through the thread-local context (`current_g`), never through the box.
+//! The one part other threads read is the G's `Record` (goid, status, spawn
+//! site, name), all atomics or behind its own lock (`allgs.rs`); the owner
+//! too reaches it only through shared references, and dropping the G
+//! unlists it first.
 //!
 //! Thread-local reads go through `#[inline(never)]` functions: a goroutine can
 //! resume on another thread, and the compiler may otherwise reuse a
