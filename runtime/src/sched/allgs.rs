@@ -41,17 +41,18 @@
 //! | 16..32 |          | P id    |                 |            |      |
 //! | 32..64 |          | M id    | fd (socket wait)|            |      |
 //!
-//! Reason codes are `reason_code`'s; the hot paths store constants, so
-//! packing a status folds to one immediate store.
+//! Reason codes are `WaitReason`'s discriminants. The switch path stores
+//! a word packed in advance: an M packs its `Running` once per P
+//! ([`RunningOn`]).
 
 use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rustc_hash::FxBuildHasher;
 
 use crate::sched::coarse;
 use crate::sched::g::{Status, WaitReason};
@@ -69,13 +70,13 @@ pub(crate) struct Record {
 }
 
 /// Every listed record, behind the lock that also guards freeing one.
-struct AllGs(HashSet<NonNull<Record>, BuildHasherDefault<std::hash::DefaultHasher>>);
+struct AllGs(HashSet<NonNull<Record>, FxBuildHasher>);
 
 // SAFETY: the pointers are to `Record`s, which are `Sync`; the set itself
 // is only touched under `ALLGS`'s lock.
 unsafe impl Send for AllGs {}
 
-static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(HashSet::with_hasher(BuildHasherDefault::new())));
+static ALLGS: Mutex<AllGs> = Mutex::new(AllGs(HashSet::with_hasher(FxBuildHasher)));
 
 impl Record {
     /// The record of a new G (not listed yet: see [`register`]).
@@ -91,22 +92,30 @@ impl Record {
 
     /// The owner rebuilds a dead G's box for a new goroutine. The name's
     /// lock is taken only for a named one: a retired record has none.
+    #[inline]
     pub(crate) fn rebuild(&self, goid: u64, name: Option<&Arc<str>>, site: &'static Location<'static>) {
         // Relaxed: readers take what they find (module doc).
         self.goid.store(goid, Ordering::Relaxed);
         self.site.store(ptr::from_ref(site).cast_mut(), Ordering::Relaxed);
         if let Some(name) = name {
-            *self.name.lock() = Some(name.clone());
+            self.set_name(Some(name.clone()));
         }
-        self.set_status(Status::Runnable);
+        // Still `Dead` (so unlisted by the dump) until `park::ready`,
+        // which every new G goes through, marks it runnable.
     }
 
     /// The owner retires a finished G: dead, and its name gone.
+    #[inline]
     pub(crate) fn retire(&self, named: bool) {
         self.set_status(Status::Dead);
         if named {
-            *self.name.lock() = None;
+            self.set_name(None);
         }
+    }
+
+    #[cold]
+    fn set_name(&self, name: Option<Arc<str>>) {
+        *self.name.lock() = name;
     }
 
     #[inline]
@@ -140,6 +149,25 @@ impl Record {
         }
         // Relaxed: see the module doc.
         self.state.store(pack(s), Ordering::Relaxed);
+    }
+}
+
+/// `Status::Running` on one M and P, packed once for every resume there.
+#[derive(Clone, Copy)]
+pub(crate) struct RunningOn(u64);
+
+impl RunningOn {
+    pub(crate) fn new(m: u32, p: u16) -> RunningOn {
+        RunningOn(pack(Status::Running { m, p }))
+    }
+}
+
+impl Record {
+    /// The owner (the M about to resume the G) marks it running.
+    #[inline]
+    pub(crate) fn set_running(&self, on: RunningOn) {
+        // Relaxed: see the module doc.
+        self.state.store(on.0, Ordering::Relaxed);
     }
 }
 
@@ -213,8 +241,11 @@ fn pack(s: Status) -> u64 {
         Status::Runnable => RUNNABLE,
         Status::Running { m, p } => RUNNING | u64::from(p) << 16 | u64::from(m) << 32,
         Status::Waiting(r) => {
-            let (code, fd) = reason_code(r);
-            WAITING | code << 8 | u64::from(fd as u32) << 32
+            let fd = match r {
+                WaitReason::NetRead(fd) | WaitReason::NetWrite(fd) => fd as u32,
+                _ => 0,
+            };
+            WAITING | u64::from(reason_code(r)) << 8 | u64::from(fd) << 32
         }
         Status::InBlocking => IN_BLOCKING,
         Status::Dead => DEAD,
@@ -233,24 +264,13 @@ fn unpack(w: u64) -> Status {
     }
 }
 
-/// A reason's code, and the fd of a socket wait.
+/// A reason's code: its discriminant. A `match` mapping each variant to
+/// its number was not folded into this load on the park path.
 #[inline]
-fn reason_code(r: WaitReason) -> (u64, i32) {
-    match r {
-        WaitReason::Join => (0, 0),
-        WaitReason::Sleep => (1, 0),
-        WaitReason::ChanSend => (2, 0),
-        WaitReason::ChanRecv => (3, 0),
-        WaitReason::Select => (4, 0),
-        WaitReason::Mutex => (5, 0),
-        WaitReason::RwLock => (6, 0),
-        WaitReason::Cond => (7, 0),
-        WaitReason::Sema => (8, 0),
-        WaitReason::WaitGroup => (9, 0),
-        WaitReason::NetRead(fd) => (10, fd),
-        WaitReason::NetWrite(fd) => (11, fd),
-        WaitReason::Blocking => (12, 0),
-    }
+fn reason_code(r: WaitReason) -> u8 {
+    // SAFETY: `WaitReason` is `repr(u8)`, so its first byte is its
+    // discriminant (the primitive representation of enums with fields).
+    unsafe { *ptr::from_ref(&r).cast::<u8>() }
 }
 
 fn reason_of(code: u64, fd: i32) -> WaitReason {
@@ -278,7 +298,7 @@ mod tests {
     #[test]
     fn every_status_survives_packing() {
         for code in 0..13 {
-            assert_eq!(reason_code(reason_of(code, 7)).0, code);
+            assert_eq!(u64::from(reason_code(reason_of(code, 7))), code);
         }
         let fixed = [
             Status::Runnable,

@@ -7,6 +7,10 @@
 //! thing it waits on while it is parked. Resuming a G requires the box, so two
 //! Ms can never run one G at once. Code running *on* the G reaches its own G
 //! through the thread-local context (`current_g`), never through the box.
+//! The one part other threads read is the G's `Record` (goid, status, spawn
+//! site, name), all atomics or behind its own lock (`allgs.rs`); the owner
+//! too reaches it only through shared references, and dropping the G
+//! unlists it first.
 //!
 //! Thread-local reads go through `#[inline(never)]` functions: a goroutine can
 //! resume on another thread, and the compiler may otherwise reuse a
@@ -21,14 +25,17 @@ use std::sync::Arc;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
 use crate::local::LocalMap;
-use crate::sched::allgs::{self, Record};
+use crate::sched::allgs::{self, Record, RunningOn};
 use crate::sched::p::P;
 use crate::stack::Stack;
 
-/// Why a G is waiting (Go's `waitReason`), for debugging and stats.
+/// Why a G is waiting (Go's `waitReason`), for debugging and stats. The
+/// discriminants are the codes the dump's state word stores (`allgs.rs`);
+/// `u8` makes reading one a byte load.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub(crate) enum WaitReason {
-    Join,
+    Join = 0,
     Sleep,
     ChanSend,
     ChanRecv,
@@ -177,15 +184,15 @@ impl G {
         self.record.set_status(s);
     }
 
-    /// Runs the G until it switches out; `running` is the
-    /// `Status::Running` that names the caller's M and P. Taking the box
+    /// Runs the G until it switches out; `on` names the caller's M and
+    /// P for the dump. Taking the box
     /// proves the caller owns the G; the G itself is only reached through
     /// shared references, because code running on it reads it too.
     #[inline]
-    pub(crate) fn resume(self: &mut Box<G>, running: Status) -> Switch {
+    pub(crate) fn resume(self: &mut Box<G>, on: RunningOn) -> Switch {
         let g: &G = self;
         debug_assert_eq!(g.status(), Status::Runnable, "G::resume: G {} not runnable", g.id());
-        g.set_status(running);
+        g.record.set_running(on);
         // SAFETY: only the holder of the unique `Box<G>` touches `coro`, and
         // code running on the G never does, so this is the only reference.
         let slot = unsafe { &mut *g.coro.get() };

@@ -15,6 +15,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::coro::Req;
 use crate::netpoll::{self, Poller};
+use crate::sched::allgs::RunningOn;
 use crate::sched::coarse;
 use crate::sched::deadlock::RuntimeThread;
 use crate::sched::g::{current_p, set_current_g, set_current_p, switched_out, Status, Switch, G};
@@ -76,6 +77,8 @@ struct Mach {
     /// This M's number (its thread is `gort-m<id>`).
     id: u32,
     p: &'static P,
+    /// `Running` on this M and `p`, as resumed Gs are marked.
+    on: RunningOn,
     /// Whether this M is counted in `nmspinning`.
     spinning: bool,
 }
@@ -83,7 +86,7 @@ struct Mach {
 impl Mach {
     fn new(m: &'static M, id: u32, p: &'static P, spinning: bool) -> Mach {
         set_current_p(Some(p));
-        Mach { m, id, p, spinning }
+        Mach { m, id, p, on: RunningOn::new(id, p.id), spinning }
     }
 
     fn run(mut self) -> ! {
@@ -111,13 +114,13 @@ impl Mach {
             bump(&self.p.counters.switches);
             self.p.running.publish(self.p.schedtick(), &g);
             set_current_g(ptr::from_ref(&*g));
-            let switch = g.resume(Status::Running { m: self.id, p: self.p.id });
+            let switch = g.resume(self.on);
             // A `blocking` call inside the G may have traded our P for
             // another one, or left us with none (then `run` idles us).
             let Some(p) = switched_out() else {
                 return self.orphan(switch, g);
             };
-            self.p = p;
+            self.set_p(p);
             match switch {
                 Switch::Suspended(Req::Yield) => return self.requeue(g),
                 Switch::Suspended(Req::Preempt) => return self.preempted(g),
@@ -293,9 +296,16 @@ impl Mach {
 
     /// Takes `p` to run Gs with, after an idle spell (which may have been
     /// long: the coarse clock's tick makes the next parks note a fresh time).
+    fn set_p(&mut self, p: &'static P) {
+        if !ptr::eq(self.p, p) {
+            self.p = p;
+            self.on = RunningOn::new(self.id, p.id);
+        }
+    }
+
     fn acquire(&mut self, p: &'static P, spinning: bool) {
         coarse::tick();
-        self.p = p;
+        self.set_p(p);
         self.spinning = spinning;
         set_current_p(Some(p));
     }
