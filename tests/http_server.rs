@@ -34,7 +34,8 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
 
 /// Sends one keep-alive GET on `c` and reads the response: (status line, body).
 fn get(c: &mut BufReader<TcpStream>, path: &str) -> (String, String) {
-    write!(c.get_mut(), "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    // One write, so the head arrives whole (`write!` on a socket writes each piece).
+    c.get_mut().write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).unwrap();
     read_response(c)
 }
 
@@ -78,12 +79,17 @@ fn slowloris_is_cut_at_the_header_timeout_while_others_are_served() {
     let mut normal = connect(&srv);
     let mut worst = Duration::ZERO;
     let trickling = Instant::now();
+    let mut trickled = trickling;
     while trickling.elapsed() < timeout / 2 {
         let t = Instant::now();
         assert_eq!(get(&mut normal, "/"), ("HTTP/1.1 200 OK".to_owned(), "Hello, World!".to_owned()));
         worst = worst.max(t.elapsed());
-        for c in slow.iter().take(50) {
-            let _ = (&*c).write_all(b"X-Trickle: 1\r\n");
+        // A header line every 50 ms: slow, but never too many lines.
+        if trickled.elapsed() >= Duration::from_millis(50) {
+            trickled = Instant::now();
+            for c in slow.iter().take(50) {
+                let _ = (&*c).write_all(b"X-Trickle: 1\r\n");
+            }
         }
     }
     println!("normal client's slowest answer beside 1,000 slow clients: {worst:?}");
@@ -338,7 +344,7 @@ fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
 fn idle_connections_wait_under_the_idle_timeout_and_serve_after_shrinking() {
     let srv = test::Server::with(
         Server::new(app)
-            .read_header_timeout(Duration::from_millis(300))
+            .read_header_timeout(Duration::from_millis(1000))
             .idle_timeout(Duration::from_secs(30))
             .error_log(|_| {}),
     );
@@ -349,7 +355,7 @@ fn idle_connections_wait_under_the_idle_timeout_and_serve_after_shrinking() {
             c
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(2500));
     for c in &mut conns {
         assert_eq!(get(c, "/"), ("HTTP/1.1 200 OK".to_owned(), "Hello, World!".to_owned()));
     }
