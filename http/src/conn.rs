@@ -155,15 +155,17 @@ impl Loop<'_> {
         if first {
             return true;
         }
-        let idle = self.config.idle_timeout.or(self.config.read_timeout).map(|d| Instant::now() + d);
+        let now = Instant::now();
+        let idle = self.config.idle_timeout.or(self.config.read_timeout).map(|d| now + d);
         if !released {
             return self.wire.conn.set_read_deadline(idle).is_ok();
         }
-        self.wait_idle(idle)
+        self.wait_idle(idle, now + SHRINK_AFTER)
     }
 
     /// Waits, holding no buffers, for the next request's first bytes or
-    /// the `idle` deadline, and reads them. The buffer is taken only for a
+    /// the `idle` deadline, and reads them (`shrink_at`: [`SHRINK_AFTER`]
+    /// from when the wait began). The buffer is taken only for a
     /// read that finds data: readiness reported for bytes an earlier read
     /// already took is stale, and the wait goes on holding none. A wait
     /// that lasts [`SHRINK_AFTER`] first gives back the stack pages the
@@ -171,9 +173,8 @@ impl Loop<'_> {
     /// connection idle for long costs its shallow frames only; a busy
     /// connection never pays for it. False when the connection should
     /// close (EOF, an error, the idle deadline).
-    fn wait_idle(&self, idle: Option<Instant>) -> bool {
+    fn wait_idle(&self, idle: Option<Instant>, shrink_at: Instant) -> bool {
         let conn = &*self.wire.conn;
-        let shrink_at = Instant::now() + SHRINK_AFTER;
         let mut shrunk = idle.is_some_and(|d| d <= shrink_at);
         if conn.set_read_deadline(if shrunk { idle } else { Some(shrink_at) }).is_err() {
             return false;
