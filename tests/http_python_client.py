@@ -8,24 +8,12 @@ import http.client
 import socket
 import sys
 
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from http_checks import expect, keep_alive
 
 
-def keep_alive(port):
+def reuse(port):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    sock = None
-    for i in range(5):
-        conn.request("GET", "/")
-        resp = conn.getresponse()
-        body = resp.read()
-        expect(resp.status == 200, f"GET {i}: status {resp.status}")
-        expect(body == b"Hello, World!", f"GET {i}: body {body!r}")
-        if sock is None:
-            sock = conn.sock
-        expect(conn.sock is sock, f"GET {i}: the connection was not reused")
+    keep_alive(conn, b"Hello, World!")
     conn.close()
 
 
@@ -80,7 +68,7 @@ def pipelined(port):
 
 def main():
     port = int(sys.argv[1])
-    keep_alive(port)
+    reuse(port)
     chunked_post(port)
     head_and_404(port)
     pipelined(port)

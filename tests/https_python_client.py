@@ -9,10 +9,7 @@ import http.client
 import ssl
 import sys
 
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from http_checks import expect, keep_alive
 
 
 def main():
@@ -20,18 +17,9 @@ def main():
     ctx = ssl.create_default_context(cafile=cafile)
     ctx.set_alpn_protocols(["http/1.1"])
     conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
-    sock = None
-    for i in range(5):
-        conn.request("GET", "/")
-        resp = conn.getresponse()
-        body = resp.read()
-        expect(resp.status == 200, f"GET {i}: status {resp.status}")
-        expect(body == b"Hello, TLS!", f"GET {i}: body {body!r}")
-        if sock is None:
-            sock = conn.sock
-            expect(sock.selected_alpn_protocol() == "http/1.1", f"ALPN {sock.selected_alpn_protocol()}")
-            expect(sock.version() in ("TLSv1.3", "TLSv1.2"), f"version {sock.version()}")
-        expect(conn.sock is sock, f"GET {i}: the connection was not reused")
+    sock = keep_alive(conn, b"Hello, TLS!")
+    expect(sock.selected_alpn_protocol() == "http/1.1", f"ALPN {sock.selected_alpn_protocol()}")
+    expect(sock.version() in ("TLSv1.3", "TLSv1.2"), f"version {sock.version()}")
     conn.request("GET", "/chunked")
     resp = conn.getresponse()
     body = resp.read().decode()
