@@ -43,6 +43,29 @@ fn extending_a_parked_readers_deadline_lets_data_arrive() {
     assert_eq!(&reader.join().unwrap().unwrap(), b"late");
 }
 
+/// The timer armed for a read that data then woke stays armed (it is
+/// re-armed lazily): when it fires during a later read with a later
+/// deadline, that read must go on waiting, and still time out at its own
+/// deadline, as the server's idle loop relies on.
+#[test]
+fn an_earlier_reads_timer_firing_keeps_a_later_deadline() {
+    let (c, s) = common::tcp_pair();
+    let h = gort::go!(move || {
+        c.set_read_deadline(Some(Instant::now() + Duration::from_millis(40)));
+        let mut b = [0; 1];
+        (&c).read_exact(&mut b).unwrap();
+        let t = Instant::now();
+        c.set_read_deadline(Some(t + Duration::from_millis(300)));
+        let e = (&c).read(&mut b).unwrap_err();
+        (b[0], e.kind(), t.elapsed())
+    });
+    gort::time::sleep(Duration::from_millis(10));
+    (&s).write_all(b"x").unwrap();
+    let (byte, kind, took) = h.join().unwrap();
+    assert_eq!((byte, kind), (b'x', ErrorKind::TimedOut));
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5), "{took:?}");
+}
+
 #[test]
 fn a_deadline_only_wakes_its_own_socket() {
     let (a, _a2) = common::tcp_pair();

@@ -210,10 +210,11 @@ impl Loop<'_> {
     /// connection must close after it.
     #[inline(never)]
     fn read_request(&mut self) -> Result<(Request, bool), ReadErr> {
-        let start = Instant::now();
         let cfg = self.config;
-        let header_deadline = cfg.read_header_timeout.or(cfg.read_timeout).map(|d| start + d);
-        self.wire.conn.set_read_deadline(header_deadline).map_err(|_| ReadErr::Gone)?;
+        // When the head's first read began; read only when a deadline needs
+        // it: a head already buffered whole (the keep-alive case, read by
+        // `wait_idle`) reads no more, so it needs no header deadline.
+        let mut start = None;
         let (raw, head) = {
             let mut rbuf = self.wire.rbuf.lock();
             loop {
@@ -225,6 +226,11 @@ impl Loop<'_> {
                 {
                     let len = raw.len;
                     break (raw, rbuf.take_head(len));
+                }
+                if start.is_none() {
+                    let now = *start.insert(Instant::now());
+                    let header_deadline = cfg.read_header_timeout.or(cfg.read_timeout).map(|d| now + d);
+                    self.wire.conn.set_read_deadline(header_deadline).map_err(|_| ReadErr::Gone)?;
                 }
                 match rbuf.fill(&*self.wire.conn, self.wire.rbuf_limit) {
                     Ok(n) if n > 0 => {}
@@ -249,7 +255,7 @@ impl Loop<'_> {
         let expects = expects_continue(&head.headers, head.version).map_err(ReadErr::Reject)?;
         self.wire.owe_continue(expects && framing != transfer::Framing::Empty);
         let close = !transfer::keep_alive(head.version, &head.headers);
-        let body_deadline = cfg.read_timeout.map(|d| start + d);
+        let body_deadline = cfg.read_timeout.map(|d| start.unwrap_or_else(Instant::now) + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
         let (mut parts, ()) = http::Request::new(()).into_parts();
         (parts.method, parts.uri, parts.version, parts.headers) =

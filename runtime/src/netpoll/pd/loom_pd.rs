@@ -2,7 +2,8 @@
 //! deadline timer, a deadline change and eviction, on a model clock and
 //! timer heap ([`Model`]). Each model checks that the wait returns (a lost
 //! wake-up is a loom deadlock), with a result its racers allow, and that
-//! it leaves nothing behind: no parked wait, no pending timer.
+//! it leaves nothing behind: no parked wait, at most the one armed timer
+//! per direction, and none once the descriptor is released.
 
 use std::io::ErrorKind;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -101,13 +102,16 @@ fn event(slot: &Slot<Model>, readable: bool, hup: bool) {
 }
 
 /// Runs `f` on a fresh slot that lives through the execution, then checks
-/// that nothing was left parked or armed.
+/// that nothing was left parked, that timers did not pile up, and that
+/// releasing the slot (dropping its descriptor) disarms them all.
 fn model(f: fn(&'static Slot<Model>)) {
     loom::model(move || {
         let slot: &'static Slot<Model> = Box::leak(Box::default());
         f(slot);
-        assert!(TIMERS.lock().is_empty(), "a deadline timer outlived its wait");
         assert!(slot.st.lock().dirs.iter().all(|d| d.waits.is_empty()), "a wait was left parked");
+        assert!(TIMERS.lock().len() <= 2, "more than one timer armed per direction");
+        slot.release();
+        assert!(TIMERS.lock().is_empty(), "a deadline timer outlived its descriptor");
         // SAFETY: `f` joined every thread it started, and no timer (whose
         // callback borrows the slot) is left, so this is the last use.
         drop(unsafe { Box::from_raw(std::ptr::from_ref(slot).cast_mut()) });
@@ -160,10 +164,11 @@ fn evict_races_wait_and_deadline() {
 }
 
 /// `set_deadline` moves a parked wait's deadline out of reach while its old
-/// timer fires; then the socket closes. However they interleave, the timer
-/// armed by the re-time must not outlive the wait: the bug fixed in
-/// 3ebe9ae, which this model finds again if `expire` stops cancelling the
-/// wait's current timer.
+/// timer fires; then the socket closes. However they interleave, the wait
+/// returns, and no timer is left unaccounted for: the timer that
+/// `expire` arms again for the later deadline is the direction's one armed
+/// timer, which the release cancels (the bug fixed in 3ebe9ae was such a
+/// re-armed timer outliving everything).
 #[test]
 fn set_deadline_races_expiry() {
     model(|slot| {
@@ -189,5 +194,43 @@ fn hangup_reaches_every_reader() {
         slot.wait(Interest::Read, None, READ).unwrap();
         other.join().unwrap();
         ev.join().unwrap();
+    });
+}
+
+/// A wait woken by readiness leaves its deadline timer armed; when it fires
+/// while a later wait with a later deadline is parked, it must not time
+/// that wait out, but arm again for it. The later wait returns `Ok` (its
+/// event) however the firing interleaves with the event.
+#[test]
+fn early_timer_rearms_for_a_later_deadline() {
+    model(|slot| {
+        slot.set_deadline(Interest::Read, Some(deadline()));
+        let t = spawn(move || event(slot, true, false));
+        slot.wait(Interest::Read, None, READ).unwrap();
+        t.join().unwrap();
+        slot.set_deadline(Interest::Read, Some(never()));
+        let (a, b) = (spawn(move || deadlines_pass(slot)), spawn(move || event(slot, true, false)));
+        slot.wait(Interest::Read, None, READ).unwrap();
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
+/// The armed timer of an earlier wait fires too late for a shortened
+/// deadline: the next wait must arm an earlier one (replacing it), or it
+/// would sleep through its deadline (a loom deadlock here, since only the
+/// timer can wake it).
+#[test]
+fn shorter_deadline_arms_an_earlier_timer() {
+    model(|slot| {
+        slot.set_deadline(Interest::Read, Some(never()));
+        let t = spawn(move || event(slot, true, false));
+        slot.wait(Interest::Read, None, READ).unwrap();
+        t.join().unwrap();
+        slot.set_deadline(Interest::Read, Some(deadline()));
+        let t = spawn(move || deadlines_pass(slot));
+        let kind = slot.wait(Interest::Read, None, READ).unwrap_err().kind();
+        assert_eq!(kind, ErrorKind::TimedOut);
+        t.join().unwrap();
     });
 }
