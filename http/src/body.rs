@@ -65,7 +65,9 @@ enum Kind {
     Bytes(io::Cursor<Bytes>),
     Reader(Box<dyn Read + Send>),
     Wire(WireBody),
-    Client(ResponseBody),
+    /// Boxed: a pooled connection is large, and a server's `Request`
+    /// (which holds a `Body`) is moved on every request.
+    Client(Box<ResponseBody>),
 }
 
 /// A body read off a connection.
@@ -84,7 +86,8 @@ pub(crate) enum State {
     Chunked(Box<Decoder>),
     /// Until the peer closes (responses only).
     UntilClose,
-    Done(Option<HeaderMap>),
+    /// With the trailers, if any (boxed: rare, and a map is large).
+    Done(Option<Box<HeaderMap>>),
     Poisoned,
 }
 
@@ -112,7 +115,7 @@ impl Body {
 
     /// A response body the client reads off its connection.
     pub(crate) fn client(body: ResponseBody) -> Body {
-        Body { kind: Kind::Client(body) }
+        Body { kind: Kind::Client(Box::new(body)) }
     }
 
     /// The body's length, when it knows it before being read.
@@ -249,7 +252,7 @@ impl State {
         match r {
             Ok(0) if !out.is_empty() => {
                 *self = match std::mem::replace(self, State::Poisoned) {
-                    State::Chunked(d) => State::Done(d.trailers().cloned()),
+                    State::Chunked(d) => State::Done(d.trailers().cloned().map(Box::new)),
                     _ => State::Done(None),
                 };
                 Ok(0)
@@ -268,7 +271,7 @@ impl State {
 
     pub(crate) fn trailers(&self) -> Option<&HeaderMap> {
         match self {
-            State::Done(t) => t.as_ref(),
+            State::Done(t) => t.as_deref(),
             _ => None,
         }
     }

@@ -164,6 +164,11 @@ pub(crate) struct Slot<E: Env = Runtime> {
     /// look under the lock for a deadline that passed. Set by `expire`,
     /// cleared by the look; a hint either way (see `woken`).
     expired: [AtomicBool; 2],
+    /// Per direction: whether `Dir::deadline` is set. Stored under the
+    /// lock; read without it by `set_deadline`, so that clearing a
+    /// deadline that is not set (a server's per-response write deadline,
+    /// when it has none) takes no lock.
+    timed: [AtomicBool; 2],
     pub(super) st: Mutex<State>,
     env: PhantomData<fn() -> E>,
 }
@@ -171,7 +176,8 @@ pub(crate) struct Slot<E: Env = Runtime> {
 impl<E: Env> Default for Slot<E> {
     fn default() -> Self {
         let expired = [AtomicBool::new(false), AtomicBool::new(false)];
-        Slot { st: Mutex::default(), evicted: AtomicBool::new(false), expired, env: PhantomData }
+        let timed = [AtomicBool::new(false), AtomicBool::new(false)];
+        Slot { st: Mutex::default(), evicted: AtomicBool::new(false), expired, timed, env: PhantomData }
     }
 }
 
@@ -198,7 +204,7 @@ impl<E: Env> Slot<E> {
         }
         // Relaxed: the slot's lock (held here) orders them before any use.
         self.evicted.store(false, Ordering::Relaxed);
-        self.expired.iter().for_each(|t| t.store(false, Ordering::Relaxed));
+        self.expired.iter().chain(&self.timed).for_each(|t| t.store(false, Ordering::Relaxed));
         st.gen
     }
 
@@ -313,11 +319,18 @@ impl<E: Env> Slot<E> {
     /// the armed timer would fire too late for the new deadline.
     pub(crate) fn set_deadline(&'static self, dir: Interest, deadline: Option<Instant>) {
         let d = dir as usize;
+        // Relaxed: concurrent setters race whatever the order; this load
+        // only lets a clear that finds none set skip the lock.
+        if deadline.is_none() && !self.timed[d].load(Ordering::Relaxed) {
+            return;
+        }
         let mut st = self.st.lock();
         if st.dirs[d].deadline == deadline {
             return; // a server re-arming the same deadline re-times nothing
         }
         st.dirs[d].deadline = deadline;
+        // Relaxed: see above.
+        self.timed[d].store(deadline.is_some(), Ordering::Relaxed);
         let when = st.dirs[d].waits.iter().filter_map(|w| earliest(deadline, w.op_deadline)).min();
         self.cover(&mut st, d, when);
     }
