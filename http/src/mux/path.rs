@@ -84,10 +84,12 @@ fn hex(c: u8) -> Option<u8> {
 }
 
 /// Splits `/seg/rest…` into `seg` and `/rest…` (empty at the end). `path`
-/// starts with `/`.
+/// starts with `/`. A plain byte scan: segments are a few bytes, where
+/// `memchr`'s vector set-up cost more than it saved (1.4% of the server's
+/// samples under `wrk`, for `/hello/x`).
 pub(crate) fn first_segment(path: &str) -> (&str, &str) {
     let after = &path[1..];
-    let end = memchr::memchr(b'/', after.as_bytes()).unwrap_or(after.len());
+    let end = after.bytes().position(|b| b == b'/').unwrap_or(after.len());
     after.split_at(end)
 }
 
@@ -97,8 +99,8 @@ pub(crate) fn strip_port(host: &str) -> &str {
     if let Some(v6) = host.strip_prefix('[') {
         return v6.split_once("]:").map_or(host, |(h, _)| h);
     }
-    match host.split_once(':') {
-        Some((h, port)) if !port.contains(':') => h,
+    match host.bytes().position(|b| b == b':') {
+        Some(i) if !host.as_bytes()[i + 1..].contains(&b':') => &host[..i],
         _ => host,
     }
 }
