@@ -250,16 +250,14 @@ impl Loop<'_> {
                 }
             }
         };
-        let head = raw.build(&head, &mut self.names).map_err(ReadErr::Reject)?;
-        let framing = transfer::request_framing(&head.headers, head.version).map_err(ReadErr::Reject)?;
-        let expects = expects_continue(&head.headers, head.version).map_err(ReadErr::Reject)?;
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        raw.build(&head, &mut self.names, &mut parts).map_err(ReadErr::Reject)?;
+        let framing = transfer::request_framing(&parts.headers, parts.version).map_err(ReadErr::Reject)?;
+        let expects = expects_continue(&parts.headers, parts.version).map_err(ReadErr::Reject)?;
         self.wire.owe_continue(expects && framing != transfer::Framing::Empty);
-        let close = !transfer::keep_alive(head.version, &head.headers);
+        let close = !transfer::keep_alive(parts.version, &parts.headers);
         let body_deadline = cfg.read_timeout.map(|d| start.unwrap_or_else(Instant::now) + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
-        let (mut parts, ()) = http::Request::new(()).into_parts();
-        (parts.method, parts.uri, parts.version, parts.headers) =
-            (head.method, head.uri, head.version, head.headers);
         let body = Body::wire(Arc::clone(&self.wire), framing);
         Ok((Request::on_wire(parts, body, self.remote, Arc::clone(&self.wire)), close))
     }
