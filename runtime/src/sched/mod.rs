@@ -63,6 +63,7 @@
 
 pub(crate) mod allgs;
 pub(crate) mod blocking;
+pub(crate) mod body;
 pub(crate) mod cache;
 pub(crate) mod coarse;
 pub(crate) mod deadlock;
