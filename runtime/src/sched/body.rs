@@ -16,7 +16,8 @@
 //!
 //! The spawner fills it (`G::new`) before the G is published to a run
 //! queue, which orders the writes before the M's first resume; the G itself
-//! takes it (`take`) at the start of its coroutine, on its own stack. A body
+//! runs it in place (`run`) at the start of its coroutine, on its own stack,
+//! reading the closure out first. A body
 //! dropped before it ran (a G freed without ever running) drops its closure.
 
 use std::marker::PhantomData;
@@ -53,49 +54,58 @@ impl Body {
         Body { buf: Buf([MaybeUninit::uninit(); INLINE]), vtable: None }
     }
 
-    /// `f`, in place when it fits, else boxed.
+    /// Stores `f`, in place when it fits, else boxed. Written straight into
+    /// the G's box: no copy of the buffer.
     #[inline]
-    pub(crate) fn new<F: FnOnce() + Send + 'static>(f: F) -> Body {
+    pub(crate) fn set<F: FnOnce() + Send + 'static>(&mut self, f: F) {
+        if self.vtable.is_some() {
+            self.clear();
+        }
         if fits::<F>() {
-            Body::store(f)
+            self.store(f)
         } else {
-            Body::store(Box::new(f))
+            self.store(Box::new(f))
         }
     }
 
     #[inline]
-    fn store<F: FnOnce()>(f: F) -> Body {
-        // Folded away: `new` calls this only for closures that fit.
+    fn store<F: FnOnce()>(&mut self, f: F) {
+        // Folded away: `set` calls this only for closures that fit.
         assert!(fits::<F>(), "Body::store: closure too big");
-        let mut b = Body::empty();
-        // SAFETY: `F` fits `buf` in size and alignment (asserted above).
-        unsafe { b.buf.0.as_mut_ptr().cast::<F>().write(f) };
-        b.vtable = Some(&Erased::<F>::VTABLE);
-        b
+        // SAFETY: `F` fits `buf` in size and alignment (asserted above), and
+        // the buffer is empty (`set` cleared it).
+        unsafe { self.buf.0.as_mut_ptr().cast::<F>().write(f) };
+        self.vtable = Some(&Erased::<F>::VTABLE);
     }
 
-    /// Runs the closure, leaving the body empty. Panics when it is empty.
+    /// Runs the closure in place, leaving the body empty. Panics when it is
+    /// empty.
+    ///
+    /// # Safety
+    /// `this` is a live body, which nobody else touches until the closure
+    /// has been read out of it (the first thing the closure's call does).
     #[inline]
-    pub(crate) fn run(&mut self) {
-        let vt = self.vtable.take().expect("Body::run: no closure");
+    pub(crate) unsafe fn run(this: *mut Body) {
+        // SAFETY: guaranteed by the caller.
+        let vt = unsafe { (*this).vtable.take() }.expect("Body::run: no closure");
         // SAFETY: `vtable` was set together with a closure of its type in
         // `buf`; clearing it first means the closure is read out only once.
-        unsafe { (vt.call)(&mut self.buf) }
+        unsafe { (vt.call)(&raw mut (*this).buf) }
     }
 
-    /// Moves the body out, leaving this one empty.
-    #[inline]
-    pub(crate) fn take(&mut self) -> Body {
-        mem::replace(self, Body::empty())
+    /// Drops a closure that never ran.
+    #[cold]
+    fn clear(&mut self) {
+        if let Some(vt) = self.vtable.take() {
+            // SAFETY: as in `run`: the closure is there, and dropped once.
+            unsafe { (vt.drop)(&mut self.buf) }
+        }
     }
 }
 
 impl Drop for Body {
     fn drop(&mut self) {
-        if let Some(vt) = self.vtable.take() {
-            // SAFETY: as in `run`: the closure is there, and dropped once.
-            unsafe { (vt.drop)(&mut self.buf) }
-        }
+        self.clear();
     }
 }
 
@@ -137,14 +147,15 @@ mod tests {
         let n = Arc::new(AtomicUsize::new(0));
         let big = [7u8; 200];
         let (a, b) = (n.clone(), n.clone());
-        let mut small = Body::new(move || {
+        let (mut small, mut boxed) = (Body::empty(), Body::empty());
+        small.set(move || {
             a.fetch_add(1, Ordering::Relaxed);
         });
-        let mut boxed = Body::new(move || {
+        boxed.set(move || {
             b.fetch_add(usize::from(big[199]), Ordering::Relaxed);
         });
-        small.take().run();
-        boxed.run();
+        // SAFETY: both bodies are live and touched by nobody else.
+        unsafe { (Body::run(&mut small), Body::run(&mut boxed)) };
         assert_eq!(n.load(Ordering::Relaxed), 8);
         assert!(small.vtable.is_none() && boxed.vtable.is_none());
     }
@@ -154,8 +165,11 @@ mod tests {
         let n = Arc::new(());
         let (a, b) = (n.clone(), n.clone());
         let big = [0u8; 100];
-        drop(Body::new(move || drop(a)));
-        drop(Body::new(move || drop((b, big))));
+        let mut body = Body::empty();
+        body.set(move || drop(a));
+        body.set(move || drop((b, big)));
+        assert_eq!(Arc::strong_count(&n), 2, "a second closure drops the first");
+        drop(body);
         assert_eq!(Arc::strong_count(&n), 1);
     }
 }

@@ -142,12 +142,17 @@ impl G {
     where
         F: FnOnce() + Send + 'static,
     {
-        let (stack_floor, coro, body) = (0, Stage::Unstarted(stack), Body::new(f));
+        let (stack_floor, coro) = (0, Stage::Unstarted(stack));
         let Some(mut b) = dead else {
             let record = Record::new(id, name.clone(), site);
-            let (yielder, coro, body, locals) =
-                (Cell::new(ptr::null()), UnsafeCell::new(coro), UnsafeCell::new(body), UnsafeCell::new(None));
-            let b = Box::new(G { record, name, stack_floor, yielder, coro, body, locals });
+            let (yielder, coro, body, locals) = (
+                Cell::new(ptr::null()),
+                UnsafeCell::new(coro),
+                UnsafeCell::new(Body::empty()),
+                UnsafeCell::new(None),
+            );
+            let mut b = Box::new(G { record, name, stack_floor, yielder, coro, body, locals });
+            b.body.get_mut().set(f);
             // SAFETY: the record lives in the box, which `Drop` unlists
             // before it is freed.
             unsafe { allgs::register(&b.record) };
@@ -162,7 +167,7 @@ impl G {
         b.stack_floor = stack_floor;
         b.yielder.set(ptr::null());
         *b.coro.get_mut() = coro;
-        *b.body.get_mut() = body;
+        b.body.get_mut().set(f);
         *b.locals.get_mut() = None;
         b
     }
@@ -189,8 +194,7 @@ impl G {
             g.yielder.set(y);
             // SAFETY: the body is touched only by the spawner, before the
             // G was published, and by the G itself, here (module doc).
-            let mut body = unsafe { (*g.body.get()).take() };
-            body.run()
+            unsafe { Body::run(g.body.get()) }
         }));
     }
 
