@@ -17,6 +17,9 @@
 //! saw WAITING. Each cell therefore has one writer at a time. The party that
 //! makes the second transition out of EMPTY (or the joiner woken out of
 //! WAITING) is the last to touch the packet and frees it.
+//!
+//! A packet that fits a block lives in one from a per-thread free list
+//! (`join/blocks.rs`) rather than in its own malloc.
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
@@ -25,6 +28,8 @@ use std::thread;
 
 use crate::sched::g::WaitReason;
 use crate::sched::park::{self, Waiter};
+
+mod blocks;
 
 const EMPTY: u8 = 0;
 const WAITING: u8 = 1;
@@ -46,13 +51,36 @@ unsafe impl<T: Send> Send for Finisher<T> {}
 
 /// A new packet's two halves.
 pub(crate) fn packet<T>(id: u64) -> (Finisher<T>, JoinHandle<T>) {
-    let p = Box::new(Packet {
-        state: AtomicU8::new(EMPTY),
-        waiter: UnsafeCell::new(None),
-        result: UnsafeCell::new(None),
-    });
-    let p = NonNull::from(Box::leak(p));
+    let packet =
+        Packet { state: AtomicU8::new(EMPTY), waiter: UnsafeCell::new(None), result: UnsafeCell::new(None) };
+    let p = if blocks::fits::<Packet<T>>() {
+        let p = blocks::alloc::<Packet<T>>();
+        // SAFETY: a fresh block, big and aligned enough for the packet.
+        unsafe { p.as_ptr().write(packet) };
+        p
+    } else {
+        NonNull::from(Box::leak(Box::new(packet)))
+    };
     (Finisher(p), JoinHandle { packet: p, id })
+}
+
+/// Moves the packet out of its memory and frees that memory.
+///
+/// # Safety
+/// The caller is the packet's last user (module table).
+unsafe fn take<T>(p: NonNull<Packet<T>>) -> Packet<T> {
+    if blocks::fits::<Packet<T>>() {
+        // SAFETY: the packet was written into a block by `packet` and nobody
+        // else touches it; it is read once, then the block is given back.
+        unsafe {
+            let packet = p.as_ptr().read();
+            blocks::free(p);
+            packet
+        }
+    } else {
+        // SAFETY: as above, for a packet `packet` boxed.
+        *unsafe { Box::from_raw(p.as_ptr()) }
+    }
 }
 
 impl<T> Finisher<T> {
@@ -75,7 +103,7 @@ impl<T> Finisher<T> {
             }
             // SAFETY: the handle was dropped unjoined and never touches the
             // packet again: we are its last user (module table).
-            DETACHED => drop(unsafe { Box::from_raw(p) }),
+            DETACHED => drop(unsafe { take(self.0) }),
             _ => {}
         }
     }
@@ -123,7 +151,7 @@ impl<T> JoinHandle<T> {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: DONE was observed (Acquire), so the finisher wrote the result
         // and is done with the packet: we are its last user and free it.
-        let p = unsafe { Box::from_raw(this.packet.as_ptr()) };
+        let p = unsafe { take(this.packet) };
         p.result.into_inner().expect("JoinHandle::join: no result")
     }
 
@@ -165,7 +193,7 @@ impl<T> Drop for JoinHandle<T> {
         // its Release so a result we drop is fully written.
         if self.packet().state.swap(DETACHED, Ordering::AcqRel) == DONE {
             // SAFETY: the finisher published DONE and is done with the packet.
-            drop(unsafe { Box::from_raw(self.packet.as_ptr()) });
+            drop(unsafe { take(self.packet) });
         }
     }
 }

@@ -118,11 +118,15 @@ impl StackCache {
         }
     }
 
-    /// The top of the stack `get` hands out next, if cached: where the
-    /// next coroutine's first frame will be written.
+    /// Trades `s` (reserved for a G about to start) for the stack on top
+    /// of the cache, the last one a G exited on, if it has the same size.
     #[inline]
-    pub(crate) fn next_top(&self) -> Option<usize> {
-        self.stacks.last().map(|s| s.base)
+    pub(crate) fn swap_warm(&mut self, s: &mut Stack) {
+        if s.size == self.size {
+            if let Some(top) = self.stacks.last_mut() {
+                std::mem::swap(top, s);
+            }
+        }
     }
 
     #[cold]

@@ -50,17 +50,14 @@ impl SpawnCache {
         }
     }
 
-    /// The parts of a new G with a stack of `size` bytes. Starts loading the
-    /// next spawn's stack top and dead G: both were last written by the M
-    /// that ran them, often on another CPU, and the first writes to them
-    /// were 90% of building a G from `main` (`perf annotate` of `G::new`).
+    /// The parts of a new G with a stack of `size` bytes. The stack is only
+    /// reserved: the spawner never touches its memory (`G::start`). Starts
+    /// loading the next spawn's dead G, last written by the M that ran it,
+    /// often on another CPU: the first writes to it were most of building a
+    /// G from `main` (`perf annotate` of `G::new`).
     #[inline]
     pub(crate) fn take(&mut self, size: usize, global: &GlobalFree) -> io::Result<Parts> {
         let parts = (self.next_goid(), self.stacks.get(size)?, self.gfree.get(global));
-        if let Some(top) = self.stacks.next_top() {
-            prefetch_write(top - 64);
-            prefetch_write(top - 128);
-        }
         if let Some(g) = self.gfree.next() {
             prefetch_write(g as usize);
             prefetch_write(g as usize + 64);

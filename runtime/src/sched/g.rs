@@ -12,12 +12,18 @@
 //! too reaches it only through shared references, and dropping the G
 //! unlists it first.
 //!
+//! A G is built without its coroutine: it holds its closure (`body.rs`) and
+//! the stack reserved for it, and the M that first runs it builds the
+//! coroutine (`G::start`), on the warmest stack of its P's cache. So the
+//! spawner never writes to stack memory, which another CPU last ran on.
+//!
 //! Thread-local reads go through `#[inline(never)]` functions: a goroutine can
 //! resume on another thread, and the compiler may otherwise reuse a
 //! thread-local address computed before the switch.
 
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
+use std::mem;
 use std::os::fd::RawFd;
 use std::panic::Location;
 use std::ptr;
@@ -26,8 +32,9 @@ use std::sync::Arc;
 use crate::coro::{self, Coro, Req, YielderPtr};
 use crate::local::LocalMap;
 use crate::sched::allgs::{self, Record, RunningOn};
+use crate::sched::body::Body;
 use crate::sched::p::P;
-use crate::stack::Stack;
+use crate::stack::{self, Stack, StackCache};
 
 /// Why a G is waiting (Go's `waitReason`), for debugging and stats. The
 /// discriminants are the codes the dump's state word stores (`allgs.rs`);
@@ -80,6 +87,17 @@ pub(crate) enum Switch {
     Finished(Stack),
 }
 
+/// A G's coroutine, by stage. Touched only by the holder of the `Box<G>`.
+enum Stage {
+    /// Not run yet: the stack reserved for it when it was spawned.
+    Unstarted(Stack),
+    /// Built by `G::start`; its body may have returned (`done`) if the G
+    /// is being dropped.
+    Started(Coro),
+    /// The body returned and the stack went back to a pool.
+    Finished,
+}
+
 /// A goroutine.
 pub(crate) struct G {
     /// Its goid, spawn site (where `go!`, `spawn` or `Builder::spawn` was
@@ -88,12 +106,16 @@ pub(crate) struct G {
     record: Record,
     /// Its name for its own use; the record keeps a copy for readers.
     name: Option<Arc<str>>,
-    /// The lowest usable address of its stack (`shrink_stack`).
+    /// The lowest usable address of its stack (`shrink_stack`), set when
+    /// it starts.
     stack_floor: usize,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
-    coro: UnsafeCell<Option<Coro>>,
+    coro: UnsafeCell<Stage>,
+    /// The closure to run: written by the spawner before the G is
+    /// published, taken by the G itself as it starts (`body.rs`).
+    body: UnsafeCell<Body>,
     /// Goroutine-local values (`local!`), allocated on first use; touched
     /// only by code running on the G.
     locals: UnsafeCell<Option<Box<LocalMap>>>,
@@ -106,8 +128,9 @@ pub(crate) struct G {
 unsafe impl Send for G {}
 
 impl G {
-    /// Builds a runnable G that will run `f` on `stack`, in the allocation
-    /// of a dead G (see `gfree.rs`) when one is given.
+    /// Builds a runnable G that will run `f` on `stack` (or on a stack it
+    /// trades it for: `start`), in the allocation of a dead G (see
+    /// `gfree.rs`) when one is given.
     pub(crate) fn new<F>(
         dead: Option<Box<G>>,
         id: u64,
@@ -117,18 +140,19 @@ impl G {
         f: F,
     ) -> Box<G>
     where
-        F: FnOnce() + 'static,
+        F: FnOnce() + Send + 'static,
     {
-        let stack_floor = stack.floor();
-        let coro = Coro::new(stack, move |y| {
-            current_g().expect("G body: not on a G").yielder.set(y);
-            f()
-        });
+        let (stack_floor, coro) = (0, Stage::Unstarted(stack));
         let Some(mut b) = dead else {
             let record = Record::new(id, name.clone(), site);
-            let (yielder, coro, locals) =
-                (Cell::new(ptr::null()), UnsafeCell::new(Some(coro)), UnsafeCell::new(None));
-            let b = Box::new(G { record, name, stack_floor, yielder, coro, locals });
+            let (yielder, coro, body, locals) = (
+                Cell::new(ptr::null()),
+                UnsafeCell::new(coro),
+                UnsafeCell::new(Body::empty()),
+                UnsafeCell::new(None),
+            );
+            let mut b = Box::new(G { record, name, stack_floor, yielder, coro, body, locals });
+            b.body.get_mut().set(f);
             // SAFETY: the record lives in the box, which `Drop` unlists
             // before it is freed.
             unsafe { allgs::register(&b.record) };
@@ -137,20 +161,51 @@ impl G {
         // Field by field, not `*b = G { .. }`: that would write the record
         // while readers may be loading it, and drop (so unlist) the old G.
         // The pattern makes a new field a compile error here.
-        let G { record: _, name: _, stack_floor: _, yielder: _, coro: _, locals: _ } = &*b;
+        let G { record: _, name: _, stack_floor: _, yielder: _, coro: _, body: _, locals: _ } = &*b;
         b.record.rebuild(id, name.as_ref(), site);
         b.name = name;
         b.stack_floor = stack_floor;
         b.yielder.set(ptr::null());
-        *b.coro.get_mut() = Some(coro);
+        *b.coro.get_mut() = coro;
+        b.body.get_mut().set(f);
         *b.locals.get_mut() = None;
         b
+    }
+
+    /// Whether the G has never run, so `start` must come before `resume`.
+    #[inline]
+    pub(crate) fn is_unstarted(self: &mut Box<G>) -> bool {
+        matches!(self.coro.get_mut(), Stage::Unstarted(_))
+    }
+
+    /// Builds the coroutine of a G that never ran, for the M about to run
+    /// it. The stack reserved at spawn goes into `stacks` (the running P's
+    /// cache) in exchange for the one on top, which a G last exited on:
+    /// its top is still in this CPU's caches and TLB, and a P running a
+    /// batch of new Gs one after another keeps running them on one stack.
+    pub(crate) fn start(self: &mut Box<G>, stacks: &mut StackCache) {
+        let Stage::Unstarted(mut stack) = mem::replace(self.coro.get_mut(), Stage::Finished) else {
+            unreachable!("G::start: G {} already started", self.id());
+        };
+        stacks.swap_warm(&mut stack);
+        self.stack_floor = stack.floor();
+        *self.coro.get_mut() = Stage::Started(Coro::new(stack, |y| {
+            let g = current_g().expect("G body: not on a G");
+            g.yielder.set(y);
+            // SAFETY: the body is touched only by the spawner, before the
+            // G was published, and by the G itself, here (module doc).
+            unsafe { Body::run(g.body.get()) }
+        }));
     }
 
     /// Empties a finished G for the dead list: its name goes now, not at
     /// reuse, and its record says it is dead.
     pub(crate) fn retire(mut self: Box<G>) -> Box<G> {
-        debug_assert!(self.coro.get_mut().is_none(), "G::retire: G {} has not finished", self.id());
+        debug_assert!(
+            matches!(self.coro.get_mut(), Stage::Finished),
+            "G::retire: G {} has not finished",
+            self.id()
+        );
         let named = self.name.take().is_some();
         self.record.retire(named);
         self
@@ -196,10 +251,15 @@ impl G {
         // SAFETY: only the holder of the unique `Box<G>` touches `coro`, and
         // code running on the G never does, so this is the only reference.
         let slot = unsafe { &mut *g.coro.get() };
-        let coro = slot.as_mut().expect("G::resume: G already finished");
+        let Stage::Started(coro) = slot else {
+            unreachable!("G::resume: G {} not started, or finished", g.id());
+        };
         match coro.resume() {
             Some(req) => Switch::Suspended(req),
-            None => Switch::Finished(slot.take().expect("G::resume: no coroutine").into_stack()),
+            None => match mem::replace(slot, Stage::Finished) {
+                Stage::Started(coro) => Switch::Finished(coro.into_stack()),
+                _ => unreachable!("G::resume: coroutine vanished"),
+            },
         }
     }
 
@@ -247,11 +307,13 @@ impl Drop for G {
         allgs::unregister(&self.record);
         // A G dropped before finishing was never woken (Go's leaked goroutine).
         // Unwinding it here would run its destructors on a foreign thread in the
-        // middle of someone else's code, so its stack is leaked instead.
-        if let Some(c) = self.coro.get_mut().take() {
-            if !c.done() {
-                std::mem::forget(c);
-            }
+        // middle of someone else's code, so its stack is leaked instead. One
+        // that never ran has nothing on its stack, which goes back to the pool
+        // (its body drops its closure).
+        match mem::replace(self.coro.get_mut(), Stage::Finished) {
+            Stage::Started(c) if !c.done() => mem::forget(c),
+            Stage::Unstarted(s) => stack::free(s),
+            Stage::Started(_) | Stage::Finished => {}
         }
     }
 }

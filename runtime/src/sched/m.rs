@@ -113,6 +113,10 @@ impl Mach {
         loop {
             bump(&self.p.counters.switches);
             self.p.running.publish(self.p.schedtick(), &g);
+            if g.is_unstarted() {
+                // SAFETY: this M holds `self.p`; the borrow ends before the switch.
+                g.start(&mut unsafe { self.p.local() }.cache.stacks);
+            }
             set_current_g(ptr::from_ref(&*g));
             let switch = g.resume(self.on);
             // A `blocking` call inside the G may have traded our P for

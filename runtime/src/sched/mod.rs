@@ -3,7 +3,9 @@
 //! # Pieces
 //!
 //! - **G** (`g.rs`): a goroutine; exactly one `Box<G>` exists and its holder
-//!   owns the G (a run queue, the M running it, or what it waits on).
+//!   owns the G (a run queue, the M running it, or what it waits on). Until
+//!   an M first runs it, its closure waits in the box (`body.rs`) and the M
+//!   builds its coroutine then, on the P's warmest stack.
 //! - **P** (`p.rs`): one of `procs` logical processors. It owns a 256-slot
 //!   local run queue with a `runnext` slot (`runq.rs`), a spawn cache of
 //!   goids, stacks and dead Gs (`cache.rs`; plain threads that spawn get one
@@ -63,6 +65,7 @@
 
 pub(crate) mod allgs;
 pub(crate) mod blocking;
+pub(crate) mod body;
 pub(crate) mod cache;
 pub(crate) mod coarse;
 pub(crate) mod deadlock;
