@@ -15,7 +15,7 @@
 //!
 //! What a wait, a readiness event, a deadline and an eviction do to a
 //! descriptor, and the one lazily re-armed deadline timer per direction,
-//! live in [`Slot`] (`pd/slot.rs`), behind an [`Env`] so that the loom
+//! live in `Slot` (`pd/slot.rs`), behind an `Env` so that the loom
 //! models (`pd/loom_pd.rs`) run the same methods on a model clock and
 //! timers. `PollDesc` adds the fd's registration and the slab around a
 //! slot.
@@ -37,8 +37,6 @@ use crate::sched::park::Waiter;
 mod slot;
 
 pub(crate) use slot::any_parked;
-#[cfg(all(test, loom))]
-use slot::Env;
 use slot::{closed, Slot};
 
 const CHUNK: usize = 1024;

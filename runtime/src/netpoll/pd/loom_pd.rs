@@ -10,7 +10,8 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::{Env, Interest, Slot};
+use super::slot::{Env, Slot};
+use super::Interest;
 use crate::loom::sync::Mutex;
 use crate::netpoll::Event;
 use crate::sched::g::WaitReason;
@@ -122,6 +123,15 @@ fn spawn(f: impl FnOnce() + 'static) -> thread::JoinHandle<()> {
     thread::spawn(f)
 }
 
+/// Sets the read deadline to `at`, then waits once with an event racing
+/// the wait, which either way ends it: any timer the wait armed outlives it.
+fn event_ends_a_wait_with_deadline(slot: &'static Slot<Model>, at: Instant) {
+    slot.set_deadline(Interest::Read, Some(at));
+    let t = spawn(move || event(slot, true, false));
+    slot.wait(Interest::Read, None, READ).unwrap();
+    t.join().unwrap();
+}
+
 /// An event before the wait is kept for it (`ready`), one during the wait
 /// wakes it: either way the wait returns and consumes it.
 #[test]
@@ -204,10 +214,7 @@ fn hangup_reaches_every_reader() {
 #[test]
 fn early_timer_rearms_for_a_later_deadline() {
     model(|slot| {
-        slot.set_deadline(Interest::Read, Some(deadline()));
-        let t = spawn(move || event(slot, true, false));
-        slot.wait(Interest::Read, None, READ).unwrap();
-        t.join().unwrap();
+        event_ends_a_wait_with_deadline(slot, deadline());
         slot.set_deadline(Interest::Read, Some(never()));
         let (a, b) = (spawn(move || deadlines_pass(slot)), spawn(move || event(slot, true, false)));
         slot.wait(Interest::Read, None, READ).unwrap();
@@ -223,10 +230,7 @@ fn early_timer_rearms_for_a_later_deadline() {
 #[test]
 fn shorter_deadline_arms_an_earlier_timer() {
     model(|slot| {
-        slot.set_deadline(Interest::Read, Some(never()));
-        let t = spawn(move || event(slot, true, false));
-        slot.wait(Interest::Read, None, READ).unwrap();
-        t.join().unwrap();
+        event_ends_a_wait_with_deadline(slot, never());
         slot.set_deadline(Interest::Read, Some(deadline()));
         let t = spawn(move || deadlines_pass(slot));
         let kind = slot.wait(Interest::Read, None, READ).unwrap_err().kind();

@@ -331,7 +331,7 @@ impl<E: Env> Slot<E> {
         st.dirs[d].deadline = deadline;
         // Relaxed: see above.
         self.timed[d].store(deadline.is_some(), Ordering::Relaxed);
-        let when = st.dirs[d].waits.iter().filter_map(|w| earliest(deadline, w.op_deadline)).min();
+        let when = st.dirs[d].next_deadline();
         self.cover(&mut st, d, when);
     }
 
@@ -377,12 +377,12 @@ impl<E: Env> Slot<E> {
         let mut woken = SmallVec::<[Waiter; 1]>::new();
         let mut i = 0;
         while i < dir.waits.len() {
-            match earliest(dir.deadline, dir.waits[i].op_deadline) {
+            match dir.waits[i].deadline(dir.deadline) {
                 Some(t) if t <= now => woken.push(dir.waits.swap_remove(i).waiter),
                 _ => i += 1,
             }
         }
-        let next = dir.waits.iter().filter_map(|w| earliest(dir.deadline, w.op_deadline)).min();
+        let next = dir.next_deadline();
         self.cover(&mut st, d, next);
         if !woken.is_empty() {
             // Relaxed: see `register` and `woken`.
@@ -415,7 +415,20 @@ impl<E: Env> Slot<E> {
     }
 }
 
+impl Wait {
+    /// When this wait times out, under the direction's `deadline`.
+    fn deadline(&self, deadline: Option<Instant>) -> Option<Instant> {
+        earliest(deadline, self.op_deadline)
+    }
+}
+
 impl Dir {
+    /// The earliest deadline of a parked wait: what the armed timer must
+    /// fire by.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.waits.iter().filter_map(|w| w.deadline(self.deadline)).min()
+    }
+
     /// Whether a wait may return at once: an event arrived since the last
     /// park (consumed here), or the direction hung up for good (kept: each
     /// reader of a shared socket must see its EOF, but the event that
