@@ -103,6 +103,28 @@ fn slowloris_is_cut_at_the_header_timeout_while_others_are_served() {
     }
 }
 
+/// The header deadline is set only once a head is not already buffered
+/// whole: a keep-alive connection whose second head stops halfway, after a
+/// first request answered at once, is still cut at the header timeout with
+/// a 408, neither before it (by the 1 s deadline of the idle wait that
+/// read the head's first bytes) nor at the (longer) idle timeout.
+#[test]
+fn a_second_head_that_stops_halfway_is_cut_at_the_header_timeout() {
+    let timeout = Duration::from_secs(2);
+    let srv = test::Server::with(
+        Server::new(app).read_header_timeout(timeout).idle_timeout(Duration::from_secs(30)).error_log(|_| {}),
+    );
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/"), ("HTTP/1.1 200 OK".to_owned(), "Hello, World!".to_owned()));
+    let started = Instant::now();
+    c.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").unwrap();
+    let mut rest = String::new();
+    c.read_to_string(&mut rest).unwrap();
+    let took = started.elapsed();
+    assert!(rest.starts_with("HTTP/1.1 408 "), "{rest}");
+    assert!(took >= timeout && took < Duration::from_secs(20), "{took:?}");
+}
+
 #[test]
 fn shutdown_finishes_requests_in_flight_and_accepts_nothing_new() {
     let (entered_tx, entered_rx) = gort::chan::bounded::<()>(0);
