@@ -185,6 +185,24 @@ pub(crate) fn unregister(rec: &Record) {
     ALLGS.lock().0.remove(&NonNull::from(rec));
 }
 
+/// The spawn site and name of the goroutine `goid`, if `rec` is still a
+/// listed record and still that goroutine's (the blocked-M warning: `rec`
+/// was published by the M running it, which may have freed or reused the
+/// box since).
+pub(crate) fn identity(
+    rec: *mut Record,
+    goid: u64,
+) -> Option<(&'static Location<'static>, Option<Arc<str>>)> {
+    let rec = NonNull::new(rec)?;
+    let all = ALLGS.lock();
+    if !all.0.contains(&rec) {
+        return None;
+    }
+    // SAFETY: listed records are alive while the lock is held.
+    let r = unsafe { rec.as_ref() };
+    (r.goid() == goid && r.status() != Status::Dead).then(|| (r.site(), r.name.lock().clone()))
+}
+
 /// One live goroutine as the dump shows it.
 pub(crate) struct Entry {
     pub(crate) goid: u64,

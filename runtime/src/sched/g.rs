@@ -221,8 +221,9 @@ impl G {
         self.name.as_deref()
     }
 
-    pub(crate) fn site(&self) -> &'static Location<'static> {
-        self.record.site()
+    /// Its registry record (`allgs.rs`).
+    pub(crate) fn record(&self) -> &Record {
+        &self.record
     }
 
     pub(crate) fn stack_floor(&self) -> usize {

@@ -8,31 +8,32 @@
 //! # How sysmon learns who runs
 //!
 //! sysmon must not touch a G: its owner may finish it and reuse the
-//! allocation at any moment. So the M publishes, before each resume, a copy
-//! of the G's identity on its P ([`Running`]): id, spawn site (a
-//! `&'static Location`) and the first [`NAME_BYTES`] bytes of its name,
-//! all in atomics, tagged with the P's schedule tick. The tick is what the
-//! preempter already watches: unchanged for 100 ms means one G has run that
-//! long, and a copy tagged with that tick is that G's.
+//! allocation at any moment. So the M publishes, before each resume, the
+//! G's id and the address of its registry record (`allgs::Record`) on its
+//! P ([`Running`]), in atomics tagged with the P's schedule tick. The tick
+//! is what the preempter already watches: unchanged for 100 ms means one G
+//! has run that long, and a copy tagged with that tick is that G's. Three
+//! stores per resume, and none when the same G runs again in the same
+//! tick; the name and spawn site are read only when a warning is printed,
+//! from the record, under the registry lock that keeps a listed record
+//! alive (`allgs::identity`), and only if it still belongs to that id.
 //!
 //! The copy is a small seqlock: the writer clears the tag, writes the
 //! fields, then sets the tag; sysmon reads the tag, the fields, and the tag
 //! again, and uses the fields only if both reads show the hog's tick. The
 //! writer is the hog's own M, stuck in the hog, so in practice the read
-//! never races; the check keeps a torn copy from being printed if the G
-//! ends just then.
+//! never races; the check keeps a torn copy from being used if the G ends
+//! just then.
 
 use std::collections::HashSet;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::sched::allgs::{self, Record};
 use crate::sched::g::G;
-
-/// How much of a name the copy keeps.
-const NAME_BYTES: usize = 48;
-const NAME_WORDS: usize = NAME_BYTES / 8;
 
 /// The tag bit that says the copy is complete, above the 32 tick bits.
 const VALID: u64 = 1 << 32;
@@ -44,27 +45,21 @@ pub(crate) struct Running {
     /// 0 while they are being written.
     tag: AtomicU64,
     goid: AtomicU64,
-    site: AtomicPtr<Location<'static>>,
-    name_len: AtomicUsize,
-    name: [AtomicU64; NAME_WORDS],
+    /// The G's registry record; sysmon dereferences it only through
+    /// `allgs::identity`.
+    record: AtomicPtr<Record>,
 }
 
-/// What sysmon read back from a [`Running`].
+/// What sysmon read back about a hog.
 pub(crate) struct Identity {
     goid: u64,
     site: &'static Location<'static>,
-    name: Option<String>,
+    name: Option<Arc<str>>,
 }
 
 impl Running {
     pub(crate) fn new() -> Running {
-        Running {
-            tag: AtomicU64::new(0),
-            goid: AtomicU64::new(0),
-            site: AtomicPtr::new(ptr::null_mut()),
-            name_len: AtomicUsize::new(0),
-            name: std::array::from_fn(|_| AtomicU64::new(0)),
-        }
+        Running { tag: AtomicU64::new(0), goid: AtomicU64::new(0), record: AtomicPtr::new(ptr::null_mut()) }
     }
 
     /// The holder: `g` is about to run as the G of schedule tick `tick`.
@@ -80,21 +75,13 @@ impl Running {
         // sees any field written below also sees the tag cleared above.
         fence(Ordering::Release);
         self.goid.store(g.id(), Ordering::Relaxed);
-        self.site.store(ptr::from_ref(g.site()).cast_mut(), Ordering::Relaxed);
-        let name = g.name().map_or(&[][..], str::as_bytes);
-        let name = &name[..name.len().min(NAME_BYTES)];
-        self.name_len.store(name.len(), Ordering::Relaxed);
-        for (word, chunk) in self.name.iter().zip(name.chunks(8)) {
-            let mut b = [0; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            word.store(u64::from_ne_bytes(b), Ordering::Relaxed);
-        }
+        self.record.store(ptr::from_ref(g.record()).cast_mut(), Ordering::Relaxed);
         // Release: pairs with the Acquire load in `read`.
         self.tag.store(tag, Ordering::Release);
     }
 
     /// sysmon: the identity of the G of tick `tick`, if the copy is that
-    /// G's and was not being rewritten while read.
+    /// G's, was not being rewritten while read, and the G is still alive.
     fn read(&self, tick: u32) -> Option<Identity> {
         let tag = VALID | u64::from(tick);
         // Acquire: pairs with the final Release store in `publish`.
@@ -103,21 +90,14 @@ impl Running {
         }
         // Relaxed: validated by the second tag load below.
         let goid = self.goid.load(Ordering::Relaxed);
-        let site = self.site.load(Ordering::Relaxed);
-        let len = self.name_len.load(Ordering::Relaxed).min(NAME_BYTES);
-        let mut bytes: Vec<u8> =
-            self.name.iter().flat_map(|w| w.load(Ordering::Relaxed).to_ne_bytes()).collect();
-        bytes.truncate(len);
+        let record = self.record.load(Ordering::Relaxed);
         // Acquire: pairs with the Release fence in `publish`.
         fence(Ordering::Acquire);
         // Relaxed: ordered by the fence above.
         if self.tag.load(Ordering::Relaxed) != tag {
             return None;
         }
-        // SAFETY: a valid tag means `site` was stored from a `&'static
-        // Location` by `publish` (never null then).
-        let site = unsafe { site.as_ref() }?;
-        let name = (len > 0).then(|| String::from_utf8_lossy(&bytes).into_owned());
+        let (site, name) = allgs::identity(record, goid)?;
         Some(Identity { goid, site, name })
     }
 }
