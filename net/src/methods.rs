@@ -182,7 +182,7 @@ macro_rules! stream_methods {
         /// # Errors
         /// `WouldBlock` when nothing is queued; any error of `recv`.
         pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.fd.try_read(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
+            self.fd.try_read(buf.len(), |s| gort_runtime::netpoll::recv_now(std::os::fd::AsFd::as_fd(s), buf))
         }
 
         /// A second handle on the same connection (a `dup` of the fd), with
@@ -203,7 +203,9 @@ macro_rules! stream_io {
     ($t:ty) => {
         impl std::io::Read for &$t {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.fd.read_stream(buf.len(), |mut s| std::io::Read::read(&mut s, buf))
+                self.fd.read_stream(buf.len(), |s| {
+                    gort_runtime::netpoll::recv_now(std::os::fd::AsFd::as_fd(s), buf)
+                })
             }
 
             fn read_vectored(&mut self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
@@ -214,7 +216,9 @@ macro_rules! stream_io {
 
         impl std::io::Write for &$t {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.fd.io(gort_runtime::netpoll::Interest::Write, |mut s| std::io::Write::write(&mut s, buf))
+                self.fd.io(gort_runtime::netpoll::Interest::Write, |s| {
+                    gort_runtime::netpoll::send_now(std::os::fd::AsFd::as_fd(s), buf)
+                })
             }
 
             fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {

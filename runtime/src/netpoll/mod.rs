@@ -41,6 +41,7 @@
 
 mod epoll;
 mod pd;
+mod sockio;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -51,22 +52,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use pd::any_parked;
 pub use pd::{Evictor, Interest, PollDesc};
-
-/// One non-blocking `recv(MSG_PEEK)` on a socket: the queued bytes are
-/// copied to `buf` and stay queued. `WouldBlock` when nothing is queued,
-/// `Ok(0)` at EOF. (std's `peek` exists for TCP only and blocks on a
-/// blocking socket; this serves every stream type and never waits.)
-///
-/// # Errors
-/// As `recv`.
-pub fn peek_now(fd: std::os::fd::BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
-    // SAFETY: `buf` is a live, writable slice of `buf.len()` bytes for the
-    // whole call, and `fd` is a descriptor borrowed for its duration.
-    let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
-}
+pub use sockio::{peek_now, recv_now, send_now};
 
 use crate::sched::m::fatal;
 use crate::sched::park::{self, Inject, Waiter};
