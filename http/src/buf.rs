@@ -2,21 +2,26 @@
 //! head up to the server's limit, given back while the connection idles.
 //!
 //! # Invariants
-//! - `bytes` is fully initialised (`len()` is the region it owns), so reads
-//!   go straight into it with no `unsafe` and no zeroing per read.
-//! - `bytes[start..end]` are the bytes read and not yet consumed; the rest
-//!   is free room.
-//! - A request head is split off the front as a shared [`Bytes`]
+//! - The storage is a pool vector, fully initialised (its length is its
+//!   size), so reads go straight into it with no `unsafe` and no zeroing.
+//! - `storage[start..end]` are the bytes read and not yet consumed; the
+//!   rest is free room.
+//! - A request head is handed out as a shared [`Bytes`] slice
 //!   (`take_head`), so header values and the target point into it instead
-//!   of being copied. Once the request is gone, [`ReadBuf::reclaim`] turns
-//!   the storage back into a plain vector; if a head is still alive then, it
-//!   costs one copy of the unread bytes instead of sharing.
-//! - Holding no storage is the idle state (`is_empty_storage`); `fill`
-//!   takes a buffer from the pool first.
+//!   of being copied. For that the storage is frozen whole into one
+//!   `Bytes` (`frozen`), which costs no copy; the slices keep it alive.
+//! - Writing needs the storage back as a vector (`thaw`, before a fill).
+//!   Once every slice is gone (the request is over) it is the same vector,
+//!   whole and still initialised, at the cost of a reference-count check.
+//!   While a head is alive (a body read that must fill), the unread bytes
+//!   move to a fresh pool buffer instead, and the frozen storage waits in
+//!   `retired` until `release` finds it unshared and gives it back.
+//! - Holding no storage is the idle state; `fill` takes a buffer from the
+//!   pool first.
 
 use std::io;
 
-use bytes::{Buf as _, Bytes, BytesMut};
+use bytes::Bytes;
 use gort_runtime::sync::BufPool;
 
 use crate::stream::Conn;
@@ -26,23 +31,30 @@ const START: usize = 4 << 10;
 
 /// See the module doc.
 pub(crate) struct ReadBuf {
-    bytes: BytesMut,
+    /// The writable storage; empty while frozen or while none is held.
+    own: Vec<u8>,
+    /// The storage since the last `take_head`, shared with the heads.
+    frozen: Option<Bytes>,
+    /// Frozen storage left behind by a `thaw` while a head was alive.
+    retired: Option<Bytes>,
     start: usize,
     end: usize,
-    /// A head was split off since the last `reclaim`.
-    shared: bool,
 }
 
 impl ReadBuf {
     /// A buffer holding no storage yet.
     pub(crate) fn new() -> ReadBuf {
-        ReadBuf { bytes: BytesMut::new(), start: 0, end: 0, shared: false }
+        ReadBuf { own: Vec::new(), frozen: None, retired: None, start: 0, end: 0 }
+    }
+
+    fn storage(&self) -> &[u8] {
+        self.frozen.as_deref().unwrap_or(&self.own)
     }
 
     /// The bytes read and not yet consumed.
     #[inline]
     pub(crate) fn data(&self) -> &[u8] {
-        &self.bytes[self.start..self.end]
+        &self.storage()[self.start..self.end]
     }
 
     /// Marks the first `n` buffered bytes consumed.
@@ -63,7 +75,7 @@ impl ReadBuf {
     /// The read's error; `OutOfMemory` when the data already fills `limit`.
     pub(crate) fn fill(&mut self, conn: &dyn Conn, limit: usize) -> io::Result<usize> {
         self.make_room(limit)?;
-        let n = conn.read(&mut self.bytes[self.end..])?;
+        let n = conn.read(&mut self.own[self.end..])?;
         self.end += n;
         Ok(n)
     }
@@ -76,7 +88,7 @@ impl ReadBuf {
     /// As `fill`; `WouldBlock` when nothing was queued.
     pub(crate) fn try_fill(&mut self, conn: &dyn Conn, limit: usize) -> io::Result<usize> {
         self.make_room(limit)?;
-        let r = conn.try_read(&mut self.bytes[self.end..]);
+        let r = conn.try_read(&mut self.own[self.end..]);
         match r {
             Ok(n) => self.end += n,
             Err(_) => {
@@ -87,51 +99,63 @@ impl ReadBuf {
     }
 
     fn make_room(&mut self, limit: usize) -> io::Result<()> {
-        if self.bytes.is_empty() {
-            self.bytes = to_mut(BufPool::get(START).into_vec());
+        self.thaw();
+        if self.own.is_empty() {
+            self.own = BufPool::get(START).into_vec();
         }
-        if self.end < self.bytes.len() {
+        if self.end < self.own.len() {
             return Ok(());
         }
         if self.start > 0 {
-            self.bytes.copy_within(self.start..self.end, 0);
+            self.own.copy_within(self.start..self.end, 0);
             (self.start, self.end) = (0, self.end - self.start);
             return Ok(());
         }
-        let len = self.bytes.len();
+        let len = self.own.len();
         if len >= limit {
             return Err(io::Error::new(io::ErrorKind::OutOfMemory, "the buffered data reached its limit"));
         }
         let mut grown = Vec::with_capacity((len * 2).min(limit).max(START));
         grown.extend_from_slice(self.data());
         grown.resize(grown.capacity(), 0);
-        give_back(std::mem::replace(&mut self.bytes, to_mut(grown)));
+        give_back(std::mem::replace(&mut self.own, grown));
         Ok(())
+    }
+
+    /// Makes the storage writable again (see the module doc).
+    fn thaw(&mut self) {
+        let Some(whole) = self.frozen.take() else { return };
+        if whole.is_unique() {
+            self.own = Vec::from(whole);
+            return;
+        }
+        let data = &whole[self.start..self.end];
+        let mut fresh = BufPool::get(whole.len()).into_vec();
+        fresh[..data.len()].copy_from_slice(data);
+        (self.start, self.end) = (0, data.len());
+        self.own = fresh;
+        self.retired = Some(whole);
     }
 
     /// Splits the first `n` buffered bytes off as a shared, immutable head.
     pub(crate) fn take_head(&mut self, n: usize) -> Bytes {
-        let mut head = self.bytes.split_to(self.start + n);
-        head.advance(self.start);
-        (self.start, self.end) = (0, self.end - self.start - n);
-        self.shared = true;
-        head.freeze()
+        let whole = match &mut self.frozen {
+            Some(whole) => whole,
+            frozen => frozen.insert(Bytes::from(std::mem::take(&mut self.own))),
+        };
+        let head = whole.slice(self.start..self.start + n);
+        self.consume(n);
+        head
     }
 
-    /// Makes the storage a plain vector again after a `take_head` (see the
-    /// module doc), keeping the unread data.
-    pub(crate) fn reclaim(&mut self) {
-        if !std::mem::take(&mut self.shared) {
-            return;
+    /// After the requests are gone: the storage is writable again, and
+    /// frozen storage left behind goes back to the pool (see the module
+    /// doc).
+    fn reclaim(&mut self) {
+        self.thaw();
+        if let Some(whole) = self.retired.take_if(|b| b.is_unique()) {
+            recycle(whole);
         }
-        let mut rest = std::mem::take(&mut self.bytes);
-        rest.truncate(self.end);
-        rest.advance(self.start);
-        let data_len = rest.len();
-        let mut v: Vec<u8> = rest.into();
-        v.resize(v.capacity().max(START), 0);
-        (self.start, self.end) = (0, data_len);
-        self.bytes = to_mut(v);
     }
 
     /// Gives the storage back to the pool when no data is buffered.
@@ -141,7 +165,7 @@ impl ReadBuf {
             return false;
         }
         self.reclaim();
-        give_back(std::mem::take(&mut self.bytes));
+        give_back(std::mem::take(&mut self.own));
         true
     }
 
@@ -152,15 +176,18 @@ impl ReadBuf {
     }
 }
 
-/// A vector as a `BytesMut` without copying (its length is its capacity).
-fn to_mut(v: Vec<u8>) -> BytesMut {
-    Bytes::from(v).try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]))
+/// Returns a storage vector to its pool class.
+fn give_back(v: Vec<u8>) {
+    if !v.is_empty() {
+        BufPool::put(v);
+    }
 }
 
-/// Returns a uniquely held storage vector to its pool class.
-fn give_back(bytes: BytesMut) {
-    if !bytes.is_empty() {
-        BufPool::put(bytes.into());
+/// Returns frozen storage to the pool if no slice of it is left; else the
+/// last slice frees it.
+fn recycle(whole: Bytes) {
+    if whole.is_unique() {
+        give_back(Vec::from(whole));
     }
 }
 
@@ -265,7 +292,87 @@ impl Drop for WriteBuf {
 
 impl Drop for ReadBuf {
     fn drop(&mut self) {
-        (self.start, self.end) = (0, 0);
-        self.release();
+        self.frozen.take().into_iter().chain(self.retired.take()).for_each(recycle);
+        give_back(std::mem::take(&mut self.own));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use super::ReadBuf;
+    use crate::stream::Conn;
+
+    /// A stream that hands out queued chunks, one per read.
+    struct Chunks(Mutex<Vec<&'static [u8]>>);
+
+    impl Conn for Chunks {
+        fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut q = self.0.lock().unwrap();
+            let Some(c) = q.first().copied() else { return Ok(0) };
+            q.remove(0);
+            buf[..c.len()].copy_from_slice(c);
+            Ok(c.len())
+        }
+        fn write(&self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn set_read_deadline(&self, _: Option<Instant>) -> io::Result<()> {
+            Ok(())
+        }
+        fn set_write_deadline(&self, _: Option<Instant>) -> io::Result<()> {
+            Ok(())
+        }
+        fn shutdown_write(&self) {}
+        fn close(&self) {}
+    }
+
+    fn chunks(c: &[&'static [u8]]) -> Chunks {
+        Chunks(Mutex::new(c.to_vec()))
+    }
+
+    #[test]
+    fn a_dropped_head_gives_the_same_storage_back_for_the_next_read() {
+        let conn = chunks(&[b"GET / HTTP/1.1\r\n\r\nGET", b" /b"]);
+        let mut rb = ReadBuf::new();
+        rb.fill(&conn, 1 << 20).unwrap();
+        let storage = rb.data().as_ptr();
+        let head = rb.take_head(18);
+        assert_eq!(&head[..], b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(rb.data(), b"GET", "the unread bytes stay buffered");
+        drop(head);
+        rb.fill(&conn, 1 << 20).unwrap();
+        assert_eq!(rb.data(), b"GET /b");
+        assert_eq!(rb.data().as_ptr(), storage.wrapping_add(18), "no copy, no new buffer");
+        assert!(!rb.release(), "data is buffered: the storage stays");
+    }
+
+    #[test]
+    fn a_fill_while_a_head_lives_moves_the_unread_bytes_and_keeps_the_head() {
+        let conn = chunks(&[b"POST / HTTP/1.1\r\n\r\nab", b"cd"]);
+        let mut rb = ReadBuf::new();
+        rb.fill(&conn, 1 << 20).unwrap();
+        let head = rb.take_head(19);
+        rb.fill(&conn, 1 << 20).unwrap();
+        assert_eq!(rb.data(), b"abcd");
+        assert_eq!(&head[..], b"POST / HTTP/1.1\r\n\r\n", "the head's bytes were not written over");
+        assert!(rb.retired.is_some());
+        rb.consume(4);
+        drop(head);
+        assert!(rb.release());
+        assert!(rb.retired.is_none() && rb.frozen.is_none() && rb.own.is_empty(), "everything went back");
+    }
+
+    #[test]
+    fn a_head_outliving_the_buffer_stays_readable() {
+        let conn = chunks(&[b"GET /x HTTP/1.1\r\n\r\n"]);
+        let mut rb = ReadBuf::new();
+        rb.fill(&conn, 1 << 20).unwrap();
+        let head = rb.take_head(19);
+        drop(rb);
+        assert_eq!(&head[..], b"GET /x HTTP/1.1\r\n\r\n");
     }
 }

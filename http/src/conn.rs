@@ -138,13 +138,16 @@ impl Loop<'_> {
     /// back and waits for readability holding none. False when it should
     /// close instead (EOF, idle timeout, shutdown).
     fn idle(&mut self, first: bool) -> bool {
-        if self.more_buffered() {
-            return true;
-        }
+        let released = {
+            let mut rbuf = self.wire.rbuf.lock();
+            if head_buffered(rbuf.data()) {
+                return true;
+            }
+            !first && rbuf.release()
+        };
         if self.wbuf.flush_to(&*self.wire.conn).is_err() {
             return false;
         }
-        let released = !first && self.wire.rbuf.lock().release();
         if !first {
             self.wbuf.release();
             self.config.state(self.remote, ConnState::Idle);
@@ -198,12 +201,6 @@ impl Loop<'_> {
                 Err(_) => return false,
             }
         }
-    }
-
-    /// Whether a complete request head is already buffered.
-    fn more_buffered(&self) -> bool {
-        let rbuf = self.wire.rbuf.lock();
-        memchr::memmem::find(parse::skip_leading_crlf(rbuf.data()), b"\r\n\r\n").is_some()
     }
 
     /// Reads and parses the next request head; the request and whether the
@@ -300,7 +297,6 @@ impl Loop<'_> {
         };
         header_pool::REQUESTS.put(std::mem::take(req.headers_mut()));
         drop(req);
-        wire.rbuf.lock().reclaim();
         reusable
     }
 
@@ -390,6 +386,11 @@ pub(crate) fn linger(conn: &dyn Conn) {
             break;
         }
     }
+}
+
+/// Whether `data` holds a complete request head.
+fn head_buffered(data: &[u8]) -> bool {
+    memchr::memmem::find(parse::skip_leading_crlf(data), b"\r\n\r\n").is_some()
 }
 
 /// `Expect: 100-continue` on HTTP/1.1 is honoured; any other expectation
