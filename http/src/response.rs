@@ -423,17 +423,17 @@ impl Head {
             header_line(to, name.as_str().as_bytes(), value.as_bytes());
         }
         if !headers.contains_key(DATE) {
-            date::with(|d| header_line(to, b"date", d));
+            date::with(|d| line(to, b"Date", d));
         }
         match self.out.framing {
-            Framing::Length(n) if self.add_len => header_line(to, b"content-length", itoa(n, &mut [0; 20])),
-            Framing::Chunked => header_line(to, b"transfer-encoding", b"chunked"),
+            Framing::Length(n) if self.add_len => line(to, b"Content-Length", itoa(n, &mut [0; 20])),
+            Framing::Chunked => line(to, b"Transfer-Encoding", b"chunked"),
             _ => {}
         }
         if self.close {
-            header_line(to, b"connection", b"close");
+            line(to, b"Connection", b"close");
         } else if self.version == Version::HTTP_10 {
-            header_line(to, b"connection", b"keep-alive");
+            line(to, b"Connection", b"keep-alive");
         }
         to.put(b"\r\n");
         if let Some(n) = chunk {
@@ -471,6 +471,9 @@ impl Put for Sink<'_> {
 }
 
 fn status_line(to: &mut impl Put, version: Version, status: StatusCode) {
+    if version != Version::HTTP_10 && status == StatusCode::OK {
+        return to.put(b"HTTP/1.1 200 OK\r\n");
+    }
     to.put(if version == Version::HTTP_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
     to.put(status.as_str().as_bytes());
     to.put(b" ");
@@ -489,10 +492,15 @@ fn header_line(to: &mut impl Put, name: &[u8], value: &[u8]) {
                 *d = if upper { b.to_ascii_uppercase() } else { b };
                 upper = b == b'-';
             }
-            to.put(c);
+            line(to, c, value);
         }
-        None => to.put(name),
+        None => line(to, name, value),
     }
+}
+
+/// A header line whose name is spelled as it goes out.
+fn line(to: &mut impl Put, name: &[u8], value: &[u8]) {
+    to.put(name);
     to.put(b": ");
     to.put(value);
     to.put(b"\r\n");
