@@ -248,11 +248,17 @@ impl Loop<'_> {
             }
         };
         let (mut parts, ()) = http::Request::new(()).into_parts();
-        raw.build(&head, &mut self.names, &mut parts).map_err(ReadErr::Reject)?;
-        let framing = transfer::request_framing(&parts.headers, parts.version).map_err(ReadErr::Reject)?;
-        let expects = expects_continue(&parts.headers, parts.version).map_err(ReadErr::Reject)?;
+        let seen = raw.build(&head, &mut self.names, &mut parts).map_err(ReadErr::Reject)?;
+        // With neither framing header the body is empty; the lookups are
+        // only for heads that have them.
+        let framing = match seen.framing {
+            true => transfer::request_framing(&parts.headers, parts.version).map_err(ReadErr::Reject)?,
+            false => transfer::Framing::Empty,
+        };
+        let expects =
+            seen.expect && expects_continue(&parts.headers, parts.version).map_err(ReadErr::Reject)?;
         self.wire.owe_continue(expects && framing != transfer::Framing::Empty);
-        let close = !transfer::keep_alive(parts.version, &parts.headers);
+        let close = !transfer::keep_alive(parts.version, seen.connection.then_some(&parts.headers));
         let body_deadline = cfg.read_timeout.map(|d| start.unwrap_or_else(Instant::now) + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
         let body = Body::wire(Arc::clone(&self.wire), framing);

@@ -18,7 +18,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::request::Parts;
 use http::{Method, StatusCode, Uri, Version};
 
@@ -135,30 +135,59 @@ fn parse_with<'b>(
     Ok(Some(Raw { len: skip + n, method, version, target: (at(target), target.len()) }))
 }
 
+/// Which headers the framing, `Expect` and keep-alive rules read were in
+/// a head, noted while the header map is built, so that a request without
+/// them (the common case) pays no lookup for them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    /// `Content-Length` or `Transfer-Encoding`.
+    pub(crate) framing: bool,
+    pub(crate) expect: bool,
+    pub(crate) connection: bool,
+}
+
 impl Raw {
     /// Fills `parts` (a fresh request's) from `head`, the split-off bytes
     /// this was measured in: the target and header values are slices of
     /// it, not copies. Filled in place: the parts are a few hundred bytes,
-    /// which a returned value would copy on its way.
+    /// which a returned value would copy on its way. On HTTP/1.1 the head
+    /// must carry exactly one valid `Host` (RFC 9112 §3.2).
     pub(crate) fn build(
         self,
         head: &Bytes,
         names: &mut Vec<(HeaderName, usize, usize)>,
         parts: &mut Parts,
-    ) -> Result<(), Reject> {
+    ) -> Result<Seen, Reject> {
         let (at, len) = self.target;
         let uri = parse_target(head.slice(at..at + len), &self.method)?;
         let mut headers = header_pool::REQUESTS.get(names.len());
+        let mut seen = Seen::default();
+        let (mut hosts, mut hosts_valid) = (0, true);
         for (name, at, len) in names.drain(..) {
             let value = HeaderValue::from_maybe_shared(head.slice(at..at + len))
                 .map_err(|_| Reject::bad("invalid header value"))?;
+            if name == HOST {
+                hosts += 1;
+                hosts_valid &= valid_host(value.as_bytes());
+            } else if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+                seen.framing = true;
+            } else if name == CONNECTION {
+                seen.connection = true;
+            } else if name == EXPECT {
+                seen.expect = true;
+            }
             headers.append(name, value);
         }
         if self.version == Version::HTTP_11 {
-            check_host(&headers)?;
+            match hosts {
+                0 => return Err(Reject::bad("missing required Host header")),
+                1 if hosts_valid => {}
+                1 => return Err(Reject::bad("malformed Host header")),
+                _ => return Err(Reject::bad("too many Host headers")),
+            }
         }
         (parts.method, parts.uri, parts.version, parts.headers) = (self.method, uri, self.version, headers);
-        Ok(())
+        Ok(seen)
     }
 }
 
@@ -213,21 +242,12 @@ fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
     Uri::from_maybe_shared(target).map_err(|_| Reject::bad("invalid request target"))
 }
 
-/// RFC 9112 §3.2: exactly one `Host`, and a valid one.
-fn check_host(headers: &HeaderMap) -> Result<(), Reject> {
-    let mut hosts = headers.get_all(HOST).iter();
-    let host = hosts.next().ok_or(Reject::bad("missing required Host header"))?;
-    if hosts.next().is_some() {
-        return Err(Reject::bad("too many Host headers"));
-    }
-    if !valid_host(host.as_bytes()) {
-        return Err(Reject::bad("malformed Host header"));
-    }
-    Ok(())
-}
-
 /// Go's `httpguts.ValidHostHeader`: the bytes a host, an IPv6 literal and
 /// a port can hold, and nothing else.
 fn valid_host(h: &[u8]) -> bool {
-    h.iter().all(|&b| b.is_ascii_alphanumeric() || b"!$&'()*+,-.:;=[]_~%".contains(&b))
+    h.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'-' | b'.')
+            || matches!(b, b':' | b';' | b'=' | b'[' | b']' | b'_' | b'~' | b'%')
+    })
 }

@@ -282,7 +282,7 @@ fn reusable(x: &Exchange<'_>, head: &Head, framing: Framing) -> bool {
         || (x.head.method == Method::CONNECT && head.status.is_success());
     framing != Framing::Close
         && !tunnel
-        && transfer::keep_alive(head.version, &head.headers)
+        && transfer::keep_alive(head.version, Some(&head.headers))
         && !transfer::has_token(&x.head.headers, "close")
 }
 

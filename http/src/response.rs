@@ -180,7 +180,7 @@ impl ResponseWriter {
         self.wbuf.truncate(self.staged_from);
         self.written = 0;
         self.headers.clear();
-        self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+        self.headers.insert(CONTENT_TYPE, sniff::TEXT_PLAIN);
         self.status = Some(status);
         self.close = true;
         let _ = self.write_all(text.as_bytes());
@@ -210,7 +210,7 @@ impl ResponseWriter {
         let staged = self.wbuf.len() - self.staged_from;
         if staged > 0 && !self.headers.contains_key(CONTENT_TYPE) {
             let ty = sniff::content_type(&self.wbuf.data()[self.staged_from..]);
-            self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(ty));
+            self.headers.insert(CONTENT_TYPE, ty);
         }
         let head =
             Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
@@ -371,8 +371,7 @@ impl Write for ResponseWriter {
         if self.head_request {
             if self.written == 0 && !data.is_empty() && !self.headers.contains_key(CONTENT_TYPE) {
                 // Go sniffs a HEAD response's type from what it would send.
-                let ty = sniff::content_type(data);
-                self.headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(ty));
+                self.headers.insert(CONTENT_TYPE, sniff::content_type(data));
             }
             self.written += data.len() as u64;
             return Ok(data.len());

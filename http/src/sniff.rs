@@ -3,34 +3,49 @@
 //! XML, PDF, the common images, else plain text when the bytes look like
 //! text, else `application/octet-stream`).
 
+use http::HeaderValue;
+
 /// At most this many leading bytes are looked at, as in Go.
 const SNIFF_LEN: usize = 512;
 
-/// The content type `data` most likely has.
-pub(crate) fn content_type(data: &[u8]) -> &'static str {
+/// Plain text, the type of most small bodies and of the server's own
+/// error texts.
+pub(crate) const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+
+/// The content type `data` most likely has. The values are constants, so
+/// a response pays no header validation for them.
+pub(crate) fn content_type(data: &[u8]) -> HeaderValue {
     let data = &data[..data.len().min(SNIFF_LEN)];
     let text = data.trim_ascii_start();
-    let html = [&b"<!doctype html"[..], b"<html", b"<head", b"<body", b"<script", b"<div", b"<p", b"<!--"];
-    if html.iter().any(|sig| starts_with_ignore_case(text, sig)) {
-        return "text/html; charset=utf-8";
+    if text.first() == Some(&b'<') {
+        let html =
+            [&b"<!doctype html"[..], b"<html", b"<head", b"<body", b"<script", b"<div", b"<p", b"<!--"];
+        if html.iter().any(|sig| starts_with_ignore_case(text, sig)) {
+            const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+            return HTML;
+        }
+        if text.starts_with(b"<?xml") {
+            const XML: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
+            return XML;
+        }
     }
-    if text.starts_with(b"<?xml") {
-        return "text/xml; charset=utf-8";
-    }
-    let magic: [(&[u8], &str); 5] = [
-        (b"%PDF-", "application/pdf"),
-        (b"\x89PNG\r\n\x1a\n", "image/png"),
-        (b"\xff\xd8\xff", "image/jpeg"),
-        (b"GIF87a", "image/gif"),
-        (b"GIF89a", "image/gif"),
+    const MAGIC: [(&[u8], HeaderValue); 5] = [
+        (b"%PDF-", HeaderValue::from_static("application/pdf")),
+        (b"\x89PNG\r\n\x1a\n", HeaderValue::from_static("image/png")),
+        (b"\xff\xd8\xff", HeaderValue::from_static("image/jpeg")),
+        (b"GIF87a", HeaderValue::from_static("image/gif")),
+        (b"GIF89a", HeaderValue::from_static("image/gif")),
     ];
-    if let Some((_, ty)) = magic.iter().find(|(sig, _)| data.starts_with(sig)) {
-        return ty;
+    if matches!(data.first(), Some(b'%' | 0x89 | 0xff | b'G')) {
+        if let Some((_, ty)) = MAGIC.iter().find(|(sig, _)| data.starts_with(sig)) {
+            return ty.clone();
+        }
     }
     if data.iter().any(|&b| matches!(b, 0..=8 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f)) {
-        return "application/octet-stream";
+        const BINARY: HeaderValue = HeaderValue::from_static("application/octet-stream");
+        return BINARY;
     }
-    "text/plain; charset=utf-8"
+    TEXT_PLAIN
 }
 
 fn starts_with_ignore_case(data: &[u8], sig: &[u8]) -> bool {

@@ -164,11 +164,12 @@ fn list_has(v: &HeaderValue, token: &str) -> bool {
 
 /// Whether the sender of a message with these headers wants the
 /// connection kept after it: HTTP/1.1 unless `close`; HTTP/1.0 only with
-/// `keep-alive`.
-pub(crate) fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
+/// `keep-alive`. `None` for headers known to hold no `Connection`.
+pub(crate) fn keep_alive(version: Version, headers: Option<&HeaderMap>) -> bool {
+    let has = |token| headers.is_some_and(|h| has_token(h, token));
     match version {
-        Version::HTTP_11 => !has_token(headers, "close"),
-        Version::HTTP_10 => has_token(headers, "keep-alive") && !has_token(headers, "close"),
+        Version::HTTP_11 => !has("close"),
+        Version::HTTP_10 => has("keep-alive") && !has("close"),
         _ => false,
     }
 }
