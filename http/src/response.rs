@@ -415,13 +415,15 @@ impl Head {
     /// Writes the head, then the size line of a first chunk of `chunk` bytes.
     fn write(&self, headers: &HeaderMap, to: &mut impl Put, chunk: Option<usize>) {
         status_line(to, self.version, self.status);
+        let mut dated = false;
         for (name, value) in headers {
             if name == TRANSFER_ENCODING || name == CONNECTION && self.close {
                 continue;
             }
+            dated |= name == DATE;
             header_line(to, name.as_str().as_bytes(), value.as_bytes());
         }
-        if !headers.contains_key(DATE) {
+        if !dated {
             date::with(|d| line(to, b"Date", d));
         }
         match self.out.framing {

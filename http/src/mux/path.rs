@@ -21,10 +21,22 @@ pub(crate) fn clean(p: &str) -> Cow<'_, str> {
 /// Whether `clean(p)` is `p`: rooted, with no empty, `.` or `..` element
 /// except a final empty one (the trailing slash).
 fn is_clean(p: &str) -> bool {
-    let Some(rest) = p.strip_prefix('/') else { return false };
-    let mut elems = rest.split('/');
-    let last = elems.next_back().unwrap_or("");
-    last != "." && last != ".." && elems.all(|e| !matches!(e, "" | "." | ".."))
+    let b = p.as_bytes();
+    if b.first() != Some(&b'/') {
+        return false;
+    }
+    let mut start = 1;
+    for i in 1..=b.len() {
+        if i < b.len() && b[i] != b'/' {
+            continue;
+        }
+        match &b[start..i] {
+            b"." | b".." => return false,
+            b"" if i < b.len() => return false,
+            _ => start = i + 1,
+        }
+    }
+    true
 }
 
 #[cold]
