@@ -302,3 +302,25 @@ fn serves_over_a_real_socket() {
         "{resp}"
     );
 }
+
+#[test]
+fn a_connections_next_request_carries_nothing_from_the_last() {
+    let mut mux = ServeMux::new();
+    mux.handle_func("GET /a/{x}", |w: &mut ResponseWriter, r: &mut Request| {
+        r.extensions_mut().insert(7u32);
+        r.context(); // made, and ended when the handler returns
+        write!(w, "a x={}", r.path_value("x").unwrap_or("-"))
+    });
+    mux.handle_func("GET /b", |w: &mut ResponseWriter, r: &mut Request| {
+        let ended = r.context().err().is_some();
+        let ext = r.extensions().get::<u32>();
+        write!(w, "b x={:?} ext={ext:?} pattern={:?} ended={ended}", r.path_value("x"), r.pattern())
+    });
+    let out = serve_raw(&mux, b"GET /a/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("\r\n\r\na x=1HTTP/1.1 200 OK\r\n"), "{out}");
+    assert!(
+        out.ends_with("\r\n\r\nb x=None ext=None pattern=Some(\"GET /b\") ended=false"),
+        "the second request saw the first one's state: {out}"
+    );
+}

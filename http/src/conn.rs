@@ -11,12 +11,19 @@
 //! pipelined requests stay in the write buffer while another complete
 //! request is already buffered, so they go out in one write.
 //!
+//! # The request slot
+//! A connection keeps one `Request` and one response header map and fills
+//! them in place for each request (`Request::slot`, `recycle`), so a
+//! request moves no struct of a few hundred bytes through the loop's
+//! steps and reuses its header maps' room; a connection idle for
+//! [`SHRINK_AFTER`], or ending, gives the maps back to `header_pool`.
+//!
 //! # Stack depth
 //! Past the buffers, an idle connection costs the stack pages its goroutine
 //! keeps. A connection idle for [`SHRINK_AFTER`] gives back the pages below
 //! the depth it waits at (`Loop::wait_idle`), so that depth is kept small:
 //! the steps of a request (`read_request` with its header slots, `serve`
-//! with the request and the response, `reject`) are out of line, and their
+//! with the response writer, `reject`) are out of line, and their
 //! frames exist only while a request is in hand.
 //!
 //! # Rejections
@@ -29,7 +36,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderName, EXPECT};
+use http::header::{HeaderMap, HeaderName, EXPECT};
 use http::{Method, StatusCode, Version};
 
 use crate::body::Body;
@@ -73,8 +80,19 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag(), config.base_context()));
     let id = config.track(&wire);
     config.state(remote, ConnState::New);
-    let mut c = Loop { wire, handler, config, wbuf: WriteBuf::new(), names: Vec::new(), remote };
+    let req = Request::slot(remote, Arc::clone(&wire), HeaderMap::new());
+    let mut c = Loop {
+        wire,
+        handler,
+        config,
+        req,
+        resp_headers: HeaderMap::new(),
+        wbuf: WriteBuf::new(),
+        names: Vec::new(),
+        remote,
+    };
     let end = c.run();
+    c.release_maps();
     config.untrack(id);
     config.state(remote, end);
 }
@@ -83,6 +101,10 @@ struct Loop<'a> {
     wire: Arc<Wire>,
     handler: &'a dyn Handler,
     config: &'a Config,
+    /// The request being served, filled in place for each (`Request::slot`).
+    req: Request,
+    /// The response header map between responses (cleared), or none.
+    resp_headers: HeaderMap,
     wbuf: WriteBuf,
     /// Scratch for header names between parse and build.
     names: Vec<(HeaderName, usize, usize)>,
@@ -105,8 +127,8 @@ impl Loop<'_> {
             if !self.idle(std::mem::take(&mut first)) {
                 break;
             }
-            let (req, close) = match self.read_request() {
-                Ok(r) => r,
+            let close = match self.read_request() {
+                Ok(close) => close,
                 Err(ReadErr::Gone) => break,
                 Err(ReadErr::Reject(r)) => {
                     self.reject(r);
@@ -114,7 +136,7 @@ impl Loop<'_> {
                 }
             };
             self.config.state(self.remote, ConnState::Active);
-            if !self.serve(req, close) {
+            if !self.serve(close) {
                 break;
             }
             if self.wire.hijacked() {
@@ -176,8 +198,9 @@ impl Loop<'_> {
     /// connection idle for long costs its shallow frames only; a busy
     /// connection never pays for it. False when the connection should
     /// close (EOF, an error, the idle deadline).
-    fn wait_idle(&self, idle: Option<Instant>, shrink_at: Instant) -> bool {
-        let conn = &*self.wire.conn;
+    fn wait_idle(&mut self, idle: Option<Instant>, shrink_at: Instant) -> bool {
+        let wire = Arc::clone(&self.wire);
+        let conn = &*wire.conn;
         let mut shrunk = idle.is_some_and(|d| d <= shrink_at);
         if conn.set_read_deadline(if shrunk { idle } else { Some(shrink_at) }).is_err() {
             return false;
@@ -185,13 +208,12 @@ impl Loop<'_> {
         loop {
             // A stream whose `try_read` blocks (the default) may time out
             // in either step.
-            let r = conn
-                .wait_readable()
-                .and_then(|()| self.wire.rbuf.lock().try_fill(conn, self.wire.rbuf_limit));
+            let r = conn.wait_readable().and_then(|()| wire.rbuf.lock().try_fill(conn, wire.rbuf_limit));
             match r {
                 Ok(n) => return n > 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut && !shrunk => {
+                    self.release_maps();
                     gort_runtime::shrink_stack();
                     shrunk = true;
                     if conn.set_read_deadline(idle).is_err() {
@@ -203,10 +225,17 @@ impl Loop<'_> {
         }
     }
 
-    /// Reads and parses the next request head; the request and whether the
+    /// Gives the header maps back to their pools (a connection idle for
+    /// long, or ending); the next request takes them again.
+    fn release_maps(&mut self) {
+        self.req.release_room();
+        header_pool::RESPONSES.put(std::mem::take(&mut self.resp_headers));
+    }
+
+    /// Reads and parses the next request head into the slot; whether the
     /// connection must close after it.
     #[inline(never)]
-    fn read_request(&mut self) -> Result<(Request, bool), ReadErr> {
+    fn read_request(&mut self) -> Result<bool, ReadErr> {
         let cfg = self.config;
         // When the head's first read began; read only when a deadline needs
         // it: a head already buffered whole (the keep-alive case, read by
@@ -247,8 +276,8 @@ impl Loop<'_> {
                 }
             }
         };
-        let (mut parts, ()) = http::Request::new(()).into_parts();
-        let seen = raw.build(&head, &mut self.names, &mut parts).map_err(ReadErr::Reject)?;
+        let parts = self.req.parts_mut();
+        let seen = raw.build(&head, &mut self.names, parts).map_err(ReadErr::Reject)?;
         // With neither framing header the body is empty; the lookups are
         // only for heads that have them.
         let framing = match seen.framing {
@@ -261,29 +290,35 @@ impl Loop<'_> {
         let close = !transfer::keep_alive(parts.version, seen.connection.then_some(&parts.headers));
         let body_deadline = cfg.read_timeout.map(|d| start.unwrap_or_else(Instant::now) + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
-        let body = Body::wire(Arc::clone(&self.wire), framing);
-        Ok((Request::on_wire(parts, body, self.remote, Arc::clone(&self.wire)), close))
+        self.req.set_body(Body::wire(Arc::clone(&self.wire), framing));
+        Ok(close)
     }
 
     /// Runs the handler on `req` and finishes the exchange; false when the
     /// connection must not serve another request.
     #[inline(never)]
-    fn serve(&mut self, mut req: Request, close: bool) -> bool {
+    fn serve(&mut self, close: bool) -> bool {
         let wire = Arc::clone(&self.wire);
         if wire.take_continue() {
             // Earlier pipelined responses go out before a 100 Continue can.
             wire.owe_continue(self.wbuf.flush_to(&*wire.conn).is_ok());
         }
+        let req = &mut self.req;
         let head_request = req.method() == Method::HEAD;
+        let headers = match self.resp_headers.capacity() {
+            0 => header_pool::RESPONSES.get(0),
+            _ => std::mem::take(&mut self.resp_headers),
+        };
         let mut w = ResponseWriter::new(
             Arc::clone(&wire),
             std::mem::replace(&mut self.wbuf, WriteBuf::new()),
+            headers,
             head_request,
             req.version(),
             close,
         );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
-        let ok = self.run_handler(&mut w, &mut req);
+        let ok = run_handler(self.handler, self.config, &wire, self.remote, &mut w, req);
         req.end_context();
         if wire.hijacked() {
             return false;
@@ -294,49 +329,15 @@ impl Loop<'_> {
             w.fail(status, &format!("{} {reason}: the request body was refused\n", status.as_str()));
         }
         let fin = w.finish();
-        self.wbuf = fin.wbuf;
+        (self.wbuf, self.resp_headers) = (fin.wbuf, fin.headers);
         let reusable = ok && !fin.close && fault.is_none() && {
             if !req.body().is_empty() {
                 let _ = self.wbuf.flush_to(&*wire.conn);
             }
             req.body().finish(&wire, MAX_DRAIN)
         };
-        header_pool::REQUESTS.put(std::mem::take(req.headers_mut()));
-        drop(req);
+        req.recycle(self.remote, &wire);
         reusable
-    }
-
-    /// Calls the handler, turning an error or a panic into a 500 (when
-    /// nothing was written yet) and a log line. True when it returned Ok.
-    fn run_handler(&self, w: &mut ResponseWriter, req: &mut Request) -> bool {
-        if req.method() == Method::OPTIONS && req.uri() == "*" {
-            w.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
-            return true;
-        }
-        let line = |r: &Request| format!("{} {} {:?}", r.method(), r.uri(), r.version());
-        let failure = match catch_unwind(AssertUnwindSafe(|| self.handler.serve_http(w, req))) {
-            Ok(Ok(())) => return true,
-            Ok(Err(e)) => {
-                self.config.log(&format!("http: handler error serving {}: {e}", line(req)));
-                None
-            }
-            Err(p) => Some(panic_message(&*p)),
-        };
-        if let Some(msg) = failure {
-            let who = match gort_runtime::current() {
-                Some(g) => format!("goroutine {} {:?}", g.id(), g.name().unwrap_or("")),
-                None => "a plain thread".to_owned(),
-            };
-            self.config.log(&format!(
-                "http: panic serving {} ({}) in {who}: {msg}",
-                self.remote.map_or("-".to_owned(), |a| a.to_string()),
-                line(req),
-            ));
-        }
-        if !w.committed() && !self.wire.hijacked() {
-            w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
-        }
-        false
     }
 
     /// Answers a head that cannot be served, then closes lingering.
@@ -376,6 +377,46 @@ impl Loop<'_> {
     fn linger(&self) {
         linger(&*self.wire.conn);
     }
+}
+
+/// Calls the handler, turning an error or a panic into a 500 (when
+/// nothing was written yet) and a log line. True when it returned Ok.
+fn run_handler(
+    handler: &dyn Handler,
+    config: &Config,
+    wire: &Wire,
+    remote: Option<std::net::SocketAddr>,
+    w: &mut ResponseWriter,
+    req: &mut Request,
+) -> bool {
+    if req.method() == Method::OPTIONS && req.uri() == "*" {
+        w.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+        return true;
+    }
+    let line = |r: &Request| format!("{} {} {:?}", r.method(), r.uri(), r.version());
+    let failure = match catch_unwind(AssertUnwindSafe(|| handler.serve_http(w, req))) {
+        Ok(Ok(())) => return true,
+        Ok(Err(e)) => {
+            config.log(&format!("http: handler error serving {}: {e}", line(req)));
+            None
+        }
+        Err(p) => Some(panic_message(&*p)),
+    };
+    if let Some(msg) = failure {
+        let who = match gort_runtime::current() {
+            Some(g) => format!("goroutine {} {:?}", g.id(), g.name().unwrap_or("")),
+            None => "a plain thread".to_owned(),
+        };
+        config.log(&format!(
+            "http: panic serving {} ({}) in {who}: {msg}",
+            remote.map_or("-".to_owned(), |a| a.to_string()),
+            line(req),
+        ));
+    }
+    if !w.committed() && !wire.hijacked() {
+        w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
+    }
+    false
 }
 
 /// Go's `closeWriteAndWait`: send a FIN, then read and discard until EOF

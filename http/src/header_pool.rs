@@ -1,17 +1,18 @@
-//! Header maps reused from one request to the next (`sync::Pool`, so per P):
-//! a request's headers and its response's headers each cost two
-//! allocations when built fresh, and none when a cleared map comes back.
+//! Header maps reused from one request to the next: a request's headers
+//! and its response's headers each cost two allocations when built fresh,
+//! and none when a cleared map is reused.
 //!
-//! Only the server's own maps come back: the request's once the handler
-//! returned ([`REQUESTS`]), the response's once its head went out
-//! ([`RESPONSES`]). The two are separate pools because each request takes
-//! one map of each before it gives either back: a pool's per-P slot holds
-//! one map, so with one pool every other take and give went to the locked
-//! shared list. A map that grew past [`KEEP`] entries is dropped instead,
-//! so one request with a hundred headers does not pin that much memory for
-//! every later one. The pools keep a few maps per P while requests are in
-//! flight and sysmon's sweeps free them once traffic stops, so an idle
-//! connection holds none.
+//! A busy connection keeps one map of each kind and clears it between its
+//! requests ([`clear`]). The pools (`sync::Pool`, so per P) hold the maps
+//! of connections that are not busy: a connection takes its two maps from
+//! [`REQUESTS`] and [`RESPONSES`] when it starts a request without them,
+//! and gives them back when it has idled for a while or closes. The two
+//! are separate pools because a connection takes one map of each before it
+//! gives either back: a pool's per-P slot holds one map, so with one pool
+//! every other take and give went to the locked shared list. A map that
+//! grew past [`KEEP`] entries is dropped instead, so one request with a
+//! hundred headers does not pin that much memory for every later one.
+//! sysmon's sweeps free what the pools keep once traffic stops.
 
 use std::sync::LazyLock;
 
@@ -45,11 +46,22 @@ impl HeaderPool {
         map
     }
 
-    /// Gives `map` back for a later request.
+    /// Gives `map` back for a later request (one with no room is not
+    /// worth a slot).
     pub(crate) fn put(&self, mut map: HeaderMap) {
-        if map.capacity() <= KEEP {
+        if (1..=KEEP).contains(&map.capacity()) {
             map.clear();
             self.0.put(map);
         }
+    }
+}
+
+/// Empties a map a connection keeps for its next request; one grown past
+/// [`KEEP`] is dropped instead, as the pools do.
+pub(crate) fn clear(map: &mut HeaderMap) {
+    if map.capacity() <= KEEP {
+        map.clear();
+    } else {
+        *map = HeaderMap::new();
     }
 }

@@ -147,11 +147,12 @@ pub(crate) struct Seen {
 }
 
 impl Raw {
-    /// Fills `parts` (a fresh request's) from `head`, the split-off bytes
-    /// this was measured in: the target and header values are slices of
-    /// it, not copies. Filled in place: the parts are a few hundred bytes,
-    /// which a returned value would copy on its way. On HTTP/1.1 the head
-    /// must carry exactly one valid `Host` (RFC 9112 §3.2).
+    /// Fills `parts` (a connection's request slot, its header map empty)
+    /// from `head`, the split-off bytes this was measured in: the target
+    /// and header values are slices of it, not copies. Filled in place: the
+    /// parts are a few hundred bytes, which a returned value would copy on
+    /// its way. On HTTP/1.1 the head must carry exactly one valid `Host`
+    /// (RFC 9112 §3.2).
     pub(crate) fn build(
         self,
         head: &Bytes,
@@ -160,7 +161,12 @@ impl Raw {
     ) -> Result<Seen, Reject> {
         let (at, len) = self.target;
         let uri = parse_target(head.slice(at..at + len), &self.method)?;
-        let mut headers = header_pool::REQUESTS.get(names.len());
+        // The slot's map, cleared by the last request (or given up while
+        // the connection idled: then one from the pool).
+        let headers = &mut parts.headers;
+        if headers.capacity() == 0 {
+            *headers = header_pool::REQUESTS.get(names.len());
+        }
         let mut seen = Seen::default();
         let (mut hosts, mut hosts_valid) = (0, true);
         for (name, at, len) in names.drain(..) {
@@ -186,7 +192,7 @@ impl Raw {
                 _ => return Err(Reject::bad("too many Host headers")),
             }
         }
-        (parts.method, parts.uri, parts.version, parts.headers) = (self.method, uri, self.version, headers);
+        (parts.method, parts.uri, parts.version) = (self.method, uri, self.version);
         Ok(seen)
     }
 }

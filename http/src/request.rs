@@ -64,14 +64,50 @@ impl Request {
         }
     }
 
-    /// A request a server read off `wire`.
-    pub(crate) fn on_wire(
-        head: Parts,
-        body: Body,
-        remote_addr: Option<SocketAddr>,
-        wire: Arc<Wire>,
-    ) -> Request {
-        Request { wire: Some(wire), ..Request::from_parts(head, body, remote_addr) }
+    /// A connection's request slot: the server fills it in place for each
+    /// request it reads off `wire` (`Parts` through [`parts_mut`], the
+    /// body through [`set_body`]) and [`recycle`]s it after, so a request
+    /// costs no move of this struct and keeps its header map's room.
+    ///
+    /// [`parts_mut`]: Self::parts_mut
+    /// [`set_body`]: Self::set_body
+    /// [`recycle`]: Self::recycle
+    pub(crate) fn slot(remote_addr: Option<SocketAddr>, wire: Arc<Wire>, headers: HeaderMap) -> Request {
+        let (mut head, ()) = http::Request::new(()).into_parts();
+        head.headers = headers;
+        Request { wire: Some(wire), ..Request::from_parts(head, Body::empty(), remote_addr) }
+    }
+
+    /// The head, for the server's parser to fill in place.
+    pub(crate) fn parts_mut(&mut self) -> &mut Parts {
+        &mut self.head
+    }
+
+    /// The server is done with the request in this slot (its context
+    /// ended): everything it carried goes, except the room of its header
+    /// map and path-value list; whatever a handler swapped in is replaced
+    /// by the connection's own `remote_addr` and `wire`.
+    pub(crate) fn recycle(&mut self, remote_addr: Option<SocketAddr>, wire: &Arc<Wire>) {
+        // The target and header values are slices of the connection's read
+        // buffer, which is reused only once none is left.
+        self.head.uri = Uri::default();
+        crate::header_pool::clear(&mut self.head.headers);
+        self.head.extensions.clear();
+        self.body = Body::empty();
+        self.remote_addr = remote_addr;
+        self.path_values.clear();
+        self.pattern = None;
+        self.ctx = OnceLock::new();
+        if !self.wire.as_ref().is_some_and(|w| Arc::ptr_eq(w, wire)) {
+            self.wire = Some(Arc::clone(wire));
+        }
+    }
+
+    /// Gives the header map and the path-value list up (to the pool, for
+    /// the map), for a connection about to idle for long or to end.
+    pub(crate) fn release_room(&mut self) {
+        crate::header_pool::REQUESTS.put(std::mem::take(&mut self.head.headers));
+        self.path_values = Vec::new();
     }
 
     /// The request's context (Go's `r.Context()`). On a server it ends when

@@ -69,6 +69,8 @@ pub struct ResponseWriter {
 /// What the connection loop learns when a response is finished.
 pub(crate) struct Finished {
     pub(crate) wbuf: WriteBuf,
+    /// The header map, cleared for the connection's next response.
+    pub(crate) headers: HeaderMap,
     /// The connection must close after these bytes.
     pub(crate) close: bool,
 }
@@ -77,6 +79,7 @@ impl ResponseWriter {
     pub(crate) fn new(
         wire: Arc<Wire>,
         wbuf: WriteBuf,
+        headers: HeaderMap,
         head_request: bool,
         version: Version,
         close: bool,
@@ -85,7 +88,7 @@ impl ResponseWriter {
         ResponseWriter {
             wire,
             wbuf,
-            headers: header_pool::RESPONSES.get(0),
+            headers,
             status: None,
             staged_from,
             out: None,
@@ -170,8 +173,8 @@ impl ResponseWriter {
         }
         let close = self.close || out.close || self.broken;
         let wbuf = std::mem::replace(&mut self.wbuf, WriteBuf::new());
-        header_pool::RESPONSES.put(std::mem::take(&mut self.headers));
-        Finished { wbuf, close }
+        header_pool::clear(&mut self.headers);
+        Finished { wbuf, headers: std::mem::take(&mut self.headers), close }
     }
 
     /// A handler that failed before writing anything gets `status` with a
