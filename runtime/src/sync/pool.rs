@@ -2,9 +2,12 @@
 //!
 //! Each pool owns one cache-line-aligned [`Slot`] per P, indexed by the P's
 //! place in `sched().ps`. A slot has:
-//! - `private`: one object, touched only by the M holding that P, so the
-//!   fast path (`get`/`put` with the slot free or full) takes no lock and
-//!   makes no atomic read-modify-write. It is sound because `get`/`put`
+//! - `private`: up to [`PRIVATE`] objects, touched only by the M holding
+//!   that P, so the fast path (`get`/`put` with room or an object there)
+//!   takes no lock and makes no atomic read-modify-write. Go keeps one;
+//!   two let a user that takes two objects before giving either back (an
+//!   HTTP request's read and write buffers, both from one `BufPool`
+//!   class) stay on the fast path. It is sound because `get`/`put`
 //!   never block: a G cannot switch (and so cannot move to another M, or let
 //!   another G of this P run) between reading its P and using the slot.
 //! - `shared`: a small locked list that other Ps steal from when their own
@@ -17,9 +20,9 @@
 //! An object that is not taken back within two sweeps is freed, so an idle
 //! server shrinks back. Sysmon cannot touch a `private` slot (only the P
 //! holder may); instead each sweep bumps the pool's epoch, and the holder,
-//! at its next use of the pool, moves a private object one sweep old to
-//! `victim` and drops one two sweeps old. So at most one object per P and
-//! pool outlives the sweeps until that P uses the pool again.
+//! at its next use of the pool, moves private objects one sweep old to
+//! `victim` and drops those two sweeps old. So at most [`PRIVATE`] objects
+//! per P and pool outlive the sweeps until that P uses the pool again.
 
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
@@ -37,11 +40,14 @@ use crate::sched::sched;
 /// Objects a P's `shared` list keeps; more are dropped on `put`.
 const SHARED_MAX: usize = 64;
 
+/// Objects a P's `private` slot holds.
+const PRIVATE: usize = 2;
+
 /// One P's share of a pool.
 #[repr(align(128))]
 struct Slot<T> {
-    /// Touched only by the M holding this slot's P.
-    private: UnsafeCell<Option<T>>,
+    /// Touched only by the M holding this slot's P; filled from the front.
+    private: UnsafeCell<[Option<T>; PRIVATE]>,
     /// The pool epoch `private` was last checked at; holder-only.
     seen: Cell<u64>,
     /// Any thread, under the lock.
@@ -107,7 +113,7 @@ impl<T: Send + 'static> Pool<T> {
     {
         let slots = (0..sched().procs())
             .map(|_| Slot {
-                private: UnsafeCell::new(None),
+                private: UnsafeCell::new([const { None }; PRIVATE]),
                 seen: Cell::new(0),
                 shared: Lock::new(Vec::new()),
                 victim: Lock::new(Vec::new()),
@@ -131,7 +137,7 @@ impl<T: Send + 'static> Pool<T> {
             if slot.seen.get() == self.shared.epoch.load(Ordering::Relaxed) {
                 // SAFETY: this thread's M holds `p` and no switch happens
                 // before the borrow ends (module doc).
-                if let Some(v) = unsafe { &mut *slot.private.get() }.take() {
+                if let Some(v) = take_private(unsafe { &mut *slot.private.get() }) {
                     return v;
                 }
             }
@@ -149,11 +155,8 @@ impl<T: Send + 'static> Pool<T> {
             // Relaxed: as in `get`.
             if slot.seen.get() == self.shared.epoch.load(Ordering::Relaxed) {
                 // SAFETY: as in `get`.
-                let private = unsafe { &mut *slot.private.get() };
-                if private.is_none() {
-                    *private = Some(v);
-                    return;
-                }
+                let Err(v) = put_private(unsafe { &mut *slot.private.get() }, v) else { return };
+                return self.put_slow(v);
             }
         }
         self.put_slow(v);
@@ -177,7 +180,7 @@ impl<T: Send + 'static> Pool<T> {
         if let Some(slot) = mine.map(|i| &slots[i]) {
             let stale = self.age_private(slot);
             // SAFETY: as in `get`; `age_private` ended its borrow.
-            let private = unsafe { &mut *slot.private.get() }.take();
+            let private = take_private(unsafe { &mut *slot.private.get() });
             drop(stale);
             if let Some(v) = private {
                 return v;
@@ -193,20 +196,17 @@ impl<T: Send + 'static> Pool<T> {
 
     #[cold]
     fn put_slow(&self, v: T) {
-        let slot = match current_p() {
+        let (slot, v) = match current_p() {
             Some(p) => {
                 let slot = self.slot(p);
                 let stale = self.age_private(slot);
                 // SAFETY: as in `get`; `age_private` ended its borrow.
-                let private = unsafe { &mut *slot.private.get() };
-                if private.is_none() {
-                    *private = Some(v);
-                    return drop(stale);
-                }
+                let left = put_private(unsafe { &mut *slot.private.get() }, v);
                 drop(stale);
-                slot
+                let Err(v) = left else { return };
+                (slot, v)
             }
-            None => &self.shared.slots[0],
+            None => (&self.shared.slots[0], v),
         };
         let mut shared = slot.shared.lock();
         if shared.len() < SHARED_MAX {
@@ -220,23 +220,39 @@ impl<T: Send + 'static> Pool<T> {
     /// Catches the holder's private slot up with the sweeps it missed, and
     /// returns what is to be dropped. The caller drops it once done with the
     /// slot: a `Drop` may block, and the G could then move to another P.
-    fn age_private(&self, slot: &Slot<T>) -> Option<T> {
+    fn age_private(&self, slot: &Slot<T>) -> [Option<T>; PRIVATE] {
         // Relaxed: as in `get`.
         let epoch = self.shared.epoch.load(Ordering::Relaxed);
         let missed = epoch - slot.seen.get();
         if missed == 0 {
-            return None;
+            return [const { None }; PRIVATE];
         }
         slot.seen.set(epoch);
         // SAFETY: the caller holds the slot's P; the borrow ends here.
-        let stale = unsafe { &mut *slot.private.get() }.take();
-        match stale {
-            Some(v) if missed == 1 => {
-                slot.victim.lock().push(v);
-                None
-            }
-            other => other,
+        let stale = mem::replace(unsafe { &mut *slot.private.get() }, [const { None }; PRIVATE]);
+        if missed == 1 {
+            slot.victim.lock().extend(stale.into_iter().flatten());
+            return [const { None }; PRIVATE];
         }
+        stale
+    }
+}
+
+/// The newest private object, if any.
+#[inline]
+fn take_private<T>(private: &mut [Option<T>; PRIVATE]) -> Option<T> {
+    private.iter_mut().rev().find_map(Option::take)
+}
+
+/// Puts `v` in the first free private place; `Err(v)` when all are full.
+#[inline]
+fn put_private<T>(private: &mut [Option<T>; PRIVATE], v: T) -> Result<(), T> {
+    match private.iter_mut().find(|o| o.is_none()) {
+        Some(free) => {
+            *free = Some(v);
+            Ok(())
+        }
+        None => Err(v),
     }
 }
 
