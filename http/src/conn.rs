@@ -15,8 +15,9 @@
 //! A connection keeps one `Request` and one response header map and fills
 //! them in place for each request (`Request::slot`, `recycle`), so a
 //! request moves no struct of a few hundred bytes through the loop's
-//! steps and reuses its header maps' room; a connection idle for
-//! [`SHRINK_AFTER`], or ending, gives the maps back to `header_pool`.
+//! steps and reuses its header maps' room while requests are buffered
+//! (pipelined); a connection that waits with nothing buffered, or ends,
+//! gives the maps back to `header_pool`, as it does its buffers.
 //!
 //! # Stack depth
 //! Past the buffers, an idle connection costs the stack pages its goroutine
@@ -185,6 +186,7 @@ impl Loop<'_> {
         if !released {
             return self.wire.conn.set_read_deadline(idle).is_ok();
         }
+        self.release_maps();
         self.wait_idle(idle, now + SHRINK_AFTER)
     }
 
@@ -198,9 +200,8 @@ impl Loop<'_> {
     /// connection idle for long costs its shallow frames only; a busy
     /// connection never pays for it. False when the connection should
     /// close (EOF, an error, the idle deadline).
-    fn wait_idle(&mut self, idle: Option<Instant>, shrink_at: Instant) -> bool {
-        let wire = Arc::clone(&self.wire);
-        let conn = &*wire.conn;
+    fn wait_idle(&self, idle: Option<Instant>, shrink_at: Instant) -> bool {
+        let conn = &*self.wire.conn;
         let mut shrunk = idle.is_some_and(|d| d <= shrink_at);
         if conn.set_read_deadline(if shrunk { idle } else { Some(shrink_at) }).is_err() {
             return false;
@@ -208,12 +209,13 @@ impl Loop<'_> {
         loop {
             // A stream whose `try_read` blocks (the default) may time out
             // in either step.
-            let r = conn.wait_readable().and_then(|()| wire.rbuf.lock().try_fill(conn, wire.rbuf_limit));
+            let r = conn
+                .wait_readable()
+                .and_then(|()| self.wire.rbuf.lock().try_fill(conn, self.wire.rbuf_limit));
             match r {
                 Ok(n) => return n > 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut && !shrunk => {
-                    self.release_maps();
                     gort_runtime::shrink_stack();
                     shrunk = true;
                     if conn.set_read_deadline(idle).is_err() {
@@ -225,8 +227,9 @@ impl Loop<'_> {
         }
     }
 
-    /// Gives the header maps back to their pools (a connection idle for
-    /// long, or ending); the next request takes them again.
+    /// Gives the header maps back to their pools, as the buffers go back
+    /// (a connection waiting with nothing buffered, or ending); the next
+    /// request takes them again.
     fn release_maps(&mut self) {
         self.req.release_room();
         header_pool::RESPONSES.put(std::mem::take(&mut self.resp_headers));

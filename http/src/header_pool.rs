@@ -42,7 +42,9 @@ impl HeaderPool {
     /// An empty map, with room for `n` entries.
     pub(crate) fn get(&self, n: usize) -> HeaderMap {
         let mut map = self.0.get();
-        map.reserve(n);
+        if n > 0 {
+            map.reserve(n);
+        }
         map
     }
 
@@ -50,7 +52,9 @@ impl HeaderPool {
     /// worth a slot).
     pub(crate) fn put(&self, mut map: HeaderMap) {
         if (1..=KEEP).contains(&map.capacity()) {
-            map.clear();
+            if !map.is_empty() {
+                map.clear();
+            }
             self.0.put(map);
         }
     }

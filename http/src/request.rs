@@ -103,11 +103,10 @@ impl Request {
         }
     }
 
-    /// Gives the header map and the path-value list up (to the pool, for
-    /// the map), for a connection about to idle for long or to end.
+    /// Gives the header map back to the pool, for a connection about to
+    /// wait holding nothing, or to end.
     pub(crate) fn release_room(&mut self) {
         crate::header_pool::REQUESTS.put(std::mem::take(&mut self.head.headers));
-        self.path_values = Vec::new();
     }
 
     /// The request's context (Go's `r.Context()`). On a server it ends when
