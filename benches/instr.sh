@@ -23,17 +23,10 @@ cd "$(dirname "$0")/.."
 
 SECS=${SECS:-4}
 PORT=${PORT:-28390}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-for tool in valgrind wrk; do
-    command -v "$tool" >/dev/null || { echo "instr.sh: $tool not found" >&2; exit 1; }
-done
+NAME=instr.sh
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
+need valgrind wrk
 
 echo "building the release examples..." >&2
 timeout 900 cargo build --release --quiet --example hello --example peer_hyper --example c10k

@@ -299,39 +299,11 @@ impl Drop for ReadBuf {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::sync::Mutex;
-    use std::time::Instant;
-
     use super::ReadBuf;
-    use crate::stream::Conn;
+    use crate::test::MemConn;
 
-    /// A stream that hands out queued chunks, one per read.
-    struct Chunks(Mutex<Vec<&'static [u8]>>);
-
-    impl Conn for Chunks {
-        fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-            let mut q = self.0.lock().unwrap();
-            let Some(c) = q.first().copied() else { return Ok(0) };
-            q.remove(0);
-            buf[..c.len()].copy_from_slice(c);
-            Ok(c.len())
-        }
-        fn write(&self, buf: &[u8]) -> io::Result<usize> {
-            Ok(buf.len())
-        }
-        fn set_read_deadline(&self, _: Option<Instant>) -> io::Result<()> {
-            Ok(())
-        }
-        fn set_write_deadline(&self, _: Option<Instant>) -> io::Result<()> {
-            Ok(())
-        }
-        fn shutdown_write(&self) {}
-        fn close(&self) {}
-    }
-
-    fn chunks(c: &[&'static [u8]]) -> Chunks {
-        Chunks(Mutex::new(c.to_vec()))
+    fn chunks(c: &[&'static [u8]]) -> MemConn {
+        MemConn::new(c.iter().copied()).0
     }
 
     #[test]

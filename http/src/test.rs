@@ -3,8 +3,10 @@
 //! in-memory connection so a test can send exact bytes and read the exact
 //! bytes that come back, with no socket at all.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -93,24 +95,39 @@ pub fn serve_raw(handler: &dyn Handler, request: &[u8]) -> Vec<u8> {
 
 /// [`serve_raw`] with the given settings.
 pub fn serve_raw_with(handler: &dyn Handler, request: &[u8], config: &Config) -> Vec<u8> {
-    let out = std::sync::Arc::new(Mutex::new(Vec::new()));
-    let conn =
-        MemConn { input: Mutex::new(io::Cursor::new(request.to_vec())), output: std::sync::Arc::clone(&out) };
+    let (conn, out) = MemConn::new([request]);
     crate::serve_conn(conn, handler, config);
     let bytes = std::mem::take(&mut *out.lock());
     bytes
 }
 
-/// An in-memory connection: reads come from a fixed input, then EOF;
-/// writes are collected.
-struct MemConn {
-    input: Mutex<io::Cursor<Vec<u8>>>,
-    output: std::sync::Arc<Mutex<Vec<u8>>>,
+/// An in-memory connection: reads come from fixed input chunks (a read
+/// never spans two), then EOF; writes are collected.
+pub(crate) struct MemConn {
+    input: Mutex<VecDeque<Vec<u8>>>,
+    output: Arc<Mutex<Vec<u8>>>,
+}
+
+impl MemConn {
+    /// A connection whose reads return `chunks`; and where its writes go.
+    pub(crate) fn new<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> (MemConn, Arc<Mutex<Vec<u8>>>) {
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let input = Mutex::new(chunks.into_iter().map(<[u8]>::to_vec).collect());
+        (MemConn { input, output: Arc::clone(&output) }, output)
+    }
 }
 
 impl Conn for MemConn {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut *self.input.lock(), buf)
+        let mut input = self.input.lock();
+        let Some(chunk) = input.front_mut() else { return Ok(0) };
+        let n = chunk.len().min(buf.len());
+        buf[..n].copy_from_slice(&chunk[..n]);
+        chunk.drain(..n);
+        if chunk.is_empty() {
+            input.pop_front();
+        }
+        Ok(n)
     }
     fn write(&self, buf: &[u8]) -> io::Result<usize> {
         self.output.lock().extend_from_slice(buf);
