@@ -297,8 +297,9 @@ impl Loop<'_> {
         Ok(close)
     }
 
-    /// Runs the handler on `req` and finishes the exchange; false when the
-    /// connection must not serve another request.
+    /// Runs the handler on the slot's request and finishes the exchange,
+    /// recycling the slot; false when the connection must not serve
+    /// another request.
     #[inline(never)]
     fn serve(&mut self, close: bool) -> bool {
         let wire = Arc::clone(&self.wire);
