@@ -51,12 +51,18 @@ fn mutex_starvation_mode_hands_the_lock_to_a_waiter() {
             }
         })
     };
+    // Until the hog has seen the mode once (each round is a chance; how many
+    // it takes depends on how the Ps and the machine's CPUs interleave),
+    // at most 500 rounds.
     let waiter = {
-        let m = m.clone();
+        let (m, saw) = (m.clone(), saw_starving.clone());
         gort::go!(move || {
-            for _ in 0..10 {
+            for _ in 0..500 {
                 gort::time::sleep(Duration::from_micros(100));
                 drop(m.lock());
+                if saw.load(Ordering::Relaxed) {
+                    break;
+                }
             }
         })
     };
