@@ -63,6 +63,39 @@ fn spawn_from_many_threads_at_once() {
     assert_eq!(ran.load(Ordering::Relaxed), 16 * 5_000);
 }
 
+/// Threads that spawn and exit before their Gs are joined: each exiting
+/// thread hands its stack, G and packet caches back to the shared pools
+/// while its Gs may still be queued, and the next round's threads (and the
+/// joiner) reuse what they gave. Every G still runs once, with its result.
+#[test]
+fn threads_exit_before_their_goroutines_are_joined() {
+    let ran = Arc::new(AtomicU64::new(0));
+    for round in 0..4u64 {
+        let spawners: Vec<_> = (0..8u64)
+            .map(|t| {
+                let ran = ran.clone();
+                std::thread::spawn(move || {
+                    (0..3_000u64)
+                        .map(|i| {
+                            let ran = ran.clone();
+                            gort::go!(move || {
+                                ran.fetch_add(1, Ordering::Relaxed);
+                                (round, t, i)
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for (t, s) in spawners.into_iter().enumerate() {
+            for (i, h) in s.join().unwrap().into_iter().enumerate() {
+                assert_eq!(h.join().unwrap(), (round, t as u64, i as u64));
+            }
+        }
+    }
+    assert_eq!(ran.load(Ordering::Relaxed), 4 * 8 * 3_000);
+}
+
 #[test]
 fn join_from_goroutine_and_from_thread() {
     let slow = gort::go!(|| {

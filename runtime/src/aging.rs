@@ -47,6 +47,12 @@ impl<T> Aging<T> {
         self.items.drain(from..)
     }
 
+    /// The items, oldest first (for tests that look inside a pool).
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
     /// A sweep: returns the items idle since the previous sweep and marks
     /// the rest.
     pub(crate) fn sweep(&mut self) -> Vec<T> {

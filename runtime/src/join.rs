@@ -18,8 +18,8 @@
 //! makes the second transition out of EMPTY (or the joiner woken out of
 //! WAITING) is the last to touch the packet and frees it.
 //!
-//! A packet that fits a block lives in one from a per-thread free list
-//! (`join/blocks.rs`) rather than in its own malloc.
+//! A packet that fits a block lives in one from per-thread magazines and a
+//! shared depot (`join/blocks.rs`) rather than in its own malloc.
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
@@ -30,6 +30,8 @@ use crate::sched::g::WaitReason;
 use crate::sched::park::{self, Waiter};
 
 mod blocks;
+
+pub(crate) use blocks::sweep;
 
 const EMPTY: u8 = 0;
 const WAITING: u8 = 1;

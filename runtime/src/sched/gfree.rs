@@ -4,12 +4,19 @@
 //! (cross-thread frees, arena locks). Each P keeps up to `LOCAL_CAP` dead Gs
 //! with no lock; beyond that half go to one global list, and an empty P
 //! refills from it in batches, so a spawner on one P and an exiter on
-//! another balance through the global list. The global list is capped: after
-//! a burst of a million goroutines the rest are freed, not hoarded. And it
-//! ages (`aging.rs`): Gs left untaken through two of sysmon's sweeps are
-//! freed. A P going idle
-//! hands all but `LOCAL_KEEP` of its own list to the global one once a
-//! sweep, so they age too.
+//! another balance through the global list. The global list has no cap but
+//! ages (`aging.rs`), like the stack pools: Gs left untaken through two of
+//! sysmon's sweeps are freed, so after a burst of a million goroutines their
+//! boxes go within two seconds. A P going idle hands all but `LOCAL_KEEP` of
+//! its own list to the global one once a sweep, so they age too.
+//!
+//! It had a cap of 4,096, past which dead Gs were freed at once. A G that
+//! spawns 80,000 Gs and then joins them then paid, per G, a fresh box
+//! (malloc, often a search of its bins) and the allgs registry's hash insert
+//! and remove under its lock: 0.50-0.53 µs per spawn+join on 1 P, 0.13-0.14
+//! µs without the cap (`gort_from_goroutine`, interleaved runs). 200,000 Gs
+//! parked and joined still fall to the same 15-19 MiB within two seconds of
+//! going idle.
 //!
 //! A dead G has no coroutine and no name; only its allocation is reused.
 
@@ -27,8 +34,6 @@ use crate::sched::g::G;
 const LOCAL_CAP: usize = 64;
 /// Dead Gs moved between a P and the global list at once.
 const BATCH: usize = LOCAL_CAP / 2;
-/// Dead Gs the global list keeps; more are freed.
-const GLOBAL_CAP: usize = 4096;
 /// Dead Gs an idle P keeps: its small working set.
 const LOCAL_KEEP: usize = 8;
 
@@ -94,16 +99,12 @@ impl LocalFree {
         self.give(global, 0);
     }
 
-    /// Moves the oldest Gs to `global` until `keep` are left, freeing those
-    /// past its cap.
+    /// Moves the oldest Gs to `global` until `keep` are left.
     fn give(&mut self, global: &GlobalFree, keep: usize) {
         let n = self.0.len() - keep;
         let mut list = global.list.lock();
-        let room = GLOBAL_CAP.saturating_sub(list.len()).min(n);
-        list.extend(self.0.drain(..room));
+        list.extend(self.0.drain(..n));
         global.publish_len(&list);
-        drop(list);
-        self.0.truncate(keep);
     }
 
     /// A dead G to reuse, if this P or the global list has one.

@@ -56,7 +56,8 @@
 //! # Alternatives rejected
 //!
 //! - One `Mutex<VecDeque>` run queue: a lock on every spawn and ready, which
-//!   is the figure that caps every other one.
+//!   is the figure that caps every other one. (The global queue is one, but
+//!   only spawns off an M, local overflow, preemption and timers reach it.)
 //! - `crossbeam_deque::Worker` as the local queue: unbounded, so Go's overflow
 //!   rule (half to global) and a `runnext` slot would sit beside it; the
 //!   256-slot ring does both with plain loads and one CAS.

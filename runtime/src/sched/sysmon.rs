@@ -3,11 +3,12 @@
 //! marks Gs that have held their M for over 10 ms so that they yield
 //! (`preempt.rs`), polls the network for a CPU-bound program in `inline`
 //! netpoll mode, and about once a second sweeps the pools (`sweep`): free
-//! stacks and dead Gs left unused through two sweeps go back to the kernel
-//! and to malloc, and the `sync::Pool`s age. Each look also ticks the
-//! coarse clock that parks read (`coarse.rs`) and checks for a deadlock
-//! (`deadlock.rs`; a suspected one is confirmed by a second look 100 ms
-//! later).
+//! stacks, dead Gs and join packets' blocks left unused through two sweeps
+//! go back to the kernel and to malloc, the global queue gives back the
+//! room a burst grew it to, and the `sync::Pool`s age. Each look also
+//! ticks the coarse clock that parks read (`coarse.rs`) and checks for a
+//! deadlock (`deadlock.rs`; a suspected one is confirmed by a second look
+//! 100 ms later).
 //!
 //! It never polls an idle process: with no blocking call in progress it
 //! sleeps on the timer condition variable until the next deadline (or the
@@ -96,6 +97,8 @@ const BURST_ENDED: usize = 1024;
 fn sweep() {
     let released = stack::sweep();
     sched().gfree.sweep();
+    sched().global.trim();
+    crate::join::sweep();
     crate::sync::sweep_pools();
     SWEEPS.fetch_add(1, Ordering::Relaxed);
     if released >= BURST_ENDED {
