@@ -1,6 +1,6 @@
 //! Cooperative preemption: goroutines that busy-poll through the runtime
 //! (a `select!` taking `default`, `try_recv`, an uncontended `Mutex::lock`,
-//! `Pool` get/put, a socket write that never parks) yield once sysmon sees
+//! `Pool` get/put, a spawn, a socket write that never parks) yield once sysmon sees
 //! them hold their M for 10 ms, so they cannot starve the goroutine that
 //! would release them, with as many pollers as Ps. Each case runs in a
 //! child process at `GORT_PROCS` 1 and 2; a watchdog thread in the child
@@ -74,20 +74,27 @@ fn channel_pollers_child() {
     });
 }
 
-/// Loops on an uncontended `Mutex::lock`, on `Pool` get/put, and on UDP
-/// writes (which never park), each until the releaser sets its flag.
+/// Loops on an uncontended `Mutex::lock`, on `Pool` get/put, on spawning
+/// goroutines that do nothing, and on UDP writes (which never park), each
+/// until the releaser sets its flag.
 fn other_entry_pollers_child() {
     let locked = Arc::new(gort::sync::Mutex::new(false));
     let pool_done = Arc::new(AtomicBool::new(false));
+    let spawn_done = Arc::new(AtomicBool::new(false));
     let udp_done = Arc::new(AtomicBool::new(false));
     let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let to = sink.local_addr().unwrap();
-    let (l, p, u) = (locked.clone(), pool_done.clone(), udp_done.clone());
+    let (l, p, g, u) = (locked.clone(), pool_done.clone(), spawn_done.clone(), udp_done.clone());
     let mutex: Box<dyn FnOnce() + Send> = Box::new(move || while !*l.lock() {});
     let pool: Box<dyn FnOnce() + Send> = Box::new(move || {
         let pool = gort::sync::Pool::new(|| vec![0u8; 64]);
         while !p.load(Ordering::Relaxed) {
             pool.put(pool.get());
+        }
+    });
+    let spawner: Box<dyn FnOnce() + Send> = Box::new(move || {
+        while !g.load(Ordering::Relaxed) {
+            drop(gort::go!(|| {}));
         }
     });
     let udp: Box<dyn FnOnce() + Send> = Box::new(move || {
@@ -96,9 +103,10 @@ fn other_entry_pollers_child() {
             sock.send_to(b"x", to).unwrap();
         }
     });
-    run_pollers(vec![mutex, pool, udp], move || {
+    run_pollers(vec![mutex, pool, spawner, udp], move || {
         *locked.lock() = true;
         pool_done.store(true, Ordering::Relaxed);
+        spawn_done.store(true, Ordering::Relaxed);
         udp_done.store(true, Ordering::Relaxed);
     });
     drop(sink);
@@ -113,11 +121,11 @@ fn channel_pollers_are_preempted() {
 }
 
 #[test]
-fn mutex_pool_and_socket_pollers_are_preempted() {
+fn mutex_pool_spawn_and_socket_pollers_are_preempted() {
     if common::is_child() {
         return other_entry_pollers_child();
     }
-    check_in_children("mutex_pool_and_socket_pollers_are_preempted");
+    check_in_children("mutex_pool_spawn_and_socket_pollers_are_preempted");
 }
 
 fn check_in_children(test: &str) {

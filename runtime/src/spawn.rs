@@ -221,6 +221,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    // A spawn is a runtime entry that never switches: a G spawning in a
+    // long loop yields here when sysmon asks (before reading its P, which a
+    // yield may change).
+    crate::sched::preempt::preempt_check();
     let s = sched();
     let p = current_p();
     let (id, stack, dead) = match p {

@@ -16,8 +16,8 @@
 //!
 //! The entries that never switch otherwise call [`preempt_check`]: the
 //! non-blocking channel operations, a `select!` that takes its `default`,
-//! an uncontended `Mutex::lock`, `Pool::get`/`put`, and `gort-net`'s socket
-//! calls that did not need to park. Everything else that enters the
+//! an uncontended `Mutex::lock`, `Pool::get`/`put`, a spawn, and
+//! `gort-net`'s socket calls that did not need to park. Everything else that enters the
 //! runtime switches anyway (park, yield). The check is one relaxed load of
 //! `PREEMPT`; only when it is raised does the G look for its own P's mark
 //! and, finding it, clear the mark and the flag and yield to the back of
