@@ -153,9 +153,7 @@ impl ReadBuf {
     /// doc).
     fn reclaim(&mut self) {
         self.thaw();
-        if let Some(whole) = self.retired.take_if(|b| b.is_unique()) {
-            recycle(whole);
-        }
+        self.retired = self.retired.take().and_then(recycle);
     }
 
     /// Gives the storage back to the pool when no data is buffered.
@@ -183,12 +181,14 @@ fn give_back(v: Vec<u8>) {
     }
 }
 
-/// Returns frozen storage to the pool if no slice of it is left; else the
-/// last slice frees it.
-fn recycle(whole: Bytes) {
-    if whole.is_unique() {
-        give_back(Vec::from(whole));
+/// Returns frozen storage to the pool if no slice of it is left; else
+/// hands it back (its last slice will free it).
+fn recycle(whole: Bytes) -> Option<Bytes> {
+    if !whole.is_unique() {
+        return Some(whole);
     }
+    give_back(Vec::from(whole));
+    None
 }
 
 /// The response side's buffer: a pool vector with a fill count.
@@ -292,7 +292,9 @@ impl Drop for WriteBuf {
 
 impl Drop for ReadBuf {
     fn drop(&mut self) {
-        self.frozen.take().into_iter().chain(self.retired.take()).for_each(recycle);
+        for whole in self.frozen.take().into_iter().chain(self.retired.take()) {
+            recycle(whole);
+        }
         give_back(std::mem::take(&mut self.own));
     }
 }

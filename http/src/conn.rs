@@ -81,7 +81,7 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag(), config.base_context()));
     let id = config.track(&wire);
     config.state(remote, ConnState::New);
-    let req = Request::slot(remote, Arc::clone(&wire), HeaderMap::new());
+    let req = Request::slot(remote, Arc::clone(&wire));
     let mut c = Loop {
         wire,
         handler,
@@ -232,7 +232,7 @@ impl Loop<'_> {
     /// request takes them again.
     fn release_maps(&mut self) {
         self.req.release_room();
-        header_pool::RESPONSES.put(std::mem::take(&mut self.resp_headers));
+        header_pool::MAPS.put(std::mem::take(&mut self.resp_headers));
     }
 
     /// Reads and parses the next request head into the slot; whether the
@@ -281,12 +281,8 @@ impl Loop<'_> {
         };
         let parts = self.req.parts_mut();
         let seen = raw.build(&head, &mut self.names, parts).map_err(ReadErr::Reject)?;
-        // With neither framing header the body is empty; the lookups are
-        // only for heads that have them.
-        let framing = match seen.framing {
-            true => transfer::request_framing(&parts.headers, parts.version).map_err(ReadErr::Reject)?,
-            false => transfer::Framing::Empty,
-        };
+        let framing = transfer::request_framing(seen.framing.then_some(&parts.headers), parts.version)
+            .map_err(ReadErr::Reject)?;
         let expects =
             seen.expect && expects_continue(&parts.headers, parts.version).map_err(ReadErr::Reject)?;
         self.wire.owe_continue(expects && framing != transfer::Framing::Empty);
@@ -310,7 +306,7 @@ impl Loop<'_> {
         let req = &mut self.req;
         let head_request = req.method() == Method::HEAD;
         let headers = match self.resp_headers.capacity() {
-            0 => header_pool::RESPONSES.get(0),
+            0 => header_pool::MAPS.get(0),
             _ => std::mem::take(&mut self.resp_headers),
         };
         let mut w = ResponseWriter::new(

@@ -2,17 +2,15 @@
 //! and its response's headers each cost two allocations when built fresh,
 //! and none when a cleared map is reused.
 //!
-//! A busy connection keeps one map of each kind and clears it between its
-//! requests ([`clear`]). The pools (`sync::Pool`, so per P) hold the maps
-//! of connections that are not busy: a connection takes its two maps from
-//! [`REQUESTS`] and [`RESPONSES`] when it starts a request without them,
-//! and gives them back when it has idled for a while or closes. The two
-//! are separate pools because a connection takes one map of each before it
-//! gives either back: a pool's per-P slot holds one map, so with one pool
-//! every other take and give went to the locked shared list. A map that
-//! grew past [`KEEP`] entries is dropped instead, so one request with a
-//! hundred headers does not pin that much memory for every later one.
-//! sysmon's sweeps free what the pools keep once traffic stops.
+//! A connection keeps its request's and its response's map while it has
+//! requests buffered, clearing them between requests ([`clear`]), and
+//! gives both back to [`MAPS`] (a `sync::Pool`, so per P) whenever it waits
+//! holding no buffers, or closes; the next request takes them again. A P's
+//! private slot holds two objects, so a request taking its two maps and
+//! giving them back stays off the pool's lock. A map that grew past
+//! [`KEEP`] entries is dropped instead, so one request with a hundred
+//! headers does not pin that much memory for every later one. sysmon's
+//! sweeps free what the pool keeps once traffic stops.
 
 use std::sync::LazyLock;
 
@@ -25,20 +23,10 @@ const KEEP: usize = 32;
 /// A pool of cleared header maps.
 pub(crate) struct HeaderPool(LazyLock<Pool<HeaderMap>>);
 
-/// Request headers, built by the parser.
-pub(crate) static REQUESTS: HeaderPool = HeaderPool::new();
-/// Response headers, set by handlers.
-pub(crate) static RESPONSES: HeaderPool = HeaderPool::new();
-
-fn empty_pool() -> Pool<HeaderMap> {
-    Pool::new(HeaderMap::new)
-}
+/// The server's request and response header maps.
+pub(crate) static MAPS: HeaderPool = HeaderPool(LazyLock::new(|| Pool::new(HeaderMap::new)));
 
 impl HeaderPool {
-    const fn new() -> HeaderPool {
-        HeaderPool(LazyLock::new(empty_pool))
-    }
-
     /// An empty map, with room for `n` entries.
     pub(crate) fn get(&self, n: usize) -> HeaderMap {
         let mut map = self.0.get();
@@ -48,24 +36,22 @@ impl HeaderPool {
         map
     }
 
-    /// Gives `map` back for a later request (one with no room is not
-    /// worth a slot).
+    /// Gives `map` back for a later request (one with no room left after
+    /// [`clear`] is not worth a slot).
     pub(crate) fn put(&self, mut map: HeaderMap) {
-        if (1..=KEEP).contains(&map.capacity()) {
-            if !map.is_empty() {
-                map.clear();
-            }
+        clear(&mut map);
+        if map.capacity() > 0 {
             self.0.put(map);
         }
     }
 }
 
-/// Empties a map a connection keeps for its next request; one grown past
-/// [`KEEP`] is dropped instead, as the pools do.
+/// Empties a map for its next use; one grown past [`KEEP`] is replaced by
+/// a new one with no room.
 pub(crate) fn clear(map: &mut HeaderMap) {
-    if map.capacity() <= KEEP {
-        map.clear();
-    } else {
+    if map.capacity() > KEEP {
         *map = HeaderMap::new();
+    } else if !map.is_empty() {
+        map.clear();
     }
 }

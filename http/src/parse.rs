@@ -165,7 +165,7 @@ impl Raw {
         // the connection idled: then one from the pool).
         let headers = &mut parts.headers;
         if headers.capacity() == 0 {
-            *headers = header_pool::REQUESTS.get(names.len());
+            *headers = header_pool::MAPS.get(names.len());
         }
         let mut seen = Seen::default();
         let (mut hosts, mut hosts_valid) = (0, true);

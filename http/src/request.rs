@@ -72,9 +72,8 @@ impl Request {
     /// [`parts_mut`]: Self::parts_mut
     /// [`set_body`]: Self::set_body
     /// [`recycle`]: Self::recycle
-    pub(crate) fn slot(remote_addr: Option<SocketAddr>, wire: Arc<Wire>, headers: HeaderMap) -> Request {
-        let (mut head, ()) = http::Request::new(()).into_parts();
-        head.headers = headers;
+    pub(crate) fn slot(remote_addr: Option<SocketAddr>, wire: Arc<Wire>) -> Request {
+        let (head, ()) = http::Request::new(()).into_parts();
         Request { wire: Some(wire), ..Request::from_parts(head, Body::empty(), remote_addr) }
     }
 
@@ -106,7 +105,7 @@ impl Request {
     /// Gives the header map back to the pool, for a connection about to
     /// wait holding nothing, or to end.
     pub(crate) fn release_room(&mut self) {
-        crate::header_pool::REQUESTS.put(std::mem::take(&mut self.head.headers));
+        crate::header_pool::MAPS.put(std::mem::take(&mut self.head.headers));
     }
 
     /// The request's context (Go's `r.Context()`). On a server it ends when

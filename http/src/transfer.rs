@@ -38,7 +38,10 @@ pub(crate) enum Framing {
 }
 
 /// The framing of a request body, or why the request must be refused.
-pub(crate) fn request_framing(headers: &HeaderMap, version: Version) -> Result<Framing, Reject> {
+/// `None` for headers known to hold neither `Transfer-Encoding` nor
+/// `Content-Length` (the body is empty).
+pub(crate) fn request_framing(headers: Option<&HeaderMap>, version: Version) -> Result<Framing, Reject> {
+    let Some(headers) = headers else { return Ok(Framing::Empty) };
     let chunked = chunked(headers)?;
     let length = content_length(headers)?;
     match (chunked, length) {
