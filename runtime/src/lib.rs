@@ -53,6 +53,7 @@ mod local;
 mod loom;
 pub mod netpoll;
 mod panic;
+mod prefetch;
 mod sched;
 mod sigquit;
 mod spawn;

@@ -32,6 +32,11 @@ impl Events {
     pub(crate) fn new() -> Events {
         Events { buf: [libc::epoll_event { events: 0, u64: 0 }; BATCH], len: 0 }
     }
+
+    /// The tokens of the last `wait`, [`INTERRUPT`] included.
+    pub(crate) fn tokens(&self) -> impl Iterator<Item = u64> + '_ {
+        self.buf[..self.len].iter().map(|ev| ev.u64)
+    }
 }
 
 pub(crate) struct Epoll {

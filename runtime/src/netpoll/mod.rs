@@ -160,6 +160,7 @@ impl Poller {
         // Relaxed: a hint for `poll_if_stale`; a stale value costs one
         // early or one late non-blocking poll.
         self.last_poll.store(self.since_epoch(), Ordering::Relaxed);
+        events.tokens().for_each(pd::prefetch);
         let mut woken = Vec::new();
         self.backend.events(events).for_each(|ev| pd::dispatch(ev, &mut woken));
         if !woken.is_empty() {

@@ -67,7 +67,7 @@ static SLAB: Slab = Slab {
 impl Slab {
     fn get(&'static self, index: u32) -> Option<&'static Slot> {
         let i = index as usize;
-        self.chunks[i / CHUNK].get().map(|c| &c[i % CHUNK])
+        self.chunks.get(i / CHUNK)?.get().map(|c| &c[i % CHUNK])
     }
 
     fn alloc(&'static self) -> io::Result<(u32, &'static Slot)> {
@@ -226,6 +226,14 @@ fn token(index: u32, gen: u32) -> u64 {
 }
 
 /// Applies one readiness event; the waiters it woke are pushed to `out`.
+/// Brings in the slot an event's `token` names, ahead of its `dispatch`
+/// (`prefetch.rs`); tokens naming no slot are ignored.
+pub(crate) fn prefetch(token: u64) {
+    if let Some(slot) = SLAB.get((token >> 32) as u32) {
+        crate::prefetch::lines(std::ptr::from_ref(slot).addr(), std::mem::size_of::<Slot>());
+    }
+}
+
 pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
     if let Some(slot) = SLAB.get((ev.token >> 32) as u32) {
         slot.notify(ev.token as u32, &ev, out);

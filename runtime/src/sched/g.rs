@@ -31,10 +31,19 @@ use std::sync::Arc;
 
 use crate::coro::{self, Coro, Req, YielderPtr};
 use crate::local::LocalMap;
+use crate::prefetch;
 use crate::sched::allgs::{self, Record, RunningOn};
 use crate::sched::body::Body;
 use crate::sched::p::P;
 use crate::stack::{self, Stack, StackCache};
+
+/// `prefetch_stack`'s window around where a G switched out: the switch's
+/// saved registers below it, and the frames above it that a socket wait
+/// returns through (c10k's echo loop touches ten lines in all). Measured
+/// on that loop with 10,000 connections: 640 bytes took the user time per
+/// request from 0.79 to 0.48 µs; 512 or 896 did no better.
+const STACK_BELOW: usize = 128;
+const STACK_ABOVE: usize = 512;
 
 /// Why a G is waiting (Go's `waitReason`), for debugging and stats. The
 /// discriminants are the codes the dump's state word stores (`allgs.rs`);
@@ -111,6 +120,10 @@ pub(crate) struct G {
     stack_floor: usize,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
+    /// An address in the frame it last switched out from, just above the
+    /// registers the switch saved: where its stack is hot when it resumes
+    /// (`prefetch_stack`). Zero until it first switches out.
+    sp: Cell<usize>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
     coro: UnsafeCell<Stage>,
     /// The closure to run: written by the spawner before the G is
@@ -151,7 +164,8 @@ impl G {
                 UnsafeCell::new(Body::empty()),
                 UnsafeCell::new(None),
             );
-            let mut b = Box::new(G { record, name, stack_floor, yielder, coro, body, locals });
+            let sp = Cell::new(0);
+            let mut b = Box::new(G { record, name, stack_floor, yielder, sp, coro, body, locals });
             b.body.get_mut().set(f);
             // SAFETY: the record lives in the box, which `Drop` unlists
             // before it is freed.
@@ -161,11 +175,12 @@ impl G {
         // Field by field, not `*b = G { .. }`: that would write the record
         // while readers may be loading it, and drop (so unlist) the old G.
         // The pattern makes a new field a compile error here.
-        let G { record: _, name: _, stack_floor: _, yielder: _, coro: _, body: _, locals: _ } = &*b;
+        let G { record: _, name: _, stack_floor: _, yielder: _, sp: _, coro: _, body: _, locals: _ } = &*b;
         b.record.rebuild(id, name.as_ref(), site);
         b.name = name;
         b.stack_floor = stack_floor;
         b.yielder.set(ptr::null());
+        b.sp.set(0);
         *b.coro.get_mut() = coro;
         b.body.get_mut().set(f);
         *b.locals.get_mut() = None;
@@ -209,6 +224,23 @@ impl G {
         let named = self.name.take().is_some();
         self.record.retire(named);
         self
+    }
+
+    /// Asks for the G's own cache lines (`prefetch.rs`), reading none.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        prefetch::lines(ptr::from_ref(self).addr(), mem::size_of::<G>());
+    }
+
+    /// Asks for the top of the stack a parked G will resume on: the frames
+    /// it returns through first, above where it switched out, and the
+    /// registers the switch saved below that. The G must not be running.
+    #[inline]
+    pub(crate) fn prefetch_stack(&self) {
+        let sp = self.sp.get();
+        if sp != 0 {
+            prefetch::lines(sp - STACK_BELOW, STACK_BELOW + STACK_ABOVE);
+        }
     }
 
     /// Its goid.
@@ -267,6 +299,8 @@ impl G {
     /// Switches from the running G (which must be `self`) back to its M.
     #[inline(always)]
     pub(crate) fn suspend(&self, req: Req) {
+        let here = 0u8;
+        self.sp.set(ptr::addr_of!(here).addr());
         // SAFETY: `self` is the G running on the current stack (callers get it
         // from `current_g`), so its yielder belongs to this coroutine.
         unsafe { coro::suspend(self.yielder.get(), req) }

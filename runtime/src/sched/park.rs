@@ -146,10 +146,28 @@ pub(crate) enum Inject {
 /// wake-up.
 pub(crate) fn ready_batch(ws: Vec<Waiter>, to: Inject) {
     let s = sched();
-    let n = ws.iter().filter(|w| matches!(w, Waiter::G(_))).count();
+    let local = current_p().filter(|_| to == Inject::Local);
+    // Gs readied onto this M's queue run here soon: ask for all their
+    // lines before the first is read, then for each one's stack top as it
+    // is readied (`prefetch.rs`).
+    let n = ws
+        .iter()
+        .filter(|w| match w {
+            Waiter::G(g) => {
+                if local.is_some() {
+                    g.prefetch();
+                }
+                true
+            }
+            Waiter::Thread(_) => false,
+        })
+        .count();
     let mut gs = ws.into_iter().filter_map(|w| match w {
         Waiter::G(g) => {
             g.set_status(Status::Runnable);
+            if local.is_some() {
+                g.prefetch_stack();
+            }
             Some(g)
         }
         t @ Waiter::Thread(_) => {
@@ -157,17 +175,11 @@ pub(crate) fn ready_batch(ws: Vec<Waiter>, to: Inject) {
             None
         }
     });
-    let on_m = match current_p().filter(|_| to == Inject::Local) {
-        Some(p) => {
-            p.runq.push_batch(&mut gs, |rest| s.global.push_batch(rest));
-            true
-        }
-        None => {
-            s.global.push_batch(&mut gs);
-            false
-        }
-    };
-    if n > usize::from(on_m) {
+    match local {
+        Some(p) => p.runq.push_batch(&mut gs, |rest| s.global.push_batch(rest)),
+        None => s.global.push_batch(&mut gs),
+    }
+    if n > usize::from(local.is_some()) {
         // SeqCst: the publication `wakep` needs (see `Idle::wakep`).
         fence(Ordering::SeqCst);
         s.idle.wakep();
