@@ -75,6 +75,11 @@ impl Stack {
         self.base - self.size
     }
 
+    /// The highest address, where the stack starts.
+    pub(crate) fn top(&self) -> usize {
+        self.base
+    }
+
     /// The lowest usable address: just above the guard page.
     pub(crate) fn floor(&self) -> usize {
         self.limit() + sys::page_size()

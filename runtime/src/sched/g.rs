@@ -37,13 +37,13 @@ use crate::sched::body::Body;
 use crate::sched::p::P;
 use crate::stack::{self, Stack, StackCache};
 
-/// `prefetch_stack`'s window around where a G switched out: the switch's
-/// saved registers below it, and the frames above it that a socket wait
-/// returns through (c10k's echo loop touches ten lines in all). Measured
-/// on that loop with 10,000 connections: 640 bytes took the user time per
-/// request from 0.79 to 0.48 µs; 512 or 896 did no better.
-const STACK_BELOW: usize = 128;
-const STACK_ABOVE: usize = 512;
+/// How much of a stack's top `prefetch_stack` asks for: the ten lines
+/// c10k's echo goroutine touches in all, from its entry to the switch in
+/// its socket wait. With 10,000 connections it took that loop's user time
+/// per request from 0.47-0.64 to 0.29-0.38 µs (with the slot and G
+/// prefetches, from 0.57-1.01); around the switch point instead, 512 or
+/// 896 bytes did no better than 640.
+const STACK_PREFETCH: usize = 640;
 
 /// Why a G is waiting (Go's `waitReason`), for debugging and stats. The
 /// discriminants are the codes the dump's state word stores (`allgs.rs`);
@@ -118,12 +118,10 @@ pub(crate) struct G {
     /// The lowest usable address of its stack (`shrink_stack`), set when
     /// it starts.
     stack_floor: usize,
+    /// The top of its stack (`prefetch_stack`), set when it starts.
+    stack_top: usize,
     /// Set by the body on first resume; read by the G itself when it suspends.
     yielder: Cell<YielderPtr>,
-    /// An address in the frame it last switched out from, just above the
-    /// registers the switch saved: where its stack is hot when it resumes
-    /// (`prefetch_stack`). Zero until it first switches out.
-    sp: Cell<usize>,
     /// Touched only by the holder of the `Box<G>` (see module doc).
     coro: UnsafeCell<Stage>,
     /// The closure to run: written by the spawner before the G is
@@ -155,7 +153,7 @@ impl G {
     where
         F: FnOnce() + Send + 'static,
     {
-        let (stack_floor, coro) = (0, Stage::Unstarted(stack));
+        let (stack_floor, stack_top, coro) = (0, 0, Stage::Unstarted(stack));
         let Some(mut b) = dead else {
             let record = Record::new(id, name.clone(), site);
             let (yielder, coro, body, locals) = (
@@ -164,8 +162,7 @@ impl G {
                 UnsafeCell::new(Body::empty()),
                 UnsafeCell::new(None),
             );
-            let sp = Cell::new(0);
-            let mut b = Box::new(G { record, name, stack_floor, yielder, sp, coro, body, locals });
+            let mut b = Box::new(G { record, name, stack_floor, stack_top, yielder, coro, body, locals });
             b.body.get_mut().set(f);
             // SAFETY: the record lives in the box, which `Drop` unlists
             // before it is freed.
@@ -175,12 +172,13 @@ impl G {
         // Field by field, not `*b = G { .. }`: that would write the record
         // while readers may be loading it, and drop (so unlist) the old G.
         // The pattern makes a new field a compile error here.
-        let G { record: _, name: _, stack_floor: _, yielder: _, sp: _, coro: _, body: _, locals: _ } = &*b;
+        let G { record: _, name: _, stack_floor: _, stack_top: _, yielder: _, coro: _, body: _, locals: _ } =
+            &*b;
         b.record.rebuild(id, name.as_ref(), site);
         b.name = name;
         b.stack_floor = stack_floor;
         b.yielder.set(ptr::null());
-        b.sp.set(0);
+        b.stack_top = stack_top;
         *b.coro.get_mut() = coro;
         b.body.get_mut().set(f);
         *b.locals.get_mut() = None;
@@ -204,6 +202,7 @@ impl G {
         };
         stacks.swap_warm(&mut stack);
         self.stack_floor = stack.floor();
+        self.stack_top = stack.top();
         *self.coro.get_mut() = Stage::Started(Coro::new(stack, |y| {
             let g = current_g().expect("G body: not on a G");
             g.yielder.set(y);
@@ -232,14 +231,13 @@ impl G {
         prefetch::lines(ptr::from_ref(self).addr(), mem::size_of::<G>());
     }
 
-    /// Asks for the top of the stack a parked G will resume on: the frames
-    /// it returns through first, above where it switched out, and the
-    /// registers the switch saved below that. The G must not be running.
+    /// Asks for the top of the stack a parked G will resume on, where its
+    /// outermost frames are (and its coroutine's yielder): all a socket
+    /// loop like c10k's echo touches. The G must not be running.
     #[inline]
     pub(crate) fn prefetch_stack(&self) {
-        let sp = self.sp.get();
-        if sp != 0 {
-            prefetch::lines(sp - STACK_BELOW, STACK_BELOW + STACK_ABOVE);
+        if self.stack_top != 0 {
+            prefetch::lines(self.stack_top - STACK_PREFETCH, STACK_PREFETCH);
         }
     }
 
@@ -299,8 +297,6 @@ impl G {
     /// Switches from the running G (which must be `self`) back to its M.
     #[inline(always)]
     pub(crate) fn suspend(&self, req: Req) {
-        let here = 0u8;
-        self.sp.set(ptr::addr_of!(here).addr());
         // SAFETY: `self` is the G running on the current stack (callers get it
         // from `current_g`), so its yielder belongs to this coroutine.
         unsafe { coro::suspend(self.yielder.get(), req) }
