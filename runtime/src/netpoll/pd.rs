@@ -225,7 +225,6 @@ fn token(index: u32, gen: u32) -> u64 {
     (u64::from(index) << 32) | u64::from(gen)
 }
 
-/// Applies one readiness event; the waiters it woke are pushed to `out`.
 /// Brings in the slot an event's `token` names, ahead of its `dispatch`
 /// (`prefetch.rs`); tokens naming no slot are ignored.
 pub(crate) fn prefetch(token: u64) {
@@ -234,6 +233,7 @@ pub(crate) fn prefetch(token: u64) {
     }
 }
 
+/// Applies one readiness event; the waiters it woke are pushed to `out`.
 pub(crate) fn dispatch(ev: Event, out: &mut Vec<Waiter>) {
     if let Some(slot) = SLAB.get((ev.token >> 32) as u32) {
         slot.notify(ev.token as u32, &ev, out);
