@@ -10,7 +10,8 @@ use gort::http::{Request, ResponseWriter, StatusCode};
 
 /// Routes by path: `/` hello, `/echo` body echo, `/len` body length,
 /// `/stream` three flushed lines, `/big` 10,000 bytes, `/short` declares
-/// 10 bytes and writes 5, `/over` declares 2 and writes 5, `/fail`
+/// 10 bytes and writes 5, `/sniffed` writes HTML, flushes and says whether
+/// its header map gained a `Content-Type`, `/over` declares 2 and writes 5, `/fail`
 /// returns an error, `/panic` panics, `/trailers` echoes a trailer,
 /// `/headers` lists the request's header names and sets `x-seen` on the
 /// response when the request has `x-secret`.
@@ -27,6 +28,12 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             write!(w, "{n}")
         }
         "/ignore" => w.write_all(b"ignored"),
+        "/sniffed" => {
+            w.write_all(b"<html>")?;
+            w.flush()?;
+            let seen = w.headers_mut().contains_key("content-type");
+            write!(w, "{seen}")
+        }
         "/stream" => {
             for i in 0..3 {
                 writeln!(w, "line {i}")?;
@@ -130,6 +137,18 @@ fn small_body_gets_content_length_and_keep_alive() {
     assert!(!rs[0].0.to_ascii_lowercase().contains("connection:"));
     assert_eq!(rs[0].1, "Hello, World!");
     assert_eq!(rs[1].1, "ignored");
+}
+
+/// The type Go guesses for a handler that set none goes into the head
+/// only: the handler's own map never shows it.
+#[test]
+fn a_sniffed_content_type_goes_out_without_touching_the_handlers_map() {
+    let out = raw("GET /sniffed HTTP/1.1\r\nHost: x\r\n\r\n");
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 1, "{out}");
+    assert!(has(&rs[0].0, "Content-Type: text/html; charset=utf-8"), "{}", rs[0].0);
+    assert!(has(&rs[0].0, "Transfer-Encoding: chunked"), "{}", rs[0].0);
+    assert_eq!(rs[0].1, "<html>false");
 }
 
 /// Header maps are reused from request to request (`header_pool.rs`): a

@@ -213,18 +213,34 @@ impl WriteBuf {
     #[inline]
     pub(crate) fn room(&mut self) -> usize {
         if self.buf.is_empty() {
-            self.buf = BufPool::get(START).into_vec();
+            self.take_storage();
         }
         self.buf.len() - self.n
+    }
+
+    /// Out of line, so that `room` and the pushes stay small enough to
+    /// inline into every write.
+    #[inline(never)]
+    fn take_storage(&mut self) {
+        self.buf = BufPool::get(START).into_vec();
+    }
+
+    /// Appends `b` if it fits in `room()`; says whether it did.
+    #[inline]
+    pub(crate) fn try_push(&mut self, b: &[u8]) -> bool {
+        if b.len() > self.room() {
+            return false;
+        }
+        self.buf[self.n..self.n + b.len()].copy_from_slice(b);
+        self.n += b.len();
+        true
     }
 
     /// Appends `b`, which must fit in `room()`.
     #[inline]
     pub(crate) fn push(&mut self, b: &[u8]) {
-        let room = self.room();
-        debug_assert!(b.len() <= room, "WriteBuf::push: past the room");
-        self.buf[self.n..self.n + b.len()].copy_from_slice(b);
-        self.n += b.len();
+        let pushed = self.try_push(b);
+        debug_assert!(pushed, "WriteBuf::push: past the room");
     }
 
     /// The number of bytes waiting.

@@ -21,7 +21,9 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING};
+use http::header::{
+    HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING,
+};
 use http::{StatusCode, Version};
 
 use crate::buf::WriteBuf;
@@ -189,6 +191,15 @@ impl ResponseWriter {
         let _ = self.write_all(text.as_bytes());
     }
 
+    /// The valid `Content-Length` the handler set, if any; most handlers
+    /// set no header at all, and then pay no lookup.
+    fn declared_length(&self) -> Option<u64> {
+        if self.headers.is_empty() {
+            return None;
+        }
+        self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()))
+    }
+
     /// Whether the head has gone out (the framing is fixed).
     pub(crate) fn committed(&self) -> bool {
         self.out.is_some()
@@ -204,19 +215,27 @@ impl ResponseWriter {
         // never send the body, so the connection cannot be reused.
         self.close |= self.wire.take_continue() || self.wire.shutting_down();
         let status = self.status();
-        let declared = self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()));
-        if declared.is_none() {
+        let declared = self.declared_length();
+        // Most handlers set no header: then there is nothing to look up.
+        let bare = self.headers.is_empty();
+        if declared.is_none() && !bare {
             self.headers.remove(CONTENT_LENGTH);
         }
         let out = transfer::outgoing(self.head_request, status, declared, complete, self.version);
-        self.close |= out.close || transfer::has_token(&self.headers, "close");
+        self.close |= out.close || !bare && transfer::has_token(&self.headers, "close");
         let staged = self.wbuf.len() - self.staged_from;
-        if staged > 0 && !self.headers.contains_key(CONTENT_TYPE) {
-            let ty = sniff::content_type(&self.wbuf.data()[self.staged_from..]);
-            self.headers.insert(CONTENT_TYPE, ty);
-        }
-        let head =
-            Head { status, out, add_len: declared.is_none(), close: self.close, version: self.version };
+        // Sniffed into the head only, as Go's `chunkWriter` does: the
+        // handler's map is not touched.
+        let sniffed = (staged > 0 && (bare || !self.headers.contains_key(CONTENT_TYPE)))
+            .then(|| sniff::content_type(&self.wbuf.data()[self.staged_from..]));
+        let head = Head {
+            status,
+            out,
+            add_len: declared.is_none(),
+            sniffed,
+            close: self.close,
+            version: self.version,
+        };
         let chunk = (out.framing == Framing::Chunked && staged > 0).then_some(staged);
         self.place_head(&head, chunk)?;
         if chunk.is_some() {
@@ -380,13 +399,10 @@ impl Write for ResponseWriter {
             return Ok(data.len());
         }
         if self.out.is_none() {
-            let declared =
-                self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()));
-            if declared.is_some_and(|n| self.written + data.len() as u64 > n) {
+            if self.declared_length().is_some_and(|n| self.written + data.len() as u64 > n) {
                 return Err(too_long());
             }
-            if data.len() <= self.wbuf.room() {
-                self.push(data);
+            if self.wbuf.try_push(data) {
                 self.written += data.len() as u64;
                 return Ok(data.len());
             }
@@ -410,6 +426,8 @@ struct Head {
     out: Outgoing,
     /// Add `Content-Length` (the handler set none).
     add_len: bool,
+    /// The `Content-Type` guessed for a handler that set none.
+    sniffed: Option<HeaderValue>,
     close: bool,
     version: Version,
 }
@@ -425,6 +443,9 @@ impl Head {
             }
             dated |= name == DATE;
             header_line(to, name.as_str().as_bytes(), value.as_bytes());
+        }
+        if let Some(ty) = &self.sniffed {
+            line(to, b"Content-Type", ty.as_bytes());
         }
         if !dated {
             date::with(|d| line(to, b"Date", d));
