@@ -5,6 +5,7 @@
 //! values share the connection's read buffer instead of copying it.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method, Uri, Version};
 
 use crate::body::Body;
+use crate::mux::path::unescape;
 use crate::wire::Wire;
 
 /// An HTTP request; see the module doc.
@@ -31,8 +33,12 @@ pub struct Request {
     head: Parts,
     body: Body,
     remote_addr: Option<SocketAddr>,
-    /// Wildcard values set by the mux: (name, value).
-    path_values: Vec<(Arc<str>, String)>,
+    /// Wildcard values set by the mux: (name, where the value is in
+    /// `path_text`).
+    path_values: Vec<(Arc<str>, Range<usize>)>,
+    /// The values' text, one after the other. Kept, with its room, from
+    /// request to request, so that routing allocates nothing.
+    path_text: String,
     /// The mux pattern that matched (shared with the mux's table, so
     /// routing does not copy it).
     pattern: Option<Arc<str>>,
@@ -58,6 +64,7 @@ impl Request {
             body,
             remote_addr,
             path_values: Vec::new(),
+            path_text: String::new(),
             pattern: None,
             ctx: OnceLock::new(),
             wire: None,
@@ -95,6 +102,7 @@ impl Request {
         self.body = Body::empty();
         self.remote_addr = remote_addr;
         self.path_values.clear();
+        self.path_text.clear();
         self.pattern = None;
         self.ctx = OnceLock::new();
         if !self.wire.as_ref().is_some_and(|w| Arc::ptr_eq(w, wire)) {
@@ -219,20 +227,30 @@ impl Request {
     /// The value a `ServeMux` pattern's `{name}` or `{name...}` wildcard
     /// matched (Go 1.22's `PathValue`).
     pub fn path_value(&self, name: &str) -> Option<&str> {
-        self.path_values.iter().find(|(n, _)| **n == *name).map(|(_, v)| v.as_str())
+        self.path_values.iter().find(|(n, _)| **n == *name).map(|(_, at)| &self.path_text[at.clone()])
     }
 
     /// Sets what [`path_value`](Self::path_value) returns for `name`.
-    pub fn set_path_value(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.set_shared_path_value(&Arc::from(name.into()), value.into());
+    pub fn set_path_value(&mut self, name: impl Into<String>, value: impl AsRef<str>) {
+        let start = self.path_text.len();
+        self.path_text.push_str(value.as_ref());
+        self.note_path_value(&Arc::from(name.into()), start);
     }
 
-    /// [`set_path_value`](Self::set_path_value) with a name shared with the
-    /// mux's pattern, so routing copies only the value.
-    pub(crate) fn set_shared_path_value(&mut self, name: &Arc<str>, value: String) {
+    /// Records the wildcard value at `span` of the path for `name` (a name
+    /// shared with the mux's pattern), unescaped: the mux calls this.
+    pub(crate) fn set_path_value_at(&mut self, name: &Arc<str>, span: Range<usize>) {
+        let start = self.path_text.len();
+        self.path_text.push_str(&unescape(&self.head.uri.path()[span]));
+        self.note_path_value(name, start);
+    }
+
+    /// Points `name` at the text appended to `path_text` from `start`.
+    fn note_path_value(&mut self, name: &Arc<str>, start: usize) {
+        let at = start..self.path_text.len();
         match self.path_values.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.path_values.push((Arc::clone(name), value)),
+            Some(slot) => slot.1 = at,
+            None => self.path_values.push((Arc::clone(name), at)),
         }
     }
 

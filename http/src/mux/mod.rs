@@ -19,7 +19,7 @@
 //! - A lookup that finds a route allocates only the path values (and the
 //!   decoded form of `%`-escaped segments); the pattern is shared.
 
-mod path;
+pub(crate) mod path;
 mod pattern;
 mod tree;
 
@@ -246,8 +246,7 @@ impl Route {
     fn serve(&self, w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
         let mut cur = Cursor::default();
         while let Some((name, span)) = self.pattern.next_value(r.url_path(), &mut cur) {
-            let value = path::unescape(&r.url_path()[span]).into_owned();
-            r.set_shared_path_value(name, value);
+            r.set_path_value_at(name, span);
         }
         r.set_pattern(Arc::clone(&self.text));
         self.handler.serve_http(w, r)
