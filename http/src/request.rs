@@ -232,26 +232,15 @@ impl Request {
 
     /// Sets what [`path_value`](Self::path_value) returns for `name`.
     pub fn set_path_value(&mut self, name: impl Into<String>, value: impl AsRef<str>) {
-        let start = self.path_text.len();
-        self.path_text.push_str(value.as_ref());
-        self.note_path_value(&Arc::from(name.into()), start);
+        let name = Arc::from(name.into());
+        put_path_value(&mut self.path_values, &mut self.path_text, &name, value.as_ref());
     }
 
     /// Records the wildcard value at `span` of the path for `name` (a name
     /// shared with the mux's pattern), unescaped: the mux calls this.
     pub(crate) fn set_path_value_at(&mut self, name: &Arc<str>, span: Range<usize>) {
-        let start = self.path_text.len();
-        self.path_text.push_str(&unescape(&self.head.uri.path()[span]));
-        self.note_path_value(name, start);
-    }
-
-    /// Points `name` at the text appended to `path_text` from `start`.
-    fn note_path_value(&mut self, name: &Arc<str>, start: usize) {
-        let at = start..self.path_text.len();
-        match self.path_values.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = at,
-            None => self.path_values.push((Arc::clone(name), at)),
-        }
+        let value = unescape(&self.head.uri.path()[span]);
+        put_path_value(&mut self.path_values, &mut self.path_text, name, &value);
     }
 
     /// The `ServeMux` pattern that matched, if a mux routed this request.
@@ -305,6 +294,23 @@ impl<B: Into<Body>> From<http::Request<B>> for Request {
     fn from(r: http::Request<B>) -> Request {
         let (head, body) = r.into_parts();
         Request::from_parts(head, body.into(), None)
+    }
+}
+
+/// Appends `value` to `text` and points `name` at it in `values` (fields
+/// of a `Request`, passed apart so the value may borrow its path).
+fn put_path_value(
+    values: &mut Vec<(Arc<str>, Range<usize>)>,
+    text: &mut String,
+    name: &Arc<str>,
+    value: &str,
+) {
+    let start = text.len();
+    text.push_str(value);
+    let at = start..text.len();
+    match values.iter_mut().find(|(n, _)| n == name) {
+        Some(slot) => slot.1 = at,
+        None => values.push((Arc::clone(name), at)),
     }
 }
 

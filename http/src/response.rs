@@ -59,6 +59,9 @@ pub struct ResponseWriter {
     chunk_from: Option<usize>,
     /// Body bytes the handler wrote.
     written: u64,
+    /// The `Content-Type` guessed from a HEAD response's first write,
+    /// which is not staged (a GET's is sniffed from the staged bytes).
+    head_sniffed: Option<HeaderValue>,
     head_request: bool,
     version: Version,
     /// The connection closes after this response (the request or the
@@ -96,6 +99,7 @@ impl ResponseWriter {
             out: None,
             chunk_from: None,
             written: 0,
+            head_sniffed: None,
             head_request,
             version,
             close,
@@ -226,8 +230,13 @@ impl ResponseWriter {
         let staged = self.wbuf.len() - self.staged_from;
         // Sniffed into the head only, as Go's `chunkWriter` does: the
         // handler's map is not touched.
-        let sniffed = (staged > 0 && (bare || !self.headers.contains_key(CONTENT_TYPE)))
-            .then(|| sniff::content_type(&self.wbuf.data()[self.staged_from..]));
+        let sniffed = if !bare && self.headers.contains_key(CONTENT_TYPE) {
+            None
+        } else {
+            let staged_type =
+                || (staged > 0).then(|| sniff::content_type(&self.wbuf.data()[self.staged_from..]));
+            self.head_sniffed.take().or_else(staged_type)
+        };
         let head = Head {
             status,
             out,
@@ -355,10 +364,10 @@ impl ResponseWriter {
 
     /// Appends bytes that fit in the buffer.
     fn push(&mut self, b: &[u8]) {
-        if b.len() > self.wbuf.room() {
+        if !self.wbuf.try_push(b) {
             let _ = self.send();
+            self.wbuf.push(b);
         }
-        self.wbuf.push(b);
     }
 
     /// Writes the buffer out.
@@ -391,9 +400,9 @@ impl Write for ResponseWriter {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "this status has no body"));
         }
         if self.head_request {
-            if self.written == 0 && !data.is_empty() && !self.headers.contains_key(CONTENT_TYPE) {
+            if self.written == 0 && !data.is_empty() {
                 // Go sniffs a HEAD response's type from what it would send.
-                self.headers.insert(CONTENT_TYPE, sniff::content_type(data));
+                self.head_sniffed = Some(sniff::content_type(data));
             }
             self.written += data.len() as u64;
             return Ok(data.len());

@@ -16,8 +16,9 @@
 //!   unique and the tree's first match is it (see `tree.rs`).
 //! - The table is fixed once serving starts: registration takes
 //!   `&mut self` and a `Server` owns its handler, so a lookup takes no lock.
-//! - A lookup that finds a route allocates only the path values (and the
-//!   decoded form of `%`-escaped segments); the pattern is shared.
+//! - A lookup that finds a route allocates nothing but the decoded form of
+//!   `%`-escaped segments: the path values go into the request's reused
+//!   text buffer, and the pattern is shared.
 
 pub(crate) mod path;
 mod pattern;
