@@ -221,6 +221,10 @@ fn head_has_the_get_length_and_no_body() {
     let out = raw("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let (head, rest) = out.split_once("\r\n\r\n").unwrap();
     assert!(has(&format!("{head}\r\n"), "Content-Length: 13"), "{out}");
+    assert!(
+        has(&format!("{head}\r\n"), "Content-Type: text/plain; charset=utf-8"),
+        "sniffed as a GET: {out}"
+    );
     assert!(rest.starts_with("HTTP/1.1 200 OK\r\n"), "HEAD wrote a body: {out}");
 }
 
