@@ -150,3 +150,31 @@ fn blocked_m_warning_fires_for_a_long_spin_only() {
     let err = spin_in_child("50");
     assert!(!err.contains(WARNING), "stderr: {err}");
 }
+
+/// A goroutine that sleeps in long steps in an otherwise idle process: each
+/// wake-up takes an idle P whose tick sysmon last saw before its deep sleep.
+fn sleeper_child() {
+    gort::go!(gort::Builder::new().name("sleeper"), || {
+        for _ in 0..4 {
+            gort::time::sleep(Duration::from_millis(300));
+        }
+    })
+    .unwrap()
+    .join()
+    .unwrap();
+    eprintln!("sleeper done");
+}
+
+#[test]
+fn an_idle_p_taken_after_sysmons_deep_sleep_is_not_a_blocked_m() {
+    if common::is_child() {
+        return sleeper_child();
+    }
+    let out = common::run_child(
+        "an_idle_p_taken_after_sysmons_deep_sleep_is_not_a_blocked_m",
+        &[("GORT_PROCS", "2")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("sleeper done"), "stderr: {err}");
+    assert!(!err.contains(WARNING), "stderr: {err}");
+}

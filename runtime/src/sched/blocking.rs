@@ -90,9 +90,9 @@ fn exit(g: &G, running: Status, p: &'static P, mark: u64) {
     }
     if let Some(p) = sched().idle.pidleget() {
         set_current_p(Some(p));
-        // The G goes on here as if it just started on `p`, so the
-        // preempter and the blocked-M warning (`hog.rs`) time it afresh.
-        p.tick();
+        // The G goes on here as if it just started on `p` (`pidleget`
+        // ticked it), so the preempter and the blocked-M warning
+        // (`hog.rs`) time it afresh.
         p.running.publish(p.schedtick(), g);
         if let Status::Running { m, .. } = running {
             g.set_status(Status::Running { m, p: p.id });

@@ -164,11 +164,18 @@ impl Idle {
         self.npidle.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Takes an idle P (Go's `pidleget`).
+    /// Takes an idle P (Go's `pidleget`). Taking it counts as a schedule
+    /// tick: sysmon may have slept through the idle spell (`sysmon.rs`
+    /// sleeps deep while every P is idle), so its record of the P's tick
+    /// can be as old as the spell, and an unchanged tick on a held P would
+    /// read as one G running all that time (`preempt.rs`). The taker is
+    /// the P's only holder from here on, so the tick's holder-only rule
+    /// holds.
     pub(crate) fn pidleget(&self) -> Option<&'static P> {
         let mut l = self.lists.lock();
         let p = l.ps.pop()?;
         self.npidle.fetch_sub(1, Ordering::SeqCst);
+        p.tick();
         p.set_held(true);
         Some(p)
     }
