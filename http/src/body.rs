@@ -102,14 +102,17 @@ impl Body {
         Body { kind: Kind::Reader(Box::new(r)) }
     }
 
-    /// The body of a message read off `wire` with `framing`.
-    pub(crate) fn wire(wire: Arc<Wire>, framing: Framing) -> Body {
+    /// The body of a message read off `wire` with `framing` (a body with
+    /// no bytes holds no reference to the wire).
+    pub(crate) fn wire(wire: &Arc<Wire>, framing: Framing) -> Body {
         if framing == Framing::Close {
             unreachable!("Body::wire: a request body is never close-delimited");
         }
         match State::new(framing) {
             State::Done(_) => Body::empty(),
-            state => Body { kind: Kind::Wire(WireBody { wire, state, read: 0, limit: None }) },
+            state => {
+                Body { kind: Kind::Wire(WireBody { wire: Arc::clone(wire), state, read: 0, limit: None }) }
+            }
         }
     }
 

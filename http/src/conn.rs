@@ -83,6 +83,7 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     config.state(remote, ConnState::New);
     let req = Request::slot(remote, Arc::clone(&wire));
     let mut c = Loop {
+        writer_wire: Some(Arc::clone(&wire)),
         wire,
         handler,
         config,
@@ -100,6 +101,10 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
 
 struct Loop<'a> {
     wire: Arc<Wire>,
+    /// The response writer's handle on the wire, lent to each response
+    /// and given back by `finish`: one reference for the connection's
+    /// life rather than a count taken and dropped per response.
+    writer_wire: Option<Arc<Wire>>,
     handler: &'a dyn Handler,
     config: &'a Config,
     /// The request being served, filled in place for each (`Request::slot`).
@@ -289,7 +294,7 @@ impl Loop<'_> {
         let close = !transfer::keep_alive(parts.version, seen.connection.then_some(&parts.headers));
         let body_deadline = cfg.read_timeout.map(|d| start.unwrap_or_else(Instant::now) + d);
         self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
-        self.req.set_body(Body::wire(Arc::clone(&self.wire), framing));
+        self.req.set_body(Body::wire(&self.wire, framing));
         Ok(close)
     }
 
@@ -298,7 +303,7 @@ impl Loop<'_> {
     /// another request.
     #[inline(never)]
     fn serve(&mut self, close: bool) -> bool {
-        let wire = Arc::clone(&self.wire);
+        let wire = &self.wire;
         if wire.take_continue() {
             // Earlier pipelined responses go out before a 100 Continue can.
             wire.owe_continue(self.wbuf.flush_to(&*wire.conn).is_ok());
@@ -310,7 +315,7 @@ impl Loop<'_> {
             _ => std::mem::take(&mut self.resp_headers),
         };
         let mut w = ResponseWriter::new(
-            Arc::clone(&wire),
+            self.writer_wire.take().unwrap_or_else(|| Arc::clone(wire)),
             std::mem::replace(&mut self.wbuf, WriteBuf::new()),
             headers,
             head_request,
@@ -318,7 +323,7 @@ impl Loop<'_> {
             close,
         );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
-        let ok = run_handler(self.handler, self.config, &wire, self.remote, &mut w, req);
+        let ok = run_handler(self.handler, self.config, wire, self.remote, &mut w, req);
         req.end_context();
         if wire.hijacked() {
             return false;
@@ -329,14 +334,14 @@ impl Loop<'_> {
             w.fail(status, &format!("{} {reason}: the request body was refused\n", status.as_str()));
         }
         let fin = w.finish();
-        (self.wbuf, self.resp_headers) = (fin.wbuf, fin.headers);
+        (self.writer_wire, self.wbuf, self.resp_headers) = (Some(fin.wire), fin.wbuf, fin.headers);
         let reusable = ok && !fin.close && fault.is_none() && {
             if !req.body().is_empty() {
                 let _ = self.wbuf.flush_to(&*wire.conn);
             }
-            req.body().finish(&wire, MAX_DRAIN)
+            req.body().finish(wire, MAX_DRAIN)
         };
-        req.recycle(self.remote, &wire);
+        req.recycle(self.remote, wire);
         reusable
     }
 

@@ -20,11 +20,20 @@ use http::HeaderMap;
 /// The largest map (in entries it has room for) worth keeping.
 const KEEP: usize = 32;
 
+/// The room a new pooled map is made with: what `HeaderMap` reserves on
+/// its first insert. Made with room, a map is worth giving back even when
+/// its request used none of it (a response whose handler set no header),
+/// so every request's two `get`s find their maps in the P's private slot;
+/// a map made empty would be dropped on `put` and its successor made
+/// again on the pool's slow path, every request.
+const ROOM: usize = 8;
+
 /// A pool of cleared header maps.
 pub(crate) struct HeaderPool(LazyLock<Pool<HeaderMap>>);
 
 /// The server's request and response header maps.
-pub(crate) static MAPS: HeaderPool = HeaderPool(LazyLock::new(|| Pool::new(HeaderMap::new)));
+pub(crate) static MAPS: HeaderPool =
+    HeaderPool(LazyLock::new(|| Pool::new(|| HeaderMap::with_capacity(ROOM))));
 
 impl HeaderPool {
     /// An empty map, with room for `n` entries.

@@ -33,15 +33,16 @@ pub struct Request {
     head: Parts,
     body: Body,
     remote_addr: Option<SocketAddr>,
-    /// Wildcard values set by the mux: (name, where the value is in
-    /// `path_text`).
-    path_values: Vec<(Arc<str>, Range<usize>)>,
-    /// The values' text, one after the other. Kept, with its room, from
-    /// request to request, so that routing allocates nothing.
+    /// Wildcard values set by the mux: where the name and where the value
+    /// are in `path_text`.
+    path_values: Vec<(Range<usize>, Range<usize>)>,
+    /// The names, values and pattern, one after the other. Kept, with its
+    /// room, from request to request, so that routing allocates nothing
+    /// and takes no reference count on the mux's table (copying a few
+    /// bytes costs less than a locked increment and decrement).
     path_text: String,
-    /// The mux pattern that matched (shared with the mux's table, so
-    /// routing does not copy it).
-    pattern: Option<Arc<str>>,
+    /// The mux pattern that matched, in `path_text`.
+    pattern: Option<Range<usize>>,
     /// The request's context, made on first use (`context`).
     ctx: OnceLock<ReqCtx>,
     /// The connection a server request came on, for its context.
@@ -227,30 +228,30 @@ impl Request {
     /// The value a `ServeMux` pattern's `{name}` or `{name...}` wildcard
     /// matched (Go 1.22's `PathValue`).
     pub fn path_value(&self, name: &str) -> Option<&str> {
-        self.path_values.iter().find(|(n, _)| **n == *name).map(|(_, at)| &self.path_text[at.clone()])
+        let text = &self.path_text;
+        self.path_values.iter().find(|(n, _)| text[n.clone()] == *name).map(|(_, at)| &text[at.clone()])
     }
 
     /// Sets what [`path_value`](Self::path_value) returns for `name`.
-    pub fn set_path_value(&mut self, name: impl Into<String>, value: impl AsRef<str>) {
-        let name = Arc::from(name.into());
-        put_path_value(&mut self.path_values, &mut self.path_text, &name, value.as_ref());
+    pub fn set_path_value(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        put_path_value(&mut self.path_values, &mut self.path_text, name.as_ref(), value.as_ref());
     }
 
-    /// Records the wildcard value at `span` of the path for `name` (a name
-    /// shared with the mux's pattern), unescaped: the mux calls this.
-    pub(crate) fn set_path_value_at(&mut self, name: &Arc<str>, span: Range<usize>) {
+    /// Records the wildcard value at `span` of the path for `name`,
+    /// unescaped: the mux calls this.
+    pub(crate) fn set_path_value_at(&mut self, name: &str, span: Range<usize>) {
         let value = unescape(&self.head.uri.path()[span]);
         put_path_value(&mut self.path_values, &mut self.path_text, name, &value);
     }
 
     /// The `ServeMux` pattern that matched, if a mux routed this request.
     pub fn pattern(&self) -> Option<&str> {
-        self.pattern.as_deref()
+        self.pattern.clone().map(|at| &self.path_text[at])
     }
 
     /// Records the pattern that matched (the mux calls this).
-    pub fn set_pattern(&mut self, pattern: impl Into<Arc<str>>) {
-        self.pattern = Some(pattern.into());
+    pub fn set_pattern(&mut self, pattern: impl AsRef<str>) {
+        self.pattern = Some(push_text(&mut self.path_text, pattern.as_ref()));
     }
 
     /// The `http` crate's extensions: typed values carried with the request.
@@ -298,20 +299,31 @@ impl<B: Into<Body>> From<http::Request<B>> for Request {
 }
 
 /// Appends `value` to `text` and points `name` at it in `values` (fields
-/// of a `Request`, passed apart so the value may borrow its path).
+/// of a `Request`, passed apart so the value may borrow its path); a name
+/// seen for the first time is appended too.
 fn put_path_value(
-    values: &mut Vec<(Arc<str>, Range<usize>)>,
+    values: &mut Vec<(Range<usize>, Range<usize>)>,
     text: &mut String,
-    name: &Arc<str>,
+    name: &str,
     value: &str,
 ) {
-    let start = text.len();
-    text.push_str(value);
-    let at = start..text.len();
-    match values.iter_mut().find(|(n, _)| n == name) {
-        Some(slot) => slot.1 = at,
-        None => values.push((Arc::clone(name), at)),
+    let known = values.iter().position(|(n, _)| text[n.clone()] == *name);
+    let name_at = match known {
+        Some(i) => values[i].0.clone(),
+        None => push_text(text, name),
+    };
+    let at = push_text(text, value);
+    match known {
+        Some(i) => values[i].1 = at,
+        None => values.push((name_at, at)),
     }
+}
+
+/// Appends `s` to `text`; returns where it is.
+fn push_text(text: &mut String, s: &str) -> Range<usize> {
+    let start = text.len();
+    text.push_str(s);
+    start..text.len()
 }
 
 impl From<Request> for http::Request<Body> {
@@ -329,5 +341,27 @@ impl std::fmt::Debug for Request {
             .field("version", &self.version())
             .field("headers", self.headers())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_values_and_the_pattern_share_one_text_and_a_name_set_again_takes_its_new_value() {
+        let mut r = Request::from(http::Request::get("/a%20b/c").body(()).unwrap());
+        r.set_path_value("first", "1");
+        r.set_path_value_at("second", 1..6);
+        r.set_pattern("GET /{first}/{second}");
+        r.set_path_value(String::from("first"), "one");
+        assert_eq!(r.path_value("first"), Some("one"));
+        assert_eq!(r.path_value("second"), Some("a b"));
+        assert_eq!(r.path_value("third"), None);
+        assert_eq!(r.pattern(), Some("GET /{first}/{second}"));
+        assert_eq!(r.path_values.len(), 2);
+        let (conn, _) = crate::test::MemConn::new([]);
+        r.recycle(None, &Arc::new(Wire::new(Box::new(conn), 4096, None, Context::background())));
+        assert_eq!((r.path_value("first"), r.pattern()), (None, None));
     }
 }

@@ -73,6 +73,9 @@ pub struct ResponseWriter {
 
 /// What the connection loop learns when a response is finished.
 pub(crate) struct Finished {
+    /// The writer's handle on the connection, kept by the loop for the
+    /// next response (so a response costs no reference count).
+    pub(crate) wire: Arc<Wire>,
     pub(crate) wbuf: WriteBuf,
     /// The header map, cleared for the connection's next response.
     pub(crate) headers: HeaderMap,
@@ -178,9 +181,9 @@ impl ResponseWriter {
             _ => {}
         }
         let close = self.close || out.close || self.broken;
-        let wbuf = std::mem::replace(&mut self.wbuf, WriteBuf::new());
-        header_pool::clear(&mut self.headers);
-        Finished { wbuf, headers: std::mem::take(&mut self.headers), close }
+        let ResponseWriter { wire, wbuf, mut headers, .. } = self;
+        header_pool::clear(&mut headers);
+        Finished { wire, wbuf, headers, close }
     }
 
     /// A handler that failed before writing anything gets `status` with a

@@ -75,7 +75,10 @@ impl Wire {
 
     // Relaxed throughout: each flag is set and read by the connection's
     // goroutine, or by one the handler handed the body or writer to, which
-    // a channel or join ordered; no other memory hangs on the flags.
+    // a channel or join ordered; no other memory hangs on the flags. The
+    // takers load before they swap: almost every request finds the flag
+    // clear, and a load costs nothing where a swap is a locked
+    // read-modify-write.
 
     pub(crate) fn owe_continue(&self, owed: bool) {
         self.continue_owed.store(owed, Ordering::Relaxed);
@@ -83,7 +86,7 @@ impl Wire {
 
     /// Takes the owed `100 Continue`, if any.
     pub(crate) fn take_continue(&self) -> bool {
-        self.continue_owed.swap(false, Ordering::Relaxed)
+        self.continue_owed.load(Ordering::Relaxed) && self.continue_owed.swap(false, Ordering::Relaxed)
     }
 
     pub(crate) fn set_body_fault(&self, status: StatusCode) {
@@ -92,6 +95,9 @@ impl Wire {
 
     /// Takes the body fault, if any.
     pub(crate) fn take_body_fault(&self) -> Option<StatusCode> {
+        if self.body_fault.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         StatusCode::from_u16(self.body_fault.swap(0, Ordering::Relaxed)).ok()
     }
 

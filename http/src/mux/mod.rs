@@ -249,7 +249,7 @@ impl Route {
         while let Some((name, span)) = self.pattern.next_value(r.url_path(), &mut cur) {
             r.set_path_value_at(name, span);
         }
-        r.set_pattern(Arc::clone(&self.text));
+        r.set_pattern(&*self.text);
         self.handler.serve_http(w, r)
     }
 }
