@@ -327,6 +327,29 @@ fn the_request_context_ends_when_the_handler_returns_or_the_server_shuts_down() 
     shutdown.join().unwrap().unwrap();
 }
 
+/// A keep-alive connection waits for its next request under a deadline a
+/// second away (when it would give back stack pages); a bodyless request
+/// leaves that deadline in place, so the context's watcher must set the
+/// request's own before it peeks, or a handler running past it would see
+/// its context end as if the client had gone.
+#[test]
+fn a_slow_handler_keeps_its_context_past_the_idle_waits_deadline() {
+    let handler = |w: &mut ResponseWriter, r: &mut Request| {
+        if r.url_path() == "/slow" {
+            let ctx = r.context().clone();
+            gort::time::sleep(Duration::from_millis(1500));
+            return write!(w, "{:?}", ctx.err());
+        }
+        w.write_all(b"fast")
+    };
+    let srv = test::Server::new(handler);
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/").1, "fast");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(get(&mut c, "/slow").1, "None");
+    assert_eq!(get(&mut c, "/").1, "fast", "the connection goes on");
+}
+
 #[test]
 fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
     let handler = |w: &mut ResponseWriter, _: &mut Request| {

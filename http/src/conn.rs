@@ -293,7 +293,15 @@ impl Loop<'_> {
         self.wire.owe_continue(expects && framing != transfer::Framing::Empty);
         let close = !transfer::keep_alive(parts.version, seen.connection.then_some(&parts.headers));
         let body_deadline = cfg.read_timeout.map(|d| start.unwrap_or_else(Instant::now) + d);
-        self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
+        if framing == transfer::Framing::Empty {
+            // Nothing will read until the next wait sets its own deadline,
+            // unless the handler asks for the context (`defer_read_deadline`):
+            // a bodyless request saves a deadline change, which takes the
+            // poll descriptor's lock.
+            self.req.defer_read_deadline(body_deadline);
+        } else {
+            self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
+        }
         self.req.set_body(Body::wire(&self.wire, framing));
         Ok(close)
     }

@@ -47,6 +47,11 @@ pub struct Request {
     ctx: OnceLock<ReqCtx>,
     /// The connection a server request came on, for its context.
     wire: Option<Arc<Wire>>,
+    /// The read deadline the connection should have while this request is
+    /// served, when the server left it unset because nothing was to read
+    /// (a request with no body): the context's watcher, the only reader
+    /// then, sets it before it peeks.
+    deferred_read_deadline: Option<Option<Instant>>,
 }
 
 /// A request's context, and on a server what ends it early.
@@ -69,6 +74,7 @@ impl Request {
             pattern: None,
             ctx: OnceLock::new(),
             wire: None,
+            deferred_read_deadline: None,
         }
     }
 
@@ -106,6 +112,7 @@ impl Request {
         self.path_text.clear();
         self.pattern = None;
         self.ctx = OnceLock::new();
+        self.deferred_read_deadline = None;
         if !self.wire.as_ref().is_some_and(|w| Arc::ptr_eq(w, wire)) {
             self.wire = Some(Arc::clone(wire));
         }
@@ -130,7 +137,7 @@ impl Request {
         &self
             .ctx
             .get_or_init(|| match &self.wire {
-                Some(wire) => watch(wire),
+                Some(wire) => watch(wire, self.deferred_read_deadline),
                 None => ReqCtx { ctx: Context::background(), cancel: None, watcher: None },
             })
             .ctx
@@ -144,6 +151,13 @@ impl Request {
 
     /// The server is done with the request: end its context and stop the
     /// watcher, if one was made, before the connection reads again.
+    /// The server did not set the connection's read deadline for this
+    /// request (it has no body to read); `deadline` is the one it should
+    /// have, which the context's watcher applies if it starts.
+    pub(crate) fn defer_read_deadline(&mut self, deadline: Option<Instant>) {
+        self.deferred_read_deadline = Some(deadline);
+    }
+
     pub(crate) fn end_context(&mut self) {
         let Some(rc) = self.ctx.take() else { return };
         if let Some(c) = &rc.cancel {
@@ -278,7 +292,14 @@ impl Request {
 
 /// A server request's context: a child of the server's, ended by a
 /// goroutine that sees the client close the connection (see `context`).
-fn watch(wire: &Arc<Wire>) -> ReqCtx {
+/// `deadline`: the read deadline the server deferred, which the watcher's
+/// peek must run under.
+fn watch(wire: &Arc<Wire>, deadline: Option<Option<Instant>>) -> ReqCtx {
+    if let Some(d) = deadline {
+        if wire.conn.set_read_deadline(d).is_err() {
+            return ReqCtx { ctx: Context::background(), cancel: None, watcher: None };
+        }
+    }
     let (ctx, cancel) = wire.base.with_cancel();
     let (w, c) = (Arc::clone(wire), cancel.clone());
     let watcher = gort_runtime::go!(move || match w.conn.peek(&mut [0]) {
