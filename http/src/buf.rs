@@ -137,15 +137,24 @@ impl ReadBuf {
         self.retired = Some(whole);
     }
 
-    /// Splits the first `n` buffered bytes off as a shared, immutable head.
-    pub(crate) fn take_head(&mut self, n: usize) -> Bytes {
+    /// Marks the first `n` buffered bytes consumed as a head, and returns
+    /// the frozen storage with where the head starts in it, so that the
+    /// head's parts are sliced straight off the storage (each slice one
+    /// reference count, and none for the head as a whole).
+    pub(crate) fn split_head(&mut self, n: usize) -> (&Bytes, usize) {
+        let at = self.start;
+        self.consume(n);
         let whole = match &mut self.frozen {
             Some(whole) => whole,
             frozen => frozen.insert(Bytes::from(std::mem::take(&mut self.own))),
         };
-        let head = whole.slice(self.start..self.start + n);
-        self.consume(n);
-        head
+        (whole, at)
+    }
+
+    /// Splits the first `n` buffered bytes off as a shared, immutable head.
+    pub(crate) fn take_head(&mut self, n: usize) -> Bytes {
+        let (whole, at) = self.split_head(n);
+        whole.slice(at..at + n)
     }
 
     /// After the requests are gone: the storage is writable again, and

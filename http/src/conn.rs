@@ -249,7 +249,7 @@ impl Loop<'_> {
         // it: a head already buffered whole (the keep-alive case, read by
         // `wait_idle`) reads no more, so it needs no header deadline.
         let mut start = None;
-        let (raw, head) = {
+        let seen = {
             let mut rbuf = self.wire.rbuf.lock();
             loop {
                 if !rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
@@ -258,8 +258,9 @@ impl Loop<'_> {
                 if let Some(raw) =
                     parse::parse_head(rbuf.data(), &cfg.limits(), &mut self.names).map_err(ReadErr::Reject)?
                 {
-                    let len = raw.len;
-                    break (raw, rbuf.take_head(len));
+                    let (whole, base) = rbuf.split_head(raw.len);
+                    let parts = self.req.parts_mut();
+                    break raw.build(whole, base, &mut self.names, parts).map_err(ReadErr::Reject)?;
                 }
                 if start.is_none() {
                     let now = *start.insert(Instant::now());
@@ -285,7 +286,6 @@ impl Loop<'_> {
             }
         };
         let parts = self.req.parts_mut();
-        let seen = raw.build(&head, &mut self.names, parts).map_err(ReadErr::Reject)?;
         let framing = transfer::request_framing(seen.framing.then_some(&parts.headers), parts.version)
             .map_err(ReadErr::Reject)?;
         let expects =

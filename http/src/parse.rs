@@ -148,19 +148,22 @@ pub(crate) struct Seen {
 
 impl Raw {
     /// Fills `parts` (a connection's request slot, its header map empty)
-    /// from `head`, the split-off bytes this was measured in: the target
-    /// and header values are slices of it, not copies. Filled in place: the
+    /// from the head this was measured in, which starts at `base` in the
+    /// read buffer's frozen storage `whole`: the target and header values
+    /// are slices of it, not copies. Filled in place: the
     /// parts are a few hundred bytes, which a returned value would copy on
     /// its way. On HTTP/1.1 the head must carry exactly one valid `Host`
     /// (RFC 9112 §3.2).
     pub(crate) fn build(
         self,
-        head: &Bytes,
+        whole: &Bytes,
+        base: usize,
         names: &mut Vec<(HeaderName, usize, usize)>,
         parts: &mut Parts,
     ) -> Result<Seen, Reject> {
+        let slice = |at: usize, len: usize| whole.slice(base + at..base + at + len);
         let (at, len) = self.target;
-        let uri = parse_target(head.slice(at..at + len), &self.method)?;
+        let uri = parse_target(slice(at, len), &self.method)?;
         // The slot's map, cleared by the last request (or given up while
         // the connection idled: then one from the pool).
         let headers = &mut parts.headers;
@@ -170,7 +173,7 @@ impl Raw {
         let mut seen = Seen::default();
         let (mut hosts, mut hosts_valid) = (0, true);
         for (name, at, len) in names.drain(..) {
-            let value = HeaderValue::from_maybe_shared(head.slice(at..at + len))
+            let value = HeaderValue::from_maybe_shared(slice(at, len))
                 .map_err(|_| Reject::bad("invalid header value"))?;
             if name == HOST {
                 hosts += 1;
