@@ -421,3 +421,24 @@ fn the_idle_timeout_holds_across_the_stack_shrink() {
     assert_eq!(c.read(&mut [0; 1]).unwrap(), 0, "the server closes an idle connection");
     assert!(idle.elapsed() >= Duration::from_secs(3), "closed after {:?} idle", idle.elapsed());
 }
+
+/// An idle wait that starts soon after the last one keeps the stack-shrink
+/// deadline that wait set (half a second or more away) instead of moving
+/// it: when that kept deadline passes inside a wait, the wait shrinks and
+/// goes on under the idle timeout taken when it began, so the requests
+/// spaced either side of it are served, and the connection closes at the
+/// idle timeout, not at a shrink deadline.
+#[test]
+fn a_kept_shrink_deadline_neither_closes_nor_cuts_the_idle_timeout() {
+    let srv =
+        test::Server::with(Server::new(app).idle_timeout(Duration::from_millis(1500)).error_log(|_| {}));
+    let mut c = connect(&srv);
+    get(&mut c, "/");
+    for pause in [400, 700, 400, 700, 400] {
+        std::thread::sleep(Duration::from_millis(pause));
+        assert_eq!(get(&mut c, "/").1, "Hello, World!", "closed after a {pause} ms pause");
+    }
+    let idle = Instant::now();
+    assert_eq!(c.get_mut().read(&mut [0; 1]).unwrap(), 0, "the server closes an idle connection");
+    assert!(idle.elapsed() >= Duration::from_millis(1200), "closed after {:?} idle", idle.elapsed());
+}

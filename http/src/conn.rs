@@ -90,6 +90,7 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
         req,
         resp_headers: HeaderMap::new(),
         wbuf: WriteBuf::new(),
+        known_deadline: None,
         names: Vec::new(),
         remote,
     };
@@ -112,6 +113,12 @@ struct Loop<'a> {
     /// The response header map between responses (cleared), or none.
     resp_headers: HeaderMap,
     wbuf: WriteBuf,
+    /// The read deadline the loop last set on the connection, while
+    /// nothing else can have changed it (`None`: not known). It lets an
+    /// idle wait keep the stack-shrink deadline an earlier wait set
+    /// (`wait_idle`) instead of moving it a request later each time, which
+    /// would take the poll descriptor's lock every request.
+    known_deadline: Option<Option<Instant>>,
     /// Scratch for header names between parse and build.
     names: Vec<(HeaderName, usize, usize)>,
     remote: Option<std::net::SocketAddr>,
@@ -189,7 +196,7 @@ impl Loop<'_> {
         let now = Instant::now();
         let idle = self.config.idle_timeout.or(self.config.read_timeout).map(|d| now + d);
         if !released {
-            return self.wire.conn.set_read_deadline(idle).is_ok();
+            return self.set_read_deadline(idle).is_ok();
         }
         self.release_maps();
         self.wait_idle(idle, now + SHRINK_AFTER)
@@ -203,15 +210,19 @@ impl Loop<'_> {
     /// that lasts [`SHRINK_AFTER`] first gives back the stack pages the
     /// last request touched below this depth (`gort::shrink_stack`), so a
     /// connection idle for long costs its shallow frames only; a busy
-    /// connection never pays for it. False when the connection should
-    /// close (EOF, an error, the idle deadline).
-    fn wait_idle(&self, idle: Option<Instant>, shrink_at: Instant) -> bool {
-        let conn = &*self.wire.conn;
+    /// connection never pays for it. A shrink deadline an earlier wait set
+    /// and at least half of [`SHRINK_AFTER`] away is kept rather than moved
+    /// (the shrink may then come up to half of it early). False when the
+    /// connection should close (EOF, an error, the idle deadline).
+    fn wait_idle(&mut self, idle: Option<Instant>, shrink_at: Instant) -> bool {
         let mut shrunk = idle.is_some_and(|d| d <= shrink_at);
-        if conn.set_read_deadline(if shrunk { idle } else { Some(shrink_at) }).is_err() {
+        let half = shrink_at - SHRINK_AFTER / 2;
+        let keep = !shrunk && matches!(self.known_deadline, Some(Some(t)) if t > half && t <= shrink_at);
+        if !keep && self.set_read_deadline(if shrunk { idle } else { Some(shrink_at) }).is_err() {
             return false;
         }
         loop {
+            let conn = &*self.wire.conn;
             // A stream whose `try_read` blocks (the default) may time out
             // in either step.
             let r = conn
@@ -223,13 +234,21 @@ impl Loop<'_> {
                 Err(e) if e.kind() == io::ErrorKind::TimedOut && !shrunk => {
                     gort_runtime::shrink_stack();
                     shrunk = true;
-                    if conn.set_read_deadline(idle).is_err() {
+                    if self.set_read_deadline(idle).is_err() {
                         return false;
                     }
                 }
                 Err(_) => return false,
             }
         }
+    }
+
+    /// Sets the connection's read deadline, and notes it as known.
+    fn set_read_deadline(&mut self, deadline: Option<Instant>) -> io::Result<()> {
+        self.known_deadline = None;
+        self.wire.conn.set_read_deadline(deadline)?;
+        self.known_deadline = Some(deadline);
+        Ok(())
     }
 
     /// Gives the header maps back to their pools, as the buffers go back
@@ -266,6 +285,7 @@ impl Loop<'_> {
                     let now = *start.insert(Instant::now());
                     let header_deadline = cfg.read_header_timeout.or(cfg.read_timeout).map(|d| now + d);
                     self.wire.conn.set_read_deadline(header_deadline).map_err(|_| ReadErr::Gone)?;
+                    self.known_deadline = Some(header_deadline);
                 }
                 match rbuf.fill(&*self.wire.conn, self.wire.rbuf_limit) {
                     Ok(n) if n > 0 => {}
@@ -301,6 +321,7 @@ impl Loop<'_> {
             self.req.defer_read_deadline(body_deadline);
         } else {
             self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
+            self.known_deadline = Some(body_deadline);
         }
         self.req.set_body(Body::wire(&self.wire, framing));
         Ok(close)
@@ -332,7 +353,9 @@ impl Loop<'_> {
         );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
         let ok = run_handler(self.handler, self.config, wire, self.remote, &mut w, req);
-        req.end_context();
+        if req.end_context() {
+            self.known_deadline = None;
+        }
         if wire.hijacked() {
             return false;
         }

@@ -149,8 +149,6 @@ impl Request {
         self.ctx = OnceLock::from(ReqCtx { ctx, cancel: None, watcher: None });
     }
 
-    /// The server is done with the request: end its context and stop the
-    /// watcher, if one was made, before the connection reads again.
     /// The server did not set the connection's read deadline for this
     /// request (it has no body to read); `deadline` is the one it should
     /// have, which the context's watcher applies if it starts.
@@ -158,15 +156,21 @@ impl Request {
         self.deferred_read_deadline = Some(deadline);
     }
 
-    pub(crate) fn end_context(&mut self) {
-        let Some(rc) = self.ctx.take() else { return };
+    /// The server is done with the request: end its context and stop the
+    /// watcher, if one was made, before the connection reads again.
+    /// Returns whether the connection's read deadline may have changed
+    /// (the watcher sets it).
+    pub(crate) fn end_context(&mut self) -> bool {
+        let Some(rc) = self.ctx.take() else { return false };
         if let Some(c) = &rc.cancel {
             c.cancel();
         }
-        if let (Some(w), Some(wire)) = (rc.watcher, &self.wire) {
+        let Some(wire) = &self.wire else { return false };
+        if let Some(w) = rc.watcher {
             let _ = wire.conn.set_read_deadline(Some(Instant::now()));
             let _ = w.join();
         }
+        true
     }
 
     /// What the TLS handshake negotiated, on a server request that came
