@@ -21,7 +21,8 @@
 //!
 //! # Stack depth
 //! Past the buffers, an idle connection costs the stack pages its goroutine
-//! keeps. A connection idle for [`SHRINK_AFTER`] gives back the pages below
+//! keeps. A connection idle for [`SHRINK_AFTER`] (or half of it, when its
+//! wait kept an earlier wait's deadline) gives back the pages below
 //! the depth it waits at (`Loop::wait_idle`), so that depth is kept small:
 //! the steps of a request (`read_request` with its header slots, `serve`
 //! with the response writer, `reject`) are out of line, and their
