@@ -378,6 +378,33 @@ fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
         == Some(&ConnState::Hijacked)));
 }
 
+/// A bodyless request with nothing buffered behind it is served on the
+/// loop's own read buffer (it is lent to the wire only for a body or for
+/// buffered bytes): `hijack` then hands over no bytes, and the socket reads
+/// what the client sends next.
+#[test]
+fn hijack_with_nothing_buffered_hands_over_no_bytes() {
+    let handler = |w: &mut ResponseWriter, _: &mut Request| {
+        let (tcp, buffered) = w.hijack()?;
+        write!(&tcp, "HTTP/1.1 101 Switching Protocols\r\nX-Buffered: {}\r\n\r\n", buffered.len())?;
+        let mut more = [0u8; 5];
+        (&tcp).read_exact(&mut more)?;
+        (&tcp).write_all(&more)
+    };
+    let srv = test::Server::new(handler);
+    let mut c = TcpStream::connect(srv.addr()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let want = b"HTTP/1.1 101 Switching Protocols\r\nX-Buffered: 0\r\n\r\n";
+    let mut got = vec![0; want.len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got, want, "{}", String::from_utf8_lossy(&got));
+    c.write_all(b"later").unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"later");
+}
+
 /// An idle keep-alive connection waits under `idle_timeout`, not under
 /// `read_header_timeout`, however its first request arrived: the readiness
 /// the netpoller reports for a request that came with the connection is

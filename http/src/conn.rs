@@ -42,7 +42,7 @@ use http::header::{HeaderMap, HeaderName, EXPECT};
 use http::{Method, StatusCode, Version};
 
 use crate::body::Body;
-use crate::buf::WriteBuf;
+use crate::buf::{ReadBuf, WriteBuf};
 use crate::handler::Handler;
 use crate::header_pool;
 use crate::parse::{self, Reject};
@@ -91,6 +91,8 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
         req,
         resp_headers: HeaderMap::new(),
         wbuf: WriteBuf::new(),
+        rbuf: ReadBuf::new(),
+        rbuf_lent: false,
         known_deadline: None,
         names: Vec::new(),
         remote,
@@ -114,6 +116,10 @@ struct Loop<'a> {
     /// The response header map between responses (cleared), or none.
     resp_headers: HeaderMap,
     wbuf: WriteBuf,
+    /// The read buffer, while the loop has it (`lend_rbuf`).
+    rbuf: ReadBuf,
+    /// `rbuf` is lent to the wire (this one holds no storage meanwhile).
+    rbuf_lent: bool,
     /// The read deadline the loop last set on the connection, while
     /// nothing else can have changed it (`None`: not known). It lets an
     /// idle wait keep the stack-shrink deadline an earlier wait set
@@ -174,13 +180,10 @@ impl Loop<'_> {
     /// back and waits for readability holding none. False when it should
     /// close instead (EOF, idle timeout, shutdown).
     fn idle(&mut self, first: bool) -> bool {
-        let released = {
-            let mut rbuf = self.wire.rbuf.lock();
-            if head_buffered(rbuf.data()) {
-                return true;
-            }
-            !first && rbuf.release()
-        };
+        if head_buffered(self.rbuf.data()) {
+            return true;
+        }
+        let released = !first && self.rbuf.release();
         if self.wbuf.flush_to(&*self.wire.conn).is_err() {
             return false;
         }
@@ -226,9 +229,7 @@ impl Loop<'_> {
             let conn = &*self.wire.conn;
             // A stream whose `try_read` blocks (the default) may time out
             // in either step.
-            let r = conn
-                .wait_readable()
-                .and_then(|()| self.wire.rbuf.lock().try_fill(conn, self.wire.rbuf_limit));
+            let r = conn.wait_readable().and_then(|()| self.rbuf.try_fill(conn, self.wire.rbuf_limit));
             match r {
                 Ok(n) => return n > 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -270,7 +271,7 @@ impl Loop<'_> {
         // `wait_idle`) reads no more, so it needs no header deadline.
         let mut start = None;
         let seen = {
-            let mut rbuf = self.wire.rbuf.lock();
+            let rbuf = &mut self.rbuf;
             loop {
                 if !rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
                     return Err(ReadErr::Gone);
@@ -325,7 +326,19 @@ impl Loop<'_> {
             self.known_deadline = Some(body_deadline);
         }
         self.req.set_body(Body::wire(&self.wire, framing));
+        if framing != transfer::Framing::Empty || !self.rbuf.data().is_empty() {
+            self.lend_rbuf();
+        }
         Ok(close)
+    }
+
+    /// Lends the read buffer to the wire, where the request's body reads
+    /// it and `hijack` takes what it holds (see `wire.rs`); `serve` takes
+    /// it back. A request with no body and nothing buffered behind it
+    /// needs neither, so it is served with no lock on the buffer at all.
+    fn lend_rbuf(&mut self) {
+        std::mem::swap(&mut self.rbuf, &mut *self.wire.rbuf.lock());
+        self.rbuf_lent = true;
     }
 
     /// Runs the handler on the slot's request and finishes the exchange,
@@ -373,6 +386,9 @@ impl Loop<'_> {
             }
             req.body().finish(wire, MAX_DRAIN)
         };
+        if std::mem::take(&mut self.rbuf_lent) {
+            std::mem::swap(&mut self.rbuf, &mut *wire.rbuf.lock());
+        }
         req.recycle(self.remote, wire);
         reusable
     }
@@ -405,7 +421,7 @@ impl Loop<'_> {
     /// Closes after the last response; lingers when unread bytes may sit
     /// in the socket, whose close would otherwise reset the connection.
     fn close(&mut self) {
-        if !self.wire.rbuf.lock().data().is_empty() {
+        if !self.rbuf.data().is_empty() {
             self.linger();
         }
         self.wire.conn.close();

@@ -3,10 +3,14 @@
 //!
 //! # Who touches what
 //! - `conn`: everyone, through `&self` (the `Conn` contract).
-//! - `rbuf`: behind a lock. The loop holds it while parsing a head, the
-//!   body while one `read` runs, `hijack` while it takes the data out. In
-//!   practice one goroutine does all three, so the lock is never
+//! - `rbuf`: behind a lock, and empty unless the loop lent it its read
+//!   buffer: it does for a request with a body, or with bytes buffered
+//!   behind its head, and takes it back after the handler (`conn.rs`).
+//!   The body locks it while one `read` runs, `hijack` while it takes the
+//!   data out. In practice one goroutine does both, so the lock is never
 //!   contended; it exists so a body moved to another goroutine stays safe.
+//!   A request with neither is served without it: its body reads nothing,
+//!   and `hijack` finds nothing buffered, which is the truth.
 //! - the flags: set by one side, read by another; each says which.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
