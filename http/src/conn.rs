@@ -9,7 +9,9 @@
 //! whenever the connection waits for a new request with nothing buffered,
 //! so an idle keep-alive connection holds no buffer at all. Responses to
 //! pipelined requests stay in the write buffer while another complete
-//! request is already buffered, so they go out in one write.
+//! request is already buffered, so they go out in one write. The loop owns
+//! the read buffer; it lends it to the wire (`Loop::lend_rbuf`) only while
+//! a request whose body or buffered bytes others may read is served.
 //!
 //! # The request slot
 //! A connection keeps one `Request` and one response header map and fills
