@@ -14,7 +14,8 @@ use gort::http::{Request, ResponseWriter, StatusCode};
 /// its header map gained a `Content-Type`, `/over` declares 2 and writes 5, `/fail`
 /// returns an error, `/panic` panics, `/trailers` echoes a trailer,
 /// `/headers` lists the request's header names and sets `x-seen` on the
-/// response when the request has `x-secret`.
+/// response when the request has `x-secret`, `/take` takes the body out and
+/// drops it unread, `/take-read` takes it and reads it to its end.
 fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
     match r.url_path() {
         "/" => w.write_all(b"Hello, World!"),
@@ -28,6 +29,14 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             write!(w, "{n}")
         }
         "/ignore" => w.write_all(b"ignored"),
+        "/take" => {
+            drop(r.take_body());
+            w.write_all(b"taken")
+        }
+        "/take-read" => {
+            let n = std::io::copy(&mut r.take_body(), &mut std::io::sink())?;
+            write!(w, "{n}")
+        }
         "/sniffed" => {
             w.write_all(b"<html>")?;
             w.flush()?;
@@ -265,6 +274,31 @@ fn unread_bodies_are_drained_up_to_256k() {
     );
     let rs = responses(&raw(&big));
     assert_eq!(rs.len(), 1, "past 256 KiB the connection closes");
+}
+
+/// A body the handler took out of the request is no longer the server's
+/// to drain: unless it was read to its end, the connection closes after
+/// the response, so its bytes are never parsed as a request (a body that
+/// holds one would otherwise be served as if the client had sent it).
+#[test]
+fn a_body_taken_and_left_unread_closes_the_connection() {
+    let smuggled = "GET /headers HTTP/1.1\r\nHost: x\r\n\r\n";
+    let out = raw(&format!(
+        "POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{smuggled}GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        smuggled.len()
+    ));
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 1, "{out}");
+    assert_eq!(status(&rs[0].0), "HTTP/1.1 200 OK");
+    assert!(has(&rs[0].0, "Connection: close"), "{out}");
+    assert_eq!(rs[0].1, "taken");
+    let out = raw(&format!(
+        "POST /take-read HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{smuggled}GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        smuggled.len()
+    ));
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 2, "a taken body read to its end keeps the connection: {out}");
+    assert_eq!((rs[0].1.as_str(), rs[1].1.as_str()), (smuggled.len().to_string().as_str(), "Hello, World!"));
 }
 
 #[test]

@@ -168,6 +168,12 @@ impl Body {
         }
     }
 
+    /// Whether this is the body the server read off `wire` (not one the
+    /// handler swapped in).
+    pub(crate) fn reads_wire(&self, wire: &Arc<Wire>) -> bool {
+        matches!(&self.kind, Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire))
+    }
+
     /// The connection loop takes the body back after the handler: reads
     /// what is left, up to `drain` bytes, and says whether the connection
     /// can carry another message (see the module doc). `wire` is the
@@ -208,7 +214,11 @@ impl WireBody {
                 self.wire.set_body_fault(StatusCode::BAD_REQUEST);
             }
         })?;
-        self.count(n)
+        let n = self.count(n)?;
+        if matches!(self.state, State::Done(_)) {
+            self.wire.set_body_done(true);
+        }
+        Ok(n)
     }
 
     /// Counts `n` more bytes read against the limit.

@@ -95,6 +95,7 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
         wbuf: WriteBuf::new(),
         rbuf: ReadBuf::new(),
         rbuf_lent: false,
+        body_framed: false,
         known_deadline: None,
         names: Vec::new(),
         remote,
@@ -122,6 +123,8 @@ struct Loop<'a> {
     rbuf: ReadBuf,
     /// `rbuf` is lent to the wire (this one holds no storage meanwhile).
     rbuf_lent: bool,
+    /// The request being served came with a body.
+    body_framed: bool,
     /// The read deadline the loop last set on the connection, while
     /// nothing else can have changed it (`None`: not known). It lets an
     /// idle wait keep the stack-shrink deadline an earlier wait set
@@ -328,7 +331,11 @@ impl Loop<'_> {
             self.known_deadline = Some(body_deadline);
         }
         self.req.set_body(Body::wire(&self.wire, framing));
-        if framing != transfer::Framing::Empty || !self.rbuf.data().is_empty() {
+        self.body_framed = framing != transfer::Framing::Empty;
+        if self.body_framed {
+            self.wire.set_body_done(false);
+        }
+        if self.body_framed || !self.rbuf.data().is_empty() {
             self.lend_rbuf();
         }
         Ok(close)
@@ -379,6 +386,11 @@ impl Loop<'_> {
         if let Some(status) = fault.filter(|_| !w.committed()) {
             let reason = status.canonical_reason().unwrap_or("");
             w.fail(status, &format!("{} {reason}: the request body was refused\n", status.as_str()));
+        }
+        // A body the handler took out is not ours to drain: unless it was
+        // read to its end, its bytes must not be parsed as a request.
+        if self.body_framed && !req.body().reads_wire(wire) && !wire.body_done() {
+            w.close_after();
         }
         let fin = w.finish();
         (self.writer_wire, self.wbuf, self.resp_headers) = (Some(fin.wire), fin.wbuf, fin.headers);

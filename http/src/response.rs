@@ -186,6 +186,12 @@ impl ResponseWriter {
         Finished { wire, wbuf, headers, close }
     }
 
+    /// The connection closes after this response (`Connection: close`, if
+    /// the head has not gone out yet).
+    pub(crate) fn close_after(&mut self) {
+        self.close = true;
+    }
+
     /// A handler that failed before writing anything gets `status` with a
     /// short text body, and the connection closes.
     pub(crate) fn fail(&mut self, status: StatusCode, text: &str) {

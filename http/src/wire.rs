@@ -45,6 +45,11 @@ pub(crate) struct Wire {
     /// The handler took the connection over: set by `hijack`, read by the
     /// loop, which then leaves the connection alone.
     hijacked: AtomicBool,
+    /// The request's body was read to its end: cleared by the loop for
+    /// each request with a body, set by the body. It tells the loop whether
+    /// a body the handler took out of the request left the connection at
+    /// the next request's first byte.
+    body_done: AtomicBool,
     /// Waiting for its next request: set and cleared by the loop, read by
     /// `Server::shutdown` (SeqCst: the protocol in `server.rs`).
     idle: AtomicBool,
@@ -71,6 +76,7 @@ impl Wire {
             continue_owed: AtomicBool::new(false),
             body_fault: AtomicU16::new(0),
             hijacked: AtomicBool::new(false),
+            body_done: AtomicBool::new(false),
             idle: AtomicBool::new(false),
             shutdown,
             base,
@@ -103,6 +109,14 @@ impl Wire {
             return None;
         }
         StatusCode::from_u16(self.body_fault.swap(0, Ordering::Relaxed)).ok()
+    }
+
+    pub(crate) fn set_body_done(&self, done: bool) {
+        self.body_done.store(done, Ordering::Relaxed);
+    }
+
+    pub(crate) fn body_done(&self) -> bool {
+        self.body_done.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_hijacked(&self) {
