@@ -353,6 +353,9 @@ fn rejections_have_their_status_and_close() {
         ("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400"),
         ("GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+        ("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+        ("GET /a%4 HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+        ("GET http://x/a%g0 HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", "400"),
         ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"),
         ("GET / HTTX/1.1\r\nHost: x\r\n\r\n", "400"),
@@ -363,6 +366,12 @@ fn rejections_have_their_status_and_close() {
         assert!(has(&out, "Connection: close"), "{req:?}: {out}");
         assert_eq!(out.matches("HTTP/1.1").count(), 1, "{req:?}: the next request was served: {out}");
     }
+}
+
+#[test]
+fn escapes_in_the_path_must_be_valid_and_the_query_stays_raw() {
+    let out = raw("GET /headers/%41?q=%zz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(out.starts_with("HTTP/1.1 404 "), "a valid escape and a raw query parse: {out}");
 }
 
 #[test]
