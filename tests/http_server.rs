@@ -350,23 +350,23 @@ fn a_slow_handler_keeps_its_context_past_the_idle_waits_deadline() {
     assert_eq!(get(&mut c, "/").1, "fast", "the connection goes on");
 }
 
-#[test]
-fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
-    let handler = |w: &mut ResponseWriter, _: &mut Request| {
-        let (tcp, buffered) = w.hijack()?;
-        (&tcp).write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")?;
-        (&tcp).write_all(&buffered)?;
-        let mut more = [0u8; 5];
-        (&tcp).read_exact(&mut more)?;
-        (&tcp).write_all(&more)
-    };
-    let states = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&states);
-    let srv = test::Server::with(Server::new(handler).conn_state(move |_, s| sink.lock().unwrap().push(s)));
+/// Upgrades the connection: answers 101 saying how many bytes `hijack`
+/// handed over, echoes them, then echoes the next five the client sends.
+fn upgrade(w: &mut ResponseWriter, _: &mut Request) -> std::io::Result<()> {
+    let (tcp, buffered) = w.hijack()?;
+    write!(&tcp, "HTTP/1.1 101 Switching Protocols\r\nX-Buffered: {}\r\n\r\n", buffered.len())?;
+    (&tcp).write_all(&buffered)?;
+    let mut more = [0u8; 5];
+    (&tcp).read_exact(&mut more)?;
+    (&tcp).write_all(&more)
+}
+
+/// Sends `first` on a new connection to `srv` and expects `want` back;
+/// then sends `later` and expects it echoed before the server closes.
+fn upgrade_exchange(srv: &test::Server, first: &[u8], want: &[u8]) {
     let mut c = TcpStream::connect(srv.addr()).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    c.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\n\r\nearly").unwrap();
-    let want = b"HTTP/1.1 101 Switching Protocols\r\n\r\nearly";
+    c.write_all(first).unwrap();
     let mut got = vec![0; want.len()];
     c.read_exact(&mut got).unwrap();
     assert_eq!(got, want, "{}", String::from_utf8_lossy(&got));
@@ -374,6 +374,18 @@ fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
     let mut rest = Vec::new();
     c.read_to_end(&mut rest).unwrap();
     assert_eq!(rest, b"later");
+}
+
+#[test]
+fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&states);
+    let srv = test::Server::with(Server::new(upgrade).conn_state(move |_, s| sink.lock().unwrap().push(s)));
+    upgrade_exchange(
+        &srv,
+        b"GET /ws HTTP/1.1\r\nHost: t\r\n\r\nearly",
+        b"HTTP/1.1 101 Switching Protocols\r\nX-Buffered: 5\r\n\r\nearly",
+    );
     assert!(common::wait_until(Duration::from_secs(5), || states.lock().unwrap().last()
         == Some(&ConnState::Hijacked)));
 }
@@ -384,25 +396,12 @@ fn hijack_hands_over_the_socket_and_the_buffered_bytes() {
 /// what the client sends next.
 #[test]
 fn hijack_with_nothing_buffered_hands_over_no_bytes() {
-    let handler = |w: &mut ResponseWriter, _: &mut Request| {
-        let (tcp, buffered) = w.hijack()?;
-        write!(&tcp, "HTTP/1.1 101 Switching Protocols\r\nX-Buffered: {}\r\n\r\n", buffered.len())?;
-        let mut more = [0u8; 5];
-        (&tcp).read_exact(&mut more)?;
-        (&tcp).write_all(&more)
-    };
-    let srv = test::Server::new(handler);
-    let mut c = TcpStream::connect(srv.addr()).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    c.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
-    let want = b"HTTP/1.1 101 Switching Protocols\r\nX-Buffered: 0\r\n\r\n";
-    let mut got = vec![0; want.len()];
-    c.read_exact(&mut got).unwrap();
-    assert_eq!(got, want, "{}", String::from_utf8_lossy(&got));
-    c.write_all(b"later").unwrap();
-    let mut rest = Vec::new();
-    c.read_to_end(&mut rest).unwrap();
-    assert_eq!(rest, b"later");
+    let srv = test::Server::new(upgrade);
+    upgrade_exchange(
+        &srv,
+        b"GET /ws HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nX-Buffered: 0\r\n\r\n",
+    );
 }
 
 /// An idle keep-alive connection waits under `idle_timeout`, not under

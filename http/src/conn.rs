@@ -1,5 +1,6 @@
 //! One connection's loop (Go's `conn.serve`): wait for a request holding
-//! no buffer, read and parse its head, run the handler, finish the
+//! no buffer, read and parse its head, run the handler (through
+//! `recover.rs`, which turns its errors and panics into a 500), finish the
 //! response and the body, decide whether the connection goes on. Written
 //! over any [`Conn`], so the goroutine server, the thread-per-connection
 //! example and TLS all run this same code.
@@ -36,7 +37,6 @@
 //! close, so the client reads the status rather than a reset.
 
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,7 @@ use crate::buf::{ReadBuf, WriteBuf};
 use crate::handler::Handler;
 use crate::header_pool;
 use crate::parse::{self, Reject};
+use crate::recover;
 use crate::request::Request;
 use crate::response::ResponseWriter;
 use crate::server::{Config, ConnState};
@@ -375,7 +376,7 @@ impl Loop<'_> {
             close,
         );
         let _ = wire.conn.set_write_deadline(self.config.write_timeout.map(|d| Instant::now() + d));
-        let ok = run_handler(self.handler, self.config, wire, self.remote, &mut w, req);
+        let ok = recover::run_handler(self.handler, self.config, wire, self.remote, &mut w, req);
         if req.end_context() {
             self.known_deadline = None;
         }
@@ -446,46 +447,6 @@ impl Loop<'_> {
     }
 }
 
-/// Calls the handler, turning an error or a panic into a 500 (when
-/// nothing was written yet) and a log line. True when it returned Ok.
-fn run_handler(
-    handler: &dyn Handler,
-    config: &Config,
-    wire: &Wire,
-    remote: Option<std::net::SocketAddr>,
-    w: &mut ResponseWriter,
-    req: &mut Request,
-) -> bool {
-    if req.method() == Method::OPTIONS && req.uri() == "*" {
-        w.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
-        return true;
-    }
-    let line = |r: &Request| format!("{} {} {:?}", r.method(), r.uri(), r.version());
-    let failure = match catch_unwind(AssertUnwindSafe(|| handler.serve_http(w, req))) {
-        Ok(Ok(())) => return true,
-        Ok(Err(e)) => {
-            config.log(&format!("http: handler error serving {}: {e}", line(req)));
-            None
-        }
-        Err(p) => Some(panic_message(&*p)),
-    };
-    if let Some(msg) = failure {
-        let who = match gort_runtime::current() {
-            Some(g) => format!("goroutine {} {:?}", g.id(), g.name().unwrap_or("")),
-            None => "a plain thread".to_owned(),
-        };
-        config.log(&format!(
-            "http: panic serving {} ({}) in {who}: {msg}",
-            remote.map_or("-".to_owned(), |a| a.to_string()),
-            line(req),
-        ));
-    }
-    if !w.committed() && !wire.hijacked() {
-        w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
-    }
-    false
-}
-
 /// Go's `closeWriteAndWait`: send a FIN, then read and discard until EOF
 /// or a short while passes, so the peer reads what was sent rather than a
 /// reset.
@@ -515,11 +476,4 @@ fn expects_continue(headers: &http::HeaderMap, version: Version) -> Result<bool,
         return Ok(version == Version::HTTP_11);
     }
     Err(Reject::new(StatusCode::EXPECTATION_FAILED, "unsupported expectation"))
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned())
 }

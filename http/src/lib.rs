@@ -56,6 +56,7 @@ mod idle_pool;
 mod mux;
 mod parse;
 mod persist_conn;
+mod recover;
 mod redirect;
 mod reply;
 mod request;
