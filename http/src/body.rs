@@ -13,8 +13,9 @@
 //!
 //! The connection's loop takes the body back after the handler
 //! ([`Body::finish`]): a Done body lets the connection go on; a Reading one
-//! is drained (up to a bound) first; a Poisoned one, or one the handler
-//! moved away, closes the connection.
+//! is drained (up to a bound) first; a Poisoned one closes the connection,
+//! and so does one the handler moved away unless it was read to its end
+//! (the wire's `body_done`, which the body sets wherever it is read).
 //!
 //! # A response body on the client
 //!
@@ -168,10 +169,15 @@ impl Body {
         }
     }
 
-    /// Whether this is the body the server read off `wire` (not one the
-    /// handler swapped in).
-    pub(crate) fn reads_wire(&self, wire: &Arc<Wire>) -> bool {
-        matches!(&self.kind, Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire))
+    /// Whether the handler took the request's body read off `wire` out of
+    /// the request (or swapped another in) and left it unread: the server
+    /// cannot drain a body that may be in another goroutine's hands, so
+    /// the connection must close. The wire says whether the request's own
+    /// body was read to its end, wherever it went (a request without one
+    /// starts at its end).
+    pub(crate) fn abandoned(&self, wire: &Arc<Wire>) -> bool {
+        let read_off_wire = matches!(&self.kind, Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire));
+        !read_off_wire && !wire.body_done()
     }
 
     /// The connection loop takes the body back after the handler: reads
@@ -179,28 +185,30 @@ impl Body {
     /// can carry another message (see the module doc). `wire` is the
     /// connection the loop expects the body to belong to.
     pub(crate) fn finish(&mut self, wire: &Arc<Wire>, drain: u64) -> bool {
-        let Kind::Wire(b) = &mut self.kind else {
-            // Empty bodies stay; anything else means the handler swapped
-            // the body out, and the real one may still be read elsewhere.
-            return matches!(self.kind, Kind::Empty);
-        };
-        if !Arc::ptr_eq(&b.wire, wire) {
-            return false;
+        match &mut self.kind {
+            Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire) => b.drain(drain),
+            // The handler took it out or swapped another in (`abandoned`).
+            _ => wire.body_done(),
         }
-        let mut left = drain;
-        let mut sink = [0u8; 2048];
-        while !matches!(b.state, State::Done(_) | State::Poisoned) {
-            let want = sink.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            match b.read(&mut sink[..want.max(1)]) {
-                Ok(n) if n as u64 <= left => left -= n as u64,
-                _ => return false,
-            }
-        }
-        matches!(b.state, State::Done(_))
     }
 }
 
 impl WireBody {
+    /// Reads what is left, up to `drain` bytes; whether the body reached
+    /// its end.
+    fn drain(&mut self, drain: u64) -> bool {
+        let mut left = drain;
+        let mut sink = [0u8; 2048];
+        while !matches!(self.state, State::Done(_) | State::Poisoned) {
+            let want = sink.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            match self.read(&mut sink[..want.max(1)]) {
+                Ok(n) if n as u64 <= left => left -= n as u64,
+                _ => return false,
+            }
+        }
+        matches!(self.state, State::Done(_))
+    }
+
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);

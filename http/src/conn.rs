@@ -96,7 +96,6 @@ pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
         wbuf: WriteBuf::new(),
         rbuf: ReadBuf::new(),
         rbuf_lent: false,
-        body_framed: false,
         known_deadline: None,
         names: Vec::new(),
         remote,
@@ -124,8 +123,6 @@ struct Loop<'a> {
     rbuf: ReadBuf,
     /// `rbuf` is lent to the wire (this one holds no storage meanwhile).
     rbuf_lent: bool,
-    /// The request being served came with a body.
-    body_framed: bool,
     /// The read deadline the loop last set on the connection, while
     /// nothing else can have changed it (`None`: not known). It lets an
     /// idle wait keep the stack-shrink deadline an earlier wait set
@@ -332,11 +329,9 @@ impl Loop<'_> {
             self.known_deadline = Some(body_deadline);
         }
         self.req.set_body(Body::wire(&self.wire, framing));
-        self.body_framed = framing != transfer::Framing::Empty;
-        if self.body_framed {
-            self.wire.set_body_done(false);
-        }
-        if self.body_framed || !self.rbuf.data().is_empty() {
+        let bodyless = framing == transfer::Framing::Empty;
+        self.wire.set_body_done(bodyless);
+        if !bodyless || !self.rbuf.data().is_empty() {
             self.lend_rbuf();
         }
         Ok(close)
@@ -388,9 +383,8 @@ impl Loop<'_> {
             let reason = status.canonical_reason().unwrap_or("");
             w.fail(status, &format!("{} {reason}: the request body was refused\n", status.as_str()));
         }
-        // A body the handler took out is not ours to drain: unless it was
-        // read to its end, its bytes must not be parsed as a request.
-        if self.body_framed && !req.body().reads_wire(wire) && !wire.body_done() {
+        // Its bytes must not be parsed as a request: the head says so.
+        if req.body().abandoned(wire) {
             w.close_after();
         }
         let fin = w.finish();

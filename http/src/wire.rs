@@ -45,10 +45,11 @@ pub(crate) struct Wire {
     /// The handler took the connection over: set by `hijack`, read by the
     /// loop, which then leaves the connection alone.
     hijacked: AtomicBool,
-    /// The request's body was read to its end: cleared by the loop for
-    /// each request with a body, set by the body. It tells the loop whether
-    /// a body the handler took out of the request left the connection at
-    /// the next request's first byte.
+    /// The request's body was read to its end: set by the loop for each
+    /// request (true for one without a body), and by the body when it
+    /// reaches its end. It tells the loop whether a body the handler took
+    /// out of the request left the connection at the next request's first
+    /// byte (`Body::abandoned`).
     body_done: AtomicBool,
     /// Waiting for its next request: set and cleared by the loop, read by
     /// `Server::shutdown` (SeqCst: the protocol in `server.rs`).
