@@ -23,6 +23,7 @@ use http::request::Parts;
 use http::{Method, StatusCode, Uri, Version};
 
 use crate::header_pool;
+use crate::mux::path;
 
 /// Limits a head is parsed under.
 #[derive(Debug, Clone, Copy)]
@@ -249,18 +250,10 @@ fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
         return Err(Reject::bad("invalid request target"));
     }
     let uri = Uri::from_maybe_shared(target).map_err(|_| Reject::bad("invalid request target"))?;
-    if !valid_escapes(uri.path().as_bytes()) {
+    if !path::valid_escapes(uri.path()) {
         return Err(Reject::bad("invalid URL escape in the request path"));
     }
     Ok(uri)
-}
-
-/// Whether every `%` in `path` starts a `%XX` escape, as Go's
-/// `url.ParseRequestURI` requires of a request's path (the query is kept
-/// raw, and checked only when a handler parses it).
-fn valid_escapes(path: &[u8]) -> bool {
-    memchr::memchr_iter(b'%', path)
-        .all(|i| path.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)))
 }
 
 /// Go's `httpguts.ValidHostHeader`: the bytes a host, an IPv6 literal and

@@ -91,6 +91,15 @@ fn decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Whether every `%` in `path` starts a `%XX` escape, as Go's
+/// `url.ParseRequestURI` requires of a request's path (the server refuses
+/// one that does not; the query is kept raw).
+pub(crate) fn valid_escapes(path: &str) -> bool {
+    let b = path.as_bytes();
+    memchr::memchr_iter(b'%', b)
+        .all(|i| b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(|&c| hex(c).is_some())))
+}
+
 fn hex(c: u8) -> Option<u8> {
     char::from(c).to_digit(16).map(|d| d as u8)
 }
