@@ -250,10 +250,9 @@ impl Loop<'_> {
 
     /// Sets the connection's read deadline, and notes it as known.
     fn set_read_deadline(&mut self, deadline: Option<Instant>) -> io::Result<()> {
-        self.known_deadline = None;
-        self.wire.conn.set_read_deadline(deadline)?;
-        self.known_deadline = Some(deadline);
-        Ok(())
+        let r = self.wire.conn.set_read_deadline(deadline);
+        self.known_deadline = r.is_ok().then_some(deadline);
+        r
     }
 
     /// Gives the header maps back to their pools, as the buffers go back
@@ -273,41 +272,37 @@ impl Loop<'_> {
         // it: a head already buffered whole (the keep-alive case, read by
         // `wait_idle`) reads no more, so it needs no header deadline.
         let mut start = None;
-        let seen = {
-            let rbuf = &mut self.rbuf;
-            loop {
-                if !rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
-                    return Err(ReadErr::Gone);
+        let seen = loop {
+            if !self.rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
+                return Err(ReadErr::Gone);
+            }
+            if let Some(raw) = parse::parse_head(self.rbuf.data(), &cfg.limits(), &mut self.names)
+                .map_err(ReadErr::Reject)?
+            {
+                let (whole, base) = self.rbuf.split_head(raw.len);
+                let parts = self.req.parts_mut();
+                break raw.build(whole, base, &mut self.names, parts).map_err(ReadErr::Reject)?;
+            }
+            if start.is_none() {
+                let now = *start.insert(Instant::now());
+                let header_deadline = cfg.read_header_timeout.or(cfg.read_timeout).map(|d| now + d);
+                self.set_read_deadline(header_deadline).map_err(|_| ReadErr::Gone)?;
+            }
+            match self.rbuf.fill(&*self.wire.conn, self.wire.rbuf_limit) {
+                Ok(n) if n > 0 => {}
+                Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
+                    return Err(ReadErr::Reject(Reject::new(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "request head too large",
+                    )));
                 }
-                if let Some(raw) =
-                    parse::parse_head(rbuf.data(), &cfg.limits(), &mut self.names).map_err(ReadErr::Reject)?
-                {
-                    let (whole, base) = rbuf.split_head(raw.len);
-                    let parts = self.req.parts_mut();
-                    break raw.build(whole, base, &mut self.names, parts).map_err(ReadErr::Reject)?;
+                Err(e) if e.kind() == io::ErrorKind::TimedOut && !self.rbuf.data().is_empty() => {
+                    return Err(ReadErr::Reject(Reject::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request head too slow",
+                    )));
                 }
-                if start.is_none() {
-                    let now = *start.insert(Instant::now());
-                    let header_deadline = cfg.read_header_timeout.or(cfg.read_timeout).map(|d| now + d);
-                    self.wire.conn.set_read_deadline(header_deadline).map_err(|_| ReadErr::Gone)?;
-                    self.known_deadline = Some(header_deadline);
-                }
-                match rbuf.fill(&*self.wire.conn, self.wire.rbuf_limit) {
-                    Ok(n) if n > 0 => {}
-                    Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
-                        return Err(ReadErr::Reject(Reject::new(
-                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                            "request head too large",
-                        )));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::TimedOut && !rbuf.data().is_empty() => {
-                        return Err(ReadErr::Reject(Reject::new(
-                            StatusCode::REQUEST_TIMEOUT,
-                            "request head too slow",
-                        )));
-                    }
-                    _ => return Err(ReadErr::Gone),
-                }
+                _ => return Err(ReadErr::Gone),
             }
         };
         let parts = self.req.parts_mut();
@@ -325,8 +320,7 @@ impl Loop<'_> {
             // poll descriptor's lock.
             self.req.defer_read_deadline(body_deadline);
         } else {
-            self.wire.conn.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
-            self.known_deadline = Some(body_deadline);
+            self.set_read_deadline(body_deadline).map_err(|_| ReadErr::Gone)?;
         }
         self.req.set_body(Body::wire(&self.wire, framing));
         let bodyless = framing == transfer::Framing::Empty;

@@ -332,15 +332,12 @@ fn put_path_value(
     name: &str,
     value: &str,
 ) {
-    let known = values.iter().position(|(n, _)| text[n.clone()] == *name);
-    let name_at = match known {
-        Some(i) => values[i].0.clone(),
-        None => push_text(text, name),
-    };
-    let at = push_text(text, value);
-    match known {
-        Some(i) => values[i].1 = at,
-        None => values.push((name_at, at)),
+    match values.iter().position(|(n, _)| text[n.clone()] == *name) {
+        Some(i) => values[i].1 = push_text(text, value),
+        None => {
+            let name_at = push_text(text, name);
+            values.push((name_at, push_text(text, value)));
+        }
     }
 }
 

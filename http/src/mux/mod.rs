@@ -17,8 +17,8 @@
 //! - The table is fixed once serving starts: registration takes
 //!   `&mut self` and a `Server` owns its handler, so a lookup takes no lock.
 //! - A lookup that finds a route allocates nothing but the decoded form of
-//!   `%`-escaped segments: the path values go into the request's reused
-//!   text buffer, and the pattern is shared.
+//!   `%`-escaped segments: the path values, their names and the pattern
+//!   are copied into the request's reused text buffer.
 
 pub(crate) mod path;
 mod pattern;
@@ -28,7 +28,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::panic::Location;
-use std::sync::Arc;
 
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, StatusCode};
@@ -98,8 +97,8 @@ pub struct ServeMux {
 /// One registration.
 struct Route {
     pattern: Pattern,
-    /// The pattern's text, handed to each request it serves.
-    text: Arc<str>,
+    /// The pattern's text, copied into each request it serves.
+    text: Box<str>,
     handler: Box<dyn Handler>,
     at: &'static Location<'static>,
 }
@@ -165,7 +164,7 @@ impl ServeMux {
         }
         let id: RouteId = self.routes.len();
         self.tree.insert(&parsed, id);
-        let text = Arc::from(pattern);
+        let text = Box::from(pattern);
         self.routes.push(Route { pattern: parsed, text, handler: Box::new(handler), at });
         Ok(())
     }
@@ -249,7 +248,7 @@ impl Route {
         while let Some((name, span)) = self.pattern.next_value(r.url_path(), &mut cur) {
             r.set_path_value_at(name, span);
         }
-        r.set_pattern(&*self.text);
+        r.set_pattern(&self.text);
         self.handler.serve_http(w, r)
     }
 }

@@ -24,7 +24,6 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
 
 use http::Method;
 
@@ -36,10 +35,10 @@ pub(crate) enum Segment {
     /// Matches this exact (decoded) segment.
     Literal(Box<str>),
     /// `{name}`: any one segment, not a trailing slash.
-    Wild(Arc<str>),
+    Wild(Box<str>),
     /// `{name...}`, or a trailing `/` (empty name): the rest of the path,
     /// possibly empty.
-    Multi(Arc<str>),
+    Multi(Box<str>),
     /// `{$}`: a trailing slash, then the end.
     End,
 }
@@ -150,11 +149,7 @@ impl Pattern {
     /// The next named wildcard of this pattern and the span of `path` it
     /// matched, resuming from `cur` (start with `Cursor::default()`).
     /// `path` must be one this pattern matches.
-    pub(crate) fn next_value<'p>(
-        &'p self,
-        path: &str,
-        cur: &mut Cursor,
-    ) -> Option<(&'p Arc<str>, Range<usize>)> {
+    pub(crate) fn next_value<'p>(&'p self, path: &str, cur: &mut Cursor) -> Option<(&'p str, Range<usize>)> {
         while let Some(seg) = self.segments.get(cur.segment) {
             cur.segment += 1;
             match seg {
