@@ -187,8 +187,10 @@ impl Body {
     pub(crate) fn finish(&mut self, wire: &Arc<Wire>, drain: u64) -> bool {
         match &mut self.kind {
             Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire) => b.drain(drain),
-            // The handler took it out or swapped another in (`abandoned`).
-            _ => wire.body_done(),
+            // The handler took it out (leaving an empty body) or swapped
+            // another in, which may still be read elsewhere: only a taken
+            // body that was read to its end (`abandoned`) lets it go on.
+            _ => matches!(self.kind, Kind::Empty) && wire.body_done(),
         }
     }
 }
