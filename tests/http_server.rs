@@ -178,6 +178,21 @@ fn panics_are_logged_and_the_server_keeps_serving() {
 }
 
 #[test]
+fn a_rejected_head_is_logged_with_the_clients_address() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&log);
+    let srv =
+        test::Server::with(Server::new(app).error_log(move |m| sink.lock().unwrap().push(m.to_owned())));
+    let mut c = connect(&srv);
+    let me = c.get_ref().local_addr().unwrap();
+    c.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut c).0, "HTTP/1.1 400 Bad Request");
+    let log = log.lock().unwrap();
+    let line = log.iter().find(|l| l.contains("rejected")).expect("the rejection was logged");
+    assert!(line.starts_with(&format!("http: rejected request from {me}: 400 Bad Request")), "{line}");
+}
+
+#[test]
 fn connection_states_are_reported_in_order() {
     let states = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&states);

@@ -399,7 +399,12 @@ impl Loop<'_> {
     /// Answers a head that cannot be served, then closes lingering.
     #[inline(never)]
     fn reject(&mut self, r: Reject) {
-        self.config.log(&format!("http: rejected request from {:?}: {} {}", self.remote, r.status, r.reason));
+        self.config.log(&format!(
+            "http: rejected request from {}: {} {}",
+            recover::peer(self.remote),
+            r.status,
+            r.reason
+        ));
         let text =
             format!("{} {}: {}\n", r.status.as_str(), r.status.canonical_reason().unwrap_or(""), r.reason);
         let head = format!(

@@ -43,16 +43,17 @@ pub(crate) fn run_handler(
             Some(g) => format!("goroutine {} {:?}", g.id(), g.name().unwrap_or("")),
             None => "a plain thread".to_owned(),
         };
-        config.log(&format!(
-            "http: panic serving {} ({}) in {who}: {msg}",
-            remote.map_or("-".to_owned(), |a| a.to_string()),
-            line(req),
-        ));
+        config.log(&format!("http: panic serving {} ({}) in {who}: {msg}", peer(remote), line(req),));
     }
     if !w.committed() && !wire.hijacked() {
         w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
     }
     false
+}
+
+/// The client's address for a log line (`-` when the stream has none).
+pub(crate) fn peer(remote: Option<std::net::SocketAddr>) -> String {
+    remote.map_or_else(|| "-".to_owned(), |a| a.to_string())
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
