@@ -276,6 +276,26 @@ fn curl_with_cacert_reuses_the_connection() {
     assert!(stderr.to_ascii_lowercase().contains("re-using existing"), "keep-alive over TLS: {stderr}");
 }
 
+#[test]
+fn curl_http10_over_tls_is_served() {
+    let pem = cert();
+    let srv = Tls::start(&pem, Duration::from_secs(10));
+    let (ca, _) = write_pem("curl10", &pem);
+    let url = format!("https://localhost:{}/", srv.addr.port());
+    let resolve = format!("localhost:{}:127.0.0.1", srv.addr.port());
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-v", "--http1.0", "--max-time", "20", "--cacert"])
+        .arg(&ca)
+        .args(["--resolve", &resolve, &url])
+        .output()
+        .expect("this test runs curl; install curl to run it");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "curl failed: {stderr}");
+    assert_eq!(stdout, "Hello, TLS!");
+    assert!(stderr.contains("ALPN: server accepted http/1.0"), "{stderr}");
+    assert!(stderr.contains("< HTTP/1.0 200 OK"), "{stderr}");
+}
+
 /// Waits for the server's error log to mention `what`.
 fn wait_logged(srv: &Tls, what: &str) -> bool {
     let until = std::time::Instant::now() + NO_HANG;

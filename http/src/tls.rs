@@ -20,6 +20,9 @@ use crate::tls_stream::TlsStream;
 
 /// The ALPN protocol both sides offer.
 pub(crate) const HTTP11: &[u8] = b"http/1.1";
+/// Also accepted by the server: a client that speaks only HTTP/1.0 (curl's
+/// `--http1.0`) offers only this, and would otherwise fail the handshake.
+const HTTP10: &[u8] = b"http/1.0";
 /// Go's answer to plain HTTP on a TLS port.
 const PLAIN_ON_TLS: &[u8] = b"HTTP/1.0 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
 /// The first byte of a TLS handshake record.
@@ -114,11 +117,12 @@ pub fn server_config_from_pem(
     Ok(Arc::new(with_alpn(config)))
 }
 
-/// `config` advertising `http/1.1` when it advertises nothing (as Go adds
-/// it to an empty `NextProtos`).
+/// `config` advertising `http/1.1` (preferred) and `http/1.0` when it
+/// advertises nothing (Go adds `http/1.1` to an empty `NextProtos`; a
+/// client offering only `http/1.0` is refused there, served here).
 pub(crate) fn with_alpn(mut config: ServerConfig) -> ServerConfig {
     if config.alpn_protocols.is_empty() {
-        config.alpn_protocols = vec![HTTP11.to_vec()];
+        config.alpn_protocols = vec![HTTP11.to_vec(), HTTP10.to_vec()];
     }
     config
 }
