@@ -12,10 +12,12 @@
 //! | Poisoned | an error (EOF too early, bad chunk, a limit): the connection's position in the stream is unknown | — |
 //!
 //! The connection's loop takes the body back after the handler
-//! ([`Body::finish`]): a Done body lets the connection go on; a Reading one
-//! is drained (up to a bound) first; a Poisoned one closes the connection,
-//! and so does one the handler moved away unless it was read to its end
-//! (the wire's `body_done`, which the body sets wherever it is read).
+//! ([`Body::finish`], before the response's head goes out when it has not
+//! yet, so that the head can say the connection closes): a Done body lets
+//! the connection go on; a Reading one is drained (up to a bound) first; a
+//! Poisoned one closes the connection, and so does one the handler moved
+//! away unless it was read to its end (the wire's `body_done`, which the
+//! body sets wherever it is read).
 //!
 //! # A response body on the client
 //!
@@ -169,17 +171,6 @@ impl Body {
         }
     }
 
-    /// Whether the handler took the request's body read off `wire` out of
-    /// the request (or swapped another in) and left it unread: the server
-    /// cannot drain a body that may be in another goroutine's hands, so
-    /// the connection must close. The wire says whether the request's own
-    /// body was read to its end, wherever it went (a request without one
-    /// starts at its end).
-    pub(crate) fn abandoned(&self, wire: &Arc<Wire>) -> bool {
-        let read_off_wire = matches!(&self.kind, Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire));
-        !read_off_wire && !wire.body_done()
-    }
-
     /// The connection loop takes the body back after the handler: reads
     /// what is left, up to `drain` bytes, and says whether the connection
     /// can carry another message (see the module doc). `wire` is the
@@ -189,7 +180,8 @@ impl Body {
             Kind::Wire(b) if Arc::ptr_eq(&b.wire, wire) => b.drain(drain),
             // The handler took it out (leaving an empty body) or swapped
             // another in, which may still be read elsewhere: only a taken
-            // body that was read to its end (`abandoned`) lets it go on.
+            // body that was read to its end (the wire's `body_done`) lets
+            // it go on.
             _ => matches!(self.kind, Kind::Empty) && wire.body_done(),
         }
     }
@@ -199,6 +191,11 @@ impl WireBody {
     /// Reads what is left, up to `drain` bytes; whether the body reached
     /// its end.
     fn drain(&mut self, drain: u64) -> bool {
+        // Go's `maxPostHandlerReadBytes` rule: a declared rest past the
+        // bound is not read at all.
+        if matches!(self.state, State::Length(n) if n > drain) {
+            return false;
+        }
         let mut left = drain;
         let mut sink = [0u8; 2048];
         while !matches!(self.state, State::Done(_) | State::Poisoned) {

@@ -377,8 +377,12 @@ impl Loop<'_> {
             let reason = status.canonical_reason().unwrap_or("");
             w.fail(status, &format!("{} {reason}: the request body was refused\n", status.as_str()));
         }
-        // Its bytes must not be parsed as a request: the head says so.
-        if req.body().abandoned(wire) {
+        // Go's order: what is left of an unread body is drained before the
+        // head goes out, so that the head says `Connection: close` when the
+        // connection cannot go on (more than MAX_DRAIN left, bad framing, a
+        // body moved out of the request unread). A body whose 100 Continue
+        // was never sent is not asked for; `commit` closes instead.
+        if ok && !w.committed() && !wire.owes_continue() && !req.body().finish(wire, MAX_DRAIN) {
             w.close_after();
         }
         let fin = w.finish();
@@ -427,9 +431,10 @@ impl Loop<'_> {
     }
 
     /// Closes after the last response; lingers when unread bytes may sit
-    /// in the socket, whose close would otherwise reset the connection.
+    /// in the socket (buffered, or the rest of a body not read to its
+    /// end), whose close would otherwise reset the connection.
     fn close(&mut self) {
-        if !self.rbuf.data().is_empty() {
+        if !self.rbuf.data().is_empty() || !self.wire.body_done() {
             self.linger();
         }
         self.wire.conn.close();

@@ -49,7 +49,7 @@ pub(crate) struct Wire {
     /// request (true for one without a body), and by the body when it
     /// reaches its end. It tells the loop whether a body the handler took
     /// out of the request left the connection at the next request's first
-    /// byte (`Body::abandoned`).
+    /// byte (`Body::finish`), and whether closing must linger.
     body_done: AtomicBool,
     /// Waiting for its next request: set and cleared by the loop, read by
     /// `Server::shutdown` (SeqCst: the protocol in `server.rs`).
@@ -93,6 +93,11 @@ impl Wire {
 
     pub(crate) fn owe_continue(&self, owed: bool) {
         self.continue_owed.store(owed, Ordering::Relaxed);
+    }
+
+    /// Whether a `100 Continue` is owed (not taking it).
+    pub(crate) fn owes_continue(&self) -> bool {
+        self.continue_owed.load(Ordering::Relaxed)
     }
 
     /// Takes the owed `100 Continue`, if any.
