@@ -43,7 +43,7 @@ pub(crate) fn run_handler(
             Some(g) => format!("goroutine {} {:?}", g.id(), g.name().unwrap_or("")),
             None => "a plain thread".to_owned(),
         };
-        config.log(&format!("http: panic serving {} ({}) in {who}: {msg}", peer(remote), line(req),));
+        config.log(&format!("http: panic serving {} ({}) in {who}: {msg}", peer(remote), line(req)));
     }
     if !w.committed() && !wire.hijacked() {
         w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
