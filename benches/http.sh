@@ -24,7 +24,13 @@
 # (benches/http_idle.py), and the growth of VmRSS + VmPTE
 # (/proc/PID/status) + kernel stacks (16 KiB per thread) divided by IDLE.
 #
-# Environment: DURATION (wrk's -d, default 10s), IDLE (default 10000),
+# The plain keep-alive rows run ROUNDS times, interleaved (gort, threads,
+# hyper, Go, then again), and each ratio is given per round with its
+# median (the lower middle one for an even count): on a shared machine one
+# round's ratio moves by several percent.
+#
+# Environment: DURATION (wrk's -d, default 10s), ROUNDS (default 3),
+# IDLE (default 10000),
 # HANDSHAKES (default 5000), PORT_BASE (default 28080: gort, +1 threads,
 # +2 Go, +3 gort TLS, +4 Go TLS). Every step is bounded by `timeout`;
 # servers are stopped by their PID on exit.
@@ -32,6 +38,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-10000}
 HANDSHAKES=${HANDSHAKES:-5000}
 PORT_BASE=${PORT_BASE:-28080}
@@ -99,9 +106,10 @@ mem_kib() {
 
 declare -A PER_CPU
 printf '%-22s %10s %12s %9s %9s %8s\n' server req/s req/CPU-s p50 p99 errors
-# bench NAME PORT CMD...: one table row (SCHEME=https for TLS).
+# bench NAME PORT CMD...: one table row (SCHEME=https for TLS); its figure
+# is PER_CPU[NAME], and with ROUND set the row and the figure are NAME#ROUND.
 bench() {
-    local name=$1 port=$2
+    local name=$1${ROUND:+#$ROUND} port=$2
     start "$@"
     local url="${SCHEME:-http}://127.0.0.1:$port/hello/x"
     timeout 30 taskset -c 1 wrk -t1 -c256 -d1s "$url" >/dev/null
@@ -128,14 +136,17 @@ bench() {
     echo "${out#*$'\n'}"
 }
 
-bench gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
-bench threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
-bench hyper "$((PORT_BASE + 5))" "$BIN/peer_hyper" --addr "127.0.0.1:$((PORT_BASE + 5))"
-if [[ -n $GO ]]; then
-    bench go "$((PORT_BASE + 2))" env GOMAXPROCS=1 "$TMP/gohello" -addr "127.0.0.1:$((PORT_BASE + 2))"
-else
-    echo "go: not found, row skipped"
-fi
+for ROUND in $(seq "$ROUNDS"); do
+    bench gort "$PORT_BASE" env GORT_PROCS=1 "$BIN/hello" --addr "127.0.0.1:$PORT_BASE"
+    bench threads "$((PORT_BASE + 1))" "$BIN/thread_per_conn_http" --addr "127.0.0.1:$((PORT_BASE + 1))"
+    bench hyper "$((PORT_BASE + 5))" "$BIN/peer_hyper" --addr "127.0.0.1:$((PORT_BASE + 5))"
+    if [[ -n $GO ]]; then
+        bench go "$((PORT_BASE + 2))" env GOMAXPROCS=1 "$TMP/gohello" -addr "127.0.0.1:$((PORT_BASE + 2))"
+    else
+        echo "go: not found, row skipped"
+    fi
+done
+unset ROUND
 
 SCHEME=https bench gort-https "$((PORT_BASE + 3))" env GORT_PROCS=1 "$BIN/hello" \
     --addr "127.0.0.1:$((PORT_BASE + 3))" "${TLS_GORT[@]}"
@@ -149,9 +160,17 @@ fi
 ratio() {
     awk -v a="${PER_CPU[$1]:-0}" -v b="${PER_CPU[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'
 }
+# rounds A B: the ratio A#r / B#r of each round, then their median.
+rounds() {
+    local r all=()
+    for r in $(seq "$ROUNDS"); do all+=("$(ratio "$1#$r" "$2#$r")"); done
+    printf '%s' "${all[*]}"
+    printf '%s\n' "${all[@]}" | grep -v n/a | sort -n | awk '{ v[NR] = $1 } END { if (NR) printf " (median %s)", v[int((NR + 1) / 2)] }'
+}
 echo
-echo "req per server CPU-second: gort / threads $(ratio gort threads), gort / Go $(ratio gort go), gort / hyper $(ratio gort hyper)"
-echo "HTTPS keep-alive: gort-https / gort $(ratio gort-https gort), gort-https / go-https $(ratio gort-https go-https)"
+echo "req per server CPU-second, per round: gort / threads $(rounds gort threads); gort / Go $(rounds gort go);" \
+    "gort / hyper $(rounds gort hyper)"
+echo "HTTPS keep-alive: gort-https / gort $(ratio gort-https "gort#$ROUNDS"), gort-https / go-https $(ratio gort-https go-https)"
 
 # handshakes NAME PORT CMD...: full TLS handshakes (one per request) per
 # second and per server CPU-second.
