@@ -402,6 +402,8 @@ fn rejections_have_their_status_and_close() {
         ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", "400"),
         ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"),
         ("GET / HTTX/1.1\r\nHost: x\r\n\r\n", "400"),
+        ("GET / HTTP/1.10\r\nHost: x\r\n\r\n", "400"),
+        ("GET / HTTP/1.2\r\n\r\n", "400"),
     ];
     for (req, code) in cases {
         let out = raw(&format!("{req}{after}"));
@@ -409,6 +411,19 @@ fn rejections_have_their_status_and_close() {
         assert!(has(&out, "Connection: close"), "{req:?}: {out}");
         assert_eq!(out.matches("HTTP/1.1").count(), 1, "{req:?}: the next request was served: {out}");
     }
+}
+
+/// RFC 9112 §2.3, as Go has it: a newer minor version of 1 is served as
+/// 1.1, with 1.1's rules (a Host is required, the connection stays open).
+#[test]
+fn a_newer_minor_version_is_served_as_11() {
+    let out =
+        raw("GET /headers HTTP/1.2\r\nHost: x\r\nX-A: HTTP/1.2\r\n\r\nGET / HTTP/1.9\r\nHost: x\r\n\r\n");
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 2, "{out}");
+    assert_eq!(status(&rs[0].0), "HTTP/1.1 200 OK");
+    assert!(!has(&rs[0].0, "Connection: close"), "{out}");
+    assert_eq!((rs[0].1.as_str(), rs[1].1.as_str()), ("host,x-a", "Hello, World!"));
 }
 
 #[test]

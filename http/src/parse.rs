@@ -112,7 +112,20 @@ fn parse_with<'b>(
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return check_partial(&buf[skip..], limits).map(|()| None),
         Err(httparse::Error::TooManyHeaders) => return Err(TOO_MANY),
-        Err(httparse::Error::Version) => return Err(version_reject(&buf[skip..])),
+        Err(httparse::Error::Version) => {
+            // RFC 9112 §2.3 (and Go): a newer 1.x is served as 1.1, the
+            // highest this server speaks. httparse knows 1.0 and 1.1 only,
+            // so the head is parsed again from a copy that says 1.1; the
+            // offsets are the same, and the digit is in no value.
+            return match newer_minor(&buf[skip..]) {
+                Some(at) => {
+                    let mut copy = buf.to_vec();
+                    copy[skip + at] = b'1';
+                    parse_head(&copy, limits, names)
+                }
+                None => Err(version_reject(&buf[skip..])),
+            };
+        }
         Err(_) => {
             return Err(check_partial(&buf[skip..], limits)
                 .err()
@@ -219,12 +232,27 @@ fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), Reject> {
     Ok(())
 }
 
-/// `HTTP/2.0` and up get 505; anything else that is not a version, 400.
-fn version_reject(buf: &[u8]) -> Reject {
+/// The request line's last word (the version, in a well-formed one).
+fn version_word(buf: &[u8]) -> &[u8] {
     let line = &buf[..memchr::memchr(b'\n', buf).unwrap_or(buf.len())];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let tail = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
-    match tail {
+    line.rsplit(|&b| b == b' ').next().unwrap_or_default()
+}
+
+/// Where the minor digit of an `HTTP/1.2` to `HTTP/1.9` is in `buf`.
+fn newer_minor(buf: &[u8]) -> Option<usize> {
+    let word = version_word(buf);
+    match word {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => {
+            Some(word.as_ptr() as usize - buf.as_ptr() as usize + word.len() - 1)
+        }
+        _ => None,
+    }
+}
+
+/// `HTTP/2.0` and up get 505; anything else that is not a version, 400.
+fn version_reject(buf: &[u8]) -> Reject {
+    match version_word(buf) {
         [b'H', b'T', b'T', b'P', b'/', major, ..] if major.is_ascii_digit() && *major != b'1' => {
             Reject::new(StatusCode::HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version")
         }
