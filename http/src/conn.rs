@@ -380,9 +380,11 @@ impl Loop<'_> {
         // Go's order: what is left of an unread body is drained before the
         // head goes out, so that the head says `Connection: close` when the
         // connection cannot go on (more than MAX_DRAIN left, bad framing, a
-        // body moved out of the request unread). A body whose 100 Continue
-        // was never sent is not asked for; `commit` closes instead.
-        if ok && !w.committed() && !wire.owes_continue() && !req.body().finish(wire, MAX_DRAIN) {
+        // body moved out of the request unread). Nothing is read for a
+        // connection that closes anyway, nor a body whose 100 Continue was
+        // never sent (`commit` closes then); the close lingers instead.
+        let drain = ok && !w.committed() && !w.closes() && !wire.owes_continue();
+        if drain && !req.body().finish(wire, MAX_DRAIN) {
             w.close_after();
         }
         let fin = w.finish();

@@ -192,6 +192,11 @@ impl ResponseWriter {
         self.close = true;
     }
 
+    /// Whether the connection is known to close after this response.
+    pub(crate) fn closes(&self) -> bool {
+        self.close
+    }
+
     /// A handler that failed before writing anything gets `status` with a
     /// short text body, and the connection closes.
     pub(crate) fn fail(&mut self, status: StatusCode, text: &str) {
