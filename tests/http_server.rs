@@ -161,12 +161,18 @@ fn shutdown_finishes_requests_in_flight_and_accepts_nothing_new() {
     shutdown.join().unwrap().unwrap();
 }
 
-#[test]
-fn panics_are_logged_and_the_server_keeps_serving() {
+/// A test server whose error log lines are kept.
+fn logging_server() -> (test::Server, Arc<Mutex<Vec<String>>>) {
     let log = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = Arc::clone(&log);
     let srv =
         test::Server::with(Server::new(app).error_log(move |m| sink.lock().unwrap().push(m.to_owned())));
+    (srv, log)
+}
+
+#[test]
+fn panics_are_logged_and_the_server_keeps_serving() {
+    let (srv, log) = logging_server();
     let mut c = connect(&srv);
     assert_eq!(get(&mut c, "/panic").0, "HTTP/1.1 500 Internal Server Error");
     let mut c = connect(&srv);
@@ -179,10 +185,7 @@ fn panics_are_logged_and_the_server_keeps_serving() {
 
 #[test]
 fn a_rejected_head_is_logged_with_the_clients_address() {
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = Arc::clone(&log);
-    let srv =
-        test::Server::with(Server::new(app).error_log(move |m| sink.lock().unwrap().push(m.to_owned())));
+    let (srv, log) = logging_server();
     let mut c = connect(&srv);
     let me = c.get_ref().local_addr().unwrap();
     c.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n").unwrap();

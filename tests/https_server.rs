@@ -256,21 +256,32 @@ fn client_config(ca_pem: &str) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
-#[test]
-fn curl_with_cacert_reuses_the_connection() {
+/// Runs curl with `flags` against a fresh TLS server, trusting its
+/// certificate, fetching `/` `times` times on one command line; (stdout,
+/// stderr) of a run that succeeded.
+fn curl_tls(name: &str, flags: &[&str], times: usize) -> (String, String) {
     let pem = cert();
     let srv = Tls::start(&pem, Duration::from_secs(10));
-    let (ca, _) = write_pem("curl", &pem);
+    let (ca, _) = write_pem(name, &pem);
     let url = format!("https://localhost:{}/", srv.addr.port());
     let resolve = format!("localhost:{}:127.0.0.1", srv.addr.port());
     let out = std::process::Command::new("curl")
-        .args(["-sS", "-v", "--max-time", "20", "--cacert"])
+        .args(["-sS", "-v", "--max-time", "20"])
+        .args(flags)
+        .arg("--cacert")
         .arg(&ca)
-        .args(["--resolve", &resolve, &url, &url])
+        .args(["--resolve", &resolve])
+        .args(std::iter::repeat_n(&url, times))
         .output()
         .expect("this test runs curl; install curl to run it");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "curl failed: {stderr}");
+    (stdout.into_owned(), stderr.into_owned())
+}
+
+#[test]
+fn curl_with_cacert_reuses_the_connection() {
+    let (stdout, stderr) = curl_tls("curl", &[], 2);
     assert_eq!(stdout, "Hello, TLS!Hello, TLS!");
     assert!(stderr.contains("ALPN: server accepted http/1.1"), "{stderr}");
     assert!(stderr.to_ascii_lowercase().contains("re-using existing"), "keep-alive over TLS: {stderr}");
@@ -278,19 +289,7 @@ fn curl_with_cacert_reuses_the_connection() {
 
 #[test]
 fn curl_http10_over_tls_is_served() {
-    let pem = cert();
-    let srv = Tls::start(&pem, Duration::from_secs(10));
-    let (ca, _) = write_pem("curl10", &pem);
-    let url = format!("https://localhost:{}/", srv.addr.port());
-    let resolve = format!("localhost:{}:127.0.0.1", srv.addr.port());
-    let out = std::process::Command::new("curl")
-        .args(["-sS", "-v", "--http1.0", "--max-time", "20", "--cacert"])
-        .arg(&ca)
-        .args(["--resolve", &resolve, &url])
-        .output()
-        .expect("this test runs curl; install curl to run it");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "curl failed: {stderr}");
+    let (stdout, stderr) = curl_tls("curl10", &["--http1.0"], 1);
     assert_eq!(stdout, "Hello, TLS!");
     assert!(stderr.contains("ALPN: server accepted http/1.0"), "{stderr}");
     assert!(stderr.contains("< HTTP/1.0 200 OK"), "{stderr}");
