@@ -419,6 +419,38 @@ fn rejections_have_their_status_and_close() {
     }
 }
 
+/// A request whose unread body is still coming is drained before its head
+/// goes out; the responses pipelined before it go out first, without
+/// waiting for that body.
+#[test]
+fn pipelined_responses_do_not_wait_for_a_later_body() {
+    use std::io::{Read, Write};
+    let srv = gort::http::test::Server::new(app);
+    let mut c = std::net::TcpStream::connect(srv.addr()).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    c.write_all(
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(13).any(|w| w == b"Hello, World!") {
+        let n = c.read(&mut buf).expect("the first response comes while the second body is unsent");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(!got.windows(7).any(|w| w == b"ignored"), "{}", String::from_utf8_lossy(&got));
+    c.write_all(b"defghij").unwrap();
+    while !got.windows(7).any(|w| w == b"ignored") {
+        let n = c.read(&mut buf).unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let rs = responses(&String::from_utf8(got).unwrap());
+    assert_eq!(rs.len(), 2);
+    assert!(!has(&rs[1].0, "Connection: close"), "the drained body keeps the connection: {}", rs[1].0);
+}
+
 /// RFC 9112 §2.3, as Go has it: a newer minor version of 1 is served as
 /// 1.1, with 1.1's rules (a Host is required, the connection stays open).
 #[test]

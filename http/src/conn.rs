@@ -383,7 +383,12 @@ impl Loop<'_> {
         // body moved out of the request unread). Nothing is read for a
         // connection that closes anyway, nor a body whose 100 Continue was
         // never sent (`commit` closes then); the close lingers instead.
+        // Pipelined responses before this one go out first, as a body may
+        // be slow to come.
         let drain = ok && !w.committed() && !w.closes() && !wire.owes_continue();
+        if drain && !req.body().is_empty() {
+            let _ = w.send_earlier();
+        }
         if drain && !req.body().finish(wire, MAX_DRAIN) {
             w.close_after();
         }

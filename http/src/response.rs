@@ -192,6 +192,25 @@ impl ResponseWriter {
         self.close = true;
     }
 
+    /// Sends the complete responses staged before this one (pipelined),
+    /// and moves this one's staged body to the front of the buffer: the
+    /// loop calls it before it drains a body that may be slow to come, so
+    /// that those responses do not wait for it. The head must not be out.
+    pub(crate) fn send_earlier(&mut self) -> io::Result<()> {
+        debug_assert!(self.out.is_none(), "ResponseWriter::send_earlier: the head is out");
+        let from = self.staged_from;
+        if from == 0 || self.broken {
+            return Ok(());
+        }
+        let r = self.wire.conn.write_all(&self.wbuf.data()[..from]);
+        self.check(r)?;
+        let len = self.wbuf.len();
+        self.wbuf.data_mut().copy_within(from.., 0);
+        self.wbuf.truncate(len - from);
+        self.staged_from = 0;
+        Ok(())
+    }
+
     /// Whether the connection is known to close after this response.
     pub(crate) fn closes(&self) -> bool {
         self.close
