@@ -11,7 +11,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A blocking, bidirectional byte stream that HTTP can run over.
 ///
@@ -169,19 +169,22 @@ gort_stream_conn! { gort_net::UnixStream {} }
 
 /// A blocking std socket: deadlines become std's per-call timeouts, set
 /// afresh before each call that has one, so they bound a call that starts
-/// before the deadline, not one already blocked.
+/// before the deadline, not one already blocked. A deadline that has
+/// already passed becomes the shortest timeout (a call with nothing to do
+/// fails at once), and the timeout's `WouldBlock` is reported as
+/// `TimedOut`, as every other [`Conn`] reports a deadline.
 impl Conn for std::net::TcpStream {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut &*self, buf)
+        timed_out(io::Read::read(&mut &*self, buf))
     }
     fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        io::Write::write(&mut &*self, buf)
+        timed_out(io::Write::write(&mut &*self, buf))
     }
     fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.set_read_timeout(remaining(deadline)?)
+        self.set_read_timeout(remaining(deadline))
     }
     fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.set_write_timeout(remaining(deadline)?)
+        self.set_write_timeout(remaining(deadline))
     }
     fn shutdown_write(&self) {
         let _ = self.shutdown(std::net::Shutdown::Write);
@@ -194,10 +197,16 @@ impl Conn for std::net::TcpStream {
     }
 }
 
-/// A deadline as std's timeout: the time left, `TimedOut` once passed.
-fn remaining(deadline: Option<Instant>) -> io::Result<Option<std::time::Duration>> {
-    match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
-        Some(left) if left.is_zero() => Err(io::ErrorKind::TimedOut.into()),
-        left => Ok(left),
-    }
+/// A deadline as std's timeout: the time left, at least the shortest one
+/// std takes (it rounds up to a microsecond), since zero means "none".
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1)))
+}
+
+/// A blocking std socket's timeout surfaces as `WouldBlock` (`EAGAIN`).
+fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
+    r.map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock => io::Error::new(io::ErrorKind::TimedOut, "deadline passed"),
+        _ => e,
+    })
 }
