@@ -197,13 +197,15 @@ impl Conn for std::net::TcpStream {
     }
 }
 
-/// A deadline as std's timeout: the time left, at least the shortest one
-/// std takes (it rounds up to a microsecond), since zero means "none".
+/// A deadline as std's timeout: the time left, and for a deadline already
+/// passed the shortest timeout std takes (it refuses zero, and rounds a
+/// nanosecond up to a microsecond).
 fn remaining(deadline: Option<Instant>) -> Option<Duration> {
     deadline.map(|d| d.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1)))
 }
 
-/// A blocking std socket's timeout surfaces as `WouldBlock` (`EAGAIN`).
+/// A blocking std socket's timeout surfaces as `WouldBlock` (`EAGAIN`):
+/// reported as `TimedOut`, as [`Conn`] says.
 fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
     r.map_err(|e| match e.kind() {
         io::ErrorKind::WouldBlock => io::Error::new(io::ErrorKind::TimedOut, "deadline passed"),
