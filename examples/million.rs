@@ -9,8 +9,11 @@
 //! chain; the first waits for a flag. Resident cost is VmRSS + VmPTE from
 //! /proc/self/status, before and after, divided by the count; for threads the
 //! growth of `KernelStack` in /proc/meminfo is shown too, since a thread keeps
-//! part of its cost in the kernel. The parking and reading live in
-//! `common/parked.rs`, shared with `switchlab`.
+//! part of its cost in the kernel. The threads are measured first: after
+//! the goroutines' burst, the runtime gives their stacks' pages back over
+//! the next seconds (README: "Memory comes back after a burst"), which would shrink
+//! VmRSS under a thread measurement made then. The parking and reading
+//! live in `common/parked.rs`, shared with `switchlab`.
 
 use std::time::{Duration, Instant};
 
@@ -38,8 +41,8 @@ struct Args {
 fn main() {
     let Args { gs, threads } = Args::parse();
     println!("gort million: {gs} goroutines vs {threads} OS threads, all parked at once\n");
-    let g = goroutines(gs);
     let t = os_threads(threads);
+    let g = goroutines(gs);
     println!(
         "| model | parked at once | spawn per unit | resident per parked (RSS + PTE) | + kernel stack |"
     );
@@ -81,14 +84,20 @@ fn goroutines(n: usize) -> Row {
         s.gs,
         s.stacks,
         s.ms,
-        (after.rss - before.rss) >> 20,
-        (after.pte - before.pte) >> 20,
+        after.rss.saturating_sub(before.rss) >> 20,
+        after.pte.saturating_sub(before.pte) >> 20,
         maps_lines()
     );
     let t = Instant::now();
     chain.release();
     println!("goroutines: released the chain of {n} joins in {:?}\n", t.elapsed());
-    Row { model: "goroutine", count: n, spawn, resident: after.resident() - before.resident(), kernel: 0 }
+    Row {
+        model: "goroutine",
+        count: n,
+        spawn,
+        resident: after.resident().saturating_sub(before.resident()),
+        kernel: 0,
+    }
 }
 
 fn os_threads(n: usize) -> Row {
@@ -100,8 +109,8 @@ fn os_threads(n: usize) -> Row {
     let after = Mem::now();
     println!(
         "threads: VmRSS +{} MiB, VmPTE +{} MiB, KernelStack +{} MiB",
-        (after.rss - before.rss) >> 20,
-        (after.pte - before.pte) >> 20,
+        after.rss.saturating_sub(before.rss) >> 20,
+        after.pte.saturating_sub(before.pte) >> 20,
         after.kernel_stack.saturating_sub(before.kernel_stack) >> 20
     );
     sleepers.release();
@@ -109,7 +118,7 @@ fn os_threads(n: usize) -> Row {
         model: "OS thread",
         count: n,
         spawn,
-        resident: after.resident() - before.resident(),
+        resident: after.resident().saturating_sub(before.resident()),
         kernel: after.kernel_stack.saturating_sub(before.kernel_stack),
     }
 }
