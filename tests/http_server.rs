@@ -16,6 +16,7 @@ use gort::http::{test, ConnState, Request, ResponseWriter, Server};
 fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
     match r.url_path() {
         "/panic" => panic!("handler panicked on purpose"),
+        "/fail" => Err(std::io::Error::other("handler failed on purpose")),
         "/count" => {
             let n = std::io::copy(r.body(), &mut std::io::sink())?;
             write!(w, "{n}")
@@ -181,6 +182,37 @@ fn panics_are_logged_and_the_server_keeps_serving() {
     let line = log.iter().find(|l| l.contains("panic")).expect("the panic was logged");
     assert!(line.contains("GET /panic HTTP/1.1") && line.contains("handler panicked on purpose"), "{line}");
     assert!(line.contains("goroutine"), "{line}");
+}
+
+#[test]
+fn a_client_that_goes_away_mid_response_is_not_logged_but_a_handler_error_is() {
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let closed = Arc::new(Mutex::new(0));
+    let (sink, seen) = (Arc::clone(&log), Arc::clone(&closed));
+    let srv = test::Server::with(
+        Server::new(app)
+            .error_log(move |m| sink.lock().unwrap().push(m.to_owned()))
+            .conn_state(move |_, s| *seen.lock().unwrap() += usize::from(s == ConnState::Closed)),
+    );
+    let mut c = connect(&srv);
+    c.get_mut().write_all(b"GET /gib HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    c.read_exact(&mut vec![0; 1 << 20]).unwrap();
+    drop(c); // with the rest unread: a reset, and the handler's next writes fail
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while *closed.lock().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the /gib handler never noticed its client went away");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(log.lock().unwrap().is_empty(), "a client's disconnect was logged: {:?}", log.lock().unwrap());
+    let mut c = connect(&srv);
+    assert_eq!(get(&mut c, "/fail").0, "HTTP/1.1 500 Internal Server Error");
+    let log = log.lock().unwrap();
+    assert!(
+        log.len() == 1
+            && log[0].contains("GET /fail HTTP/1.1")
+            && log[0].contains("handler failed on purpose"),
+        "{log:?}"
+    );
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! deferred `recover`): an error or a panic ends the exchange, becomes a
 //! 500 when nothing was written yet (Go sends nothing; a client reads a
 //! status instead of a cut connection), and is logged with the request
-//! line and the goroutine's name. `OPTIONS *` is answered here, before
+//! line and the goroutine's name (an error, unless a write to the
+//! client failed first: that is the client's doing). `OPTIONS *` is answered here, before
 //! any handler, as Go's `serverHandler` does.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,6 +33,11 @@ pub(crate) fn run_handler(
     let line = |r: &Request| format!("{} {} {:?}", r.method(), r.uri(), r.version());
     let failure = match catch_unwind(AssertUnwindSafe(|| handler.serve_http(w, req))) {
         Ok(Ok(())) => return true,
+        // A handler that fails because a write to its client failed (the
+        // client went away, or the write deadline passed) reports the
+        // client's doing, which Go does not log either: only its own
+        // errors are logged, so aborted downloads cannot flood the log.
+        Ok(Err(_)) if w.broken() => None,
         Ok(Err(e)) => {
             config.log(&format!("http: handler error serving {}: {e}", line(req)));
             None

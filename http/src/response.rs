@@ -237,6 +237,11 @@ impl ResponseWriter {
         self.headers.get(CONTENT_LENGTH).and_then(|v| transfer::parse_length(v.as_bytes()))
     }
 
+    /// Whether a write to the connection failed (the response is lost).
+    pub(crate) fn broken(&self) -> bool {
+        self.broken
+    }
+
     /// Whether the head has gone out (the framing is fixed).
     pub(crate) fn committed(&self) -> bool {
         self.out.is_some()

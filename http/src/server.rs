@@ -276,8 +276,9 @@ impl Server {
         self.with(|c| c.conn_state = Some(Arc::new(f)))
     }
 
-    /// Where errors go (handler panics, accept failures, rejected
-    /// requests); stderr by default (Go's `ErrorLog`).
+    /// Where errors go (handler panics and errors, accept failures,
+    /// rejected requests); stderr by default (Go's `ErrorLog`). A handler
+    /// error that follows a failed write to the client is not logged.
     pub fn error_log(self, f: impl Fn(&str) + Send + Sync + 'static) -> Server {
         self.with(|c| c.error_log = Arc::new(f))
     }
