@@ -54,22 +54,37 @@ fn cpu_time() -> Duration {
     Duration::from_secs_f64(ticks as f64 / 100.0)
 }
 
-/// One goroutine's loop: GETs until `end`; the latency of each, in µs.
-fn worker(client: Client, url: String, end: Instant) -> (Vec<u32>, usize) {
-    let (mut lat, mut errors, mut buf) = (Vec::with_capacity(1 << 16), 0, [0u8; 4096]);
+/// What one goroutine measured: the latency of each successful GET, in
+/// µs, how many failed, and the first failure.
+struct Tally {
+    lat: Vec<u32>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+/// One goroutine's loop: GETs until `end`.
+fn worker(client: Client, url: String, end: Instant) -> Tally {
+    let mut tally = Tally { lat: Vec::with_capacity(1 << 16), errors: 0, first_error: None };
+    let mut buf = [0u8; 4096];
     while Instant::now() < end {
         let t = Instant::now();
-        let ok = client.get(&url).and_then(|mut r| loop {
+        let status = client.get(&url).and_then(|mut r| loop {
             if r.body().read(&mut buf)? == 0 {
-                return Ok(r.status().is_success());
+                return Ok(r.status());
             }
         });
-        match ok {
-            Ok(true) => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
-            _ => errors += 1,
-        }
+        let failure = match status {
+            Ok(s) if s.is_success() => {
+                tally.lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                continue;
+            }
+            Ok(s) => format!("status {s}"),
+            Err(e) => e.to_string(),
+        };
+        tally.errors += 1;
+        tally.first_error.get_or_insert(failure);
     }
-    (lat, errors)
+    tally
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -93,16 +108,20 @@ fn main() {
             gort::go!(move || worker(c, u, end))
         })
         .collect();
-    let (mut lat, mut errors) = (Vec::new(), 0);
+    let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
     for h in hs {
-        let (l, e) = h.join().expect("worker");
-        lat.extend(l);
-        errors += e;
+        let t = h.join().expect("worker");
+        lat.extend(t.lat);
+        errors += t.errors;
+        first_error = first_error.or(t.first_error);
     }
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), (cpu_time() - cpu0).as_secs_f64());
     lat.sort_unstable();
     let n = lat.len();
     println!("{} goroutines, {:.1} s, {n} requests, {errors} errors", a.conns, wall);
+    if let Some(e) = first_error {
+        println!("first error: {e}");
+    }
     println!(
         "requests/s {:.0}   client CPU {cpu:.2} s   requests per client CPU-second {:.0}",
         n as f64 / wall,
