@@ -6,11 +6,13 @@
 //! then e.g. `nc 127.0.0.1 7000`.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use gort::net::{TcpListener, TcpStream};
+
+#[path = "common/addr.rs"]
+mod addr;
 
 /// A connection that sends nothing for this long is closed.
 const IDLE: Duration = Duration::from_secs(60);
@@ -37,27 +39,19 @@ fn serve(c: TcpStream) -> io::Result<()> {
 #[derive(Parser)]
 #[command(name = "echo")]
 struct Args {
-    /// Address to listen on (resolved at once: a name that does not
-    /// resolve is a usage error).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7000", value_parser = resolve)]
-    addr: Addrs,
-}
-
-/// What `--addr` resolves to. An alias, because clap's derive would read a
-/// field spelled `Vec<…>` as a flag given many times.
-type Addrs = Vec<SocketAddr>;
-
-fn resolve(s: &str) -> io::Result<Addrs> {
-    gort::net::lookup_host(s).map(Iterator::collect)
+    /// Address to listen on (a malformed one, or a name that does not
+    /// resolve, is a usage error).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7000", value_parser = addr::Addr::parse)]
+    addr: addr::Addr,
 }
 
 fn main() {
     let addr = Args::parse().addr;
-    let ln = TcpListener::bind(&addr[..]).unwrap_or_else(|e| {
-        eprintln!("echo: cannot listen on {addr:?}: {e}");
+    let ln = TcpListener::bind(addr.resolved()).unwrap_or_else(|e| {
+        eprintln!("echo: cannot listen on {addr}: {e}");
         std::process::exit(1)
     });
-    println!("echo: listening on {}", ln.local_addr().map_or(format!("{addr:?}"), |a| a.to_string()));
+    println!("echo: listening on {}", ln.local_addr().map_or(addr.to_string(), |a| a.to_string()));
     for conn in ln.incoming() {
         // A failed accept (a peer that reset before we took it, say) costs
         // that connection only; the server keeps serving.

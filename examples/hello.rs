@@ -12,6 +12,8 @@
 use clap::Parser;
 use gort::http::Server;
 
+#[path = "common/addr.rs"]
+mod addr;
 #[path = "common/hello_routes.rs"]
 mod hello_routes;
 
@@ -20,9 +22,10 @@ mod hello_routes;
 #[derive(Parser)]
 #[command(name = "hello")]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
-    addr: String,
+    /// Address to listen on (a malformed one, or a name that does not
+    /// resolve, is a usage error).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080", value_parser = addr::Addr::parse)]
+    addr: addr::Addr,
     /// PEM certificate chain: serve HTTPS (needs --tls-key).
     #[arg(long, value_name = "PATH", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -33,7 +36,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let ln = gort::net::TcpListener::bind(args.addr.as_str()).unwrap_or_else(|e| {
+    let ln = gort::net::TcpListener::bind(args.addr.resolved()).unwrap_or_else(|e| {
         eprintln!("hello: cannot listen on {}: {e}", args.addr);
         std::process::exit(1)
     });
@@ -47,7 +50,7 @@ fn main() {
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "hello: listening on {scheme}://{}",
-        ln.local_addr().map_or(args.addr.clone(), |a| a.to_string())
+        ln.local_addr().map_or(args.addr.to_string(), |a| a.to_string())
     );
     let mut mux = hello_routes::mux();
     mux.handle("/debug/gort/", gort::http::debug::handler());

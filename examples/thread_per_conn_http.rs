@@ -10,6 +10,8 @@ use std::sync::Arc;
 use clap::Parser;
 use gort::http::{serve_conn, Config, Handler};
 
+#[path = "common/addr.rs"]
+mod addr;
 #[path = "common/hello_routes.rs"]
 mod hello_routes;
 
@@ -17,20 +19,21 @@ mod hello_routes;
 #[derive(Parser)]
 #[command(name = "thread_per_conn_http")]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081")]
-    addr: String,
+    /// Address to listen on (a malformed one, or a name that does not
+    /// resolve, is a usage error).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081", value_parser = addr::Addr::parse)]
+    addr: addr::Addr,
 }
 
 fn main() {
     let args = Args::parse();
-    let ln = std::net::TcpListener::bind(args.addr.as_str()).unwrap_or_else(|e| {
+    let ln = std::net::TcpListener::bind(args.addr.resolved()).unwrap_or_else(|e| {
         eprintln!("thread_per_conn_http: cannot listen on {}: {e}", args.addr);
         std::process::exit(1)
     });
     println!(
         "thread_per_conn_http: listening on http://{}",
-        ln.local_addr().map_or(args.addr.clone(), |a| a.to_string())
+        ln.local_addr().map_or(args.addr.to_string(), |a| a.to_string())
     );
     let handler: Arc<dyn Handler> = Arc::new(hello_routes::mux());
     let config = Arc::new(Config::default());

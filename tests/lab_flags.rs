@@ -80,6 +80,8 @@ fn unknown_flags_and_bad_values_are_usage_errors() {
         ("switchlab", &["--jsn"], "unexpected argument '--jsn'"),
         ("switchlab", &["--quick=yes"], "--quick"),
         ("hello", &["--tls-cert", "c.pem"], "--tls-key"),
+        ("hello", &["--addr", "nonsense"], "expected host:port"),
+        ("thread_per_conn_http", &["--addr", "127.0.0.1:99999"], "invalid value '127.0.0.1:99999' for '--addr"),
         ("loadgen", &["-d", "soon"], "bad duration"),
         ("pool", &["--requests", "many"], "invalid value 'many' for '--requests <N>'"),
     ] {
