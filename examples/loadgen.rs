@@ -9,6 +9,8 @@
 //! `--serve ADDR` runs a hello server instead (`GET /hello/{name}` →
 //! `Hello, {name}!`), for a comparison that needs nothing else running.
 
+#[path = "common/addr.rs"]
+mod addr;
 #[path = "common/duration.rs"]
 mod duration;
 
@@ -33,8 +35,8 @@ struct Args {
     #[arg(short = 'd', long, value_name = "DURATION", default_value = "10s", value_parser = duration::parse_duration)]
     duration: Duration,
     /// Serve a hello handler on ADDR instead of generating load.
-    #[arg(long, value_name = "ADDR")]
-    serve: Option<String>,
+    #[arg(long, value_name = "ADDR", value_parser = addr::Addr::parse)]
+    serve: Option<addr::Addr>,
 }
 
 fn hello(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
@@ -95,8 +97,14 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 fn main() {
     let a = Args::parse();
     if let Some(addr) = a.serve {
-        println!("loadgen: serving hello on {addr}");
-        Server::new(hello).listen_and_serve(addr.as_str()).expect("serve");
+        let served = gort::net::TcpListener::bind(addr.resolved()).and_then(|ln| {
+            println!("loadgen: serving hello on {}", ln.local_addr()?);
+            Server::new(hello).serve(ln)
+        });
+        if let Err(e) = served {
+            eprintln!("loadgen: cannot serve on {addr}: {e}");
+            std::process::exit(1);
+        }
         return;
     }
     let client = Client::builder().max_idle_conns(a.conns.max(100)).build().expect("client");

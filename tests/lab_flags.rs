@@ -81,8 +81,13 @@ fn unknown_flags_and_bad_values_are_usage_errors() {
         ("switchlab", &["--quick=yes"], "--quick"),
         ("hello", &["--tls-cert", "c.pem"], "--tls-key"),
         ("hello", &["--addr", "nonsense"], "expected host:port"),
-        ("thread_per_conn_http", &["--addr", "127.0.0.1:99999"], "invalid value '127.0.0.1:99999' for '--addr"),
+        (
+            "thread_per_conn_http",
+            &["--addr", "127.0.0.1:99999"],
+            "invalid value '127.0.0.1:99999' for '--addr",
+        ),
         ("loadgen", &["-d", "soon"], "bad duration"),
+        ("loadgen", &["--serve", "nonsense"], "invalid value 'nonsense' for '--serve <ADDR>'"),
         ("pool", &["--requests", "many"], "invalid value 'many' for '--requests <N>'"),
     ] {
         let out = example(name, args);
