@@ -91,8 +91,9 @@ impl Conn {
 
 /// Drives `conns` (connected, blocking) with `proto` until `end` on
 /// `threads` threads; returns the latency histogram of every completed
-/// round trip.
-pub fn run(conns: Vec<TcpStream>, proto: Proto, end: Instant, threads: usize) -> Vec<u64> {
+/// round trip, or why the load could not go on (the server closed a
+/// connection, say).
+pub fn run(conns: Vec<TcpStream>, proto: Proto, end: Instant, threads: usize) -> Result<Vec<u64>, String> {
     let per = conns.len().div_ceil(threads.max(1)).max(1);
     let mut conns = conns.into_iter();
     let hs: Vec<_> = (0..threads.max(1))
@@ -102,14 +103,14 @@ pub fn run(conns: Vec<TcpStream>, proto: Proto, end: Instant, threads: usize) ->
         .collect();
     let mut hist = vec![0u64; BUCKETS];
     for h in hs {
-        let part = h.join().expect("loadgen thread");
+        let part = h.join().expect("loadgen thread")?;
         hist.iter_mut().zip(part).for_each(|(a, b)| *a += b);
     }
-    hist
+    Ok(hist)
 }
 
 /// One thread's event loop over its share of the connections.
-fn drive(socks: Vec<TcpStream>, proto: Proto, end: Instant) -> Vec<u64> {
+fn drive(socks: Vec<TcpStream>, proto: Proto, end: Instant) -> Result<Vec<u64>, String> {
     let ep = Epoll::new();
     let mut conns: Vec<Conn> = socks
         .into_iter()
@@ -129,10 +130,10 @@ fn drive(socks: Vec<TcpStream>, proto: Proto, end: Instant) -> Vec<u64> {
         for i in ep.wait(&mut events) {
             let c = &mut conns[i];
             match (&c.sock).read(&mut buf) {
-                Ok(0) => panic!("loadgen: the server closed a connection"),
+                Ok(0) => return Err("the server closed a connection".into()),
                 Ok(n) => c.got.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("loadgen: read: {e}"),
+                Err(e) => return Err(format!("read: {e}")),
             }
             if !proto.take_response(&mut c.got) {
                 continue;
@@ -147,7 +148,7 @@ fn drive(socks: Vec<TcpStream>, proto: Proto, end: Instant) -> Vec<u64> {
             }
         }
     }
-    hist
+    Ok(hist)
 }
 
 fn record(hist: &mut [u64], latency: Duration) {

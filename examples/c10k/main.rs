@@ -136,6 +136,10 @@ impl Model {
 /// How the thread server's wall line starts.
 pub(crate) const WALL: &str = "failed at thread ";
 
+/// How the load generator's last line starts when the load could not go
+/// on; the row shows the line in place of its figures.
+pub(crate) const FAILED: &str = "failed: ";
+
 /// Echoes whatever arrives, as a real server reads: into a roomy buffer.
 fn echo_loop(mut c: impl Read + Write) {
     let mut buf = [0u8; 4096];
@@ -244,13 +248,17 @@ fn stall<T>(thread: usize, e: &io::Error, _hold: T) -> ! {
 
 /// `--client --addr A --conns N --secs S`: connects N, runs S seconds of
 /// request/response on all of them (`loadgen.rs`, one event-loop thread per
-/// CPU this process may use), prints `reqs p50_us p99_us`.
+/// CPU this process may use), prints `reqs p50_us p99_us`, or `failed: why`
+/// (then exits 1) when the load could not go on.
 fn client(addr: &str, conns: usize, secs: u64, proto: loadgen::Proto) {
     let conns: Vec<std::net::TcpStream> =
         (0..conns).map(|_| std::net::TcpStream::connect(addr).expect("connect")).collect();
     println!("connected");
     let end = Instant::now() + Duration::from_secs(secs);
-    let counts = loadgen::run(conns, proto, end, cpus::allowed_cpus().len());
+    let counts = loadgen::run(conns, proto, end, cpus::allowed_cpus().len()).unwrap_or_else(|why| {
+        println!("{FAILED}{why}");
+        std::process::exit(1)
+    });
     let total: u64 = counts.iter().sum();
     let pct = |p: f64| {
         let mut seen = 0;

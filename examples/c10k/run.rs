@@ -15,7 +15,7 @@ use std::process::Child;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::{parked, spawn_self, WALL};
+use crate::{parked, spawn_self, FAILED, WALL};
 
 /// Peaks sampled every 20 ms: the server's RSS and threads, and the growth
 /// of the kernel's KernelStack and PageTables since the load began (KiB).
@@ -80,7 +80,7 @@ pub fn load(mut srv: Child, conns: usize, secs: u64, http: bool, client_cpus: Op
     peaks.kstack = peaks.kstack.saturating_sub(base_k);
     peaks.ptables = peaks.ptables.saturating_sub(base_p);
     let cpu_secs = (cpu_to - cpu_from.unwrap_or(cpu_to)) as f64 / clock_ticks_per_sec();
-    Run { load: hit.map_or_else(|| Ok(figures(&last)), Err), peaks, cpu_secs }
+    Run { load: hit.map_or_else(|| figures(&last), Err), peaks, cpu_secs }
 }
 
 /// Hands on each line `out` prints, from a thread of its own, so that a
@@ -97,11 +97,14 @@ fn lines(out: BufReader<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
     rx
 }
 
-/// The load generator's last line: `reqs p50_us p99_us`.
-fn figures(line: &str) -> [f64; 3] {
+/// The load generator's last line: `reqs p50_us p99_us`, or `failed: why`.
+fn figures(line: &str) -> Result<[f64; 3], String> {
+    if line.starts_with(FAILED) {
+        return Err(format!("load generator {line}"));
+    }
     let f: Vec<f64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
     let [reqs, p50, p99] = f[..] else { panic!("client failed: its last line was {line:?}") };
-    [reqs, p50, p99]
+    Ok([reqs, p50, p99])
 }
 
 /// utime + stime of `pid`, every thread's, in clock ticks: fields 14 and
