@@ -2,9 +2,10 @@
 //! deferred `recover`): an error or a panic ends the exchange, becomes a
 //! 500 when nothing was written yet (Go sends nothing; a client reads a
 //! status instead of a cut connection), and is logged with the request
-//! line and the goroutine's name (an error, unless a write to the
-//! client failed first: that is the client's doing). `OPTIONS *` is answered here, before
-//! any handler, as Go's `serverHandler` does.
+//! line and the goroutine's name (an error only when no write to the
+//! client failed before it: that failure is the client's doing).
+//! `OPTIONS *` is answered here, before any handler, as Go's
+//! `serverHandler` does.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
