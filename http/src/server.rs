@@ -278,7 +278,9 @@ impl Server {
 
     /// Where errors go (handler panics and errors, accept failures,
     /// rejected requests); stderr by default (Go's `ErrorLog`). A handler
-    /// error that follows a failed write to the client is not logged.
+    /// error that follows a failed write to the client is not logged. Out
+    /// of descriptors, `accept` waits and retries inside `gort::net`, which
+    /// says so on stderr itself.
     pub fn error_log(self, f: impl Fn(&str) + Send + Sync + 'static) -> Server {
         self.with(|c| c.error_log = Arc::new(f))
     }

@@ -243,6 +243,8 @@ impl<S: AsFd> Fd<S> {
     /// is not a wait on the socket: a closed listener ends the loop after
     /// the current sleep, and deadlines are not looked at until a try gets
     /// past EMFILE. A connection aborted before it was accepted is skipped.
+    /// The first EMFILE of a wait is said on stderr, once: out of
+    /// descriptors is for the operator to fix (Go's server logs each retry).
     pub(crate) fn accept(&self) -> io::Result<(Socket, SockAddr)> {
         let flags = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
         let mut backoff = ACCEPT_BACKOFF_MIN;
@@ -250,6 +252,11 @@ impl<S: AsFd> Fd<S> {
             match self.io(Interest::Read, |l| SockRef::from(l).accept4(flags)) {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                     self.pd.check_open()?;
+                    if backoff == ACCEPT_BACKOFF_MIN {
+                        let on = SockRef::from(&self.sock).local_addr().ok().and_then(|a| a.as_socket());
+                        let on = on.map_or_else(|| "a listener".to_owned(), |a| a.to_string());
+                        eprintln!("gort: accept on {on}: {e}; retrying after 5 ms, doubling up to 1 s");
+                    }
                     gort_runtime::time::sleep(backoff);
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                 }

@@ -6,7 +6,8 @@
 //!
 //! `accept` never returns EMFILE/ENFILE: out of descriptors, it sleeps 5 ms
 //! doubling to 1 s and tries again (Go's `http.Server` rule, in `Fd::accept`),
-//! so a server keeps serving once descriptors free up.
+//! so a server keeps serving once descriptors free up; the wait's first
+//! EMFILE is said once on stderr.
 
 use std::io;
 use std::net::SocketAddr;
