@@ -253,8 +253,13 @@ impl<S: AsFd> Fd<S> {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                     self.pd.check_open()?;
                     if backoff == ACCEPT_BACKOFF_MIN {
-                        let on = SockRef::from(&self.sock).local_addr().ok().and_then(|a| a.as_socket());
-                        let on = on.map_or_else(|| "a listener".to_owned(), |a| a.to_string());
+                        let on = SockRef::from(&self.sock).local_addr().ok();
+                        let on = on.and_then(|a| {
+                            a.as_socket()
+                                .map(|a| a.to_string())
+                                .or_else(|| Some(a.as_pathname()?.display().to_string()))
+                        });
+                        let on = on.unwrap_or_else(|| "a listener".to_owned());
                         eprintln!("gort: accept on {on}: {e}; retrying after 5 ms, doubling up to 1 s");
                     }
                     gort_runtime::time::sleep(backoff);
