@@ -137,3 +137,30 @@ fn bad_urls_are_invalid_input() {
     assert_eq!(c.get("not a url").unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
     assert_eq!(c.get("/relative").unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// A 413 for any body over 1 MiB, sent without reading it.
+fn limited(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
+    let len = r.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if len.is_none_or(|n| n > 1 << 20) {
+        w.write_header(StatusCode::PAYLOAD_TOO_LARGE);
+        return Ok(());
+    }
+    let n = std::io::copy(r.body(), &mut std::io::sink())?;
+    write!(w, "read {n}")
+}
+
+#[test]
+fn a_response_sent_before_the_body_is_written_is_preferred_over_the_write_error() {
+    let srv = Counted::new(limited);
+    let client = Client::new();
+    let big = vec![b'x'; 16 << 20];
+    for round in 0..10 {
+        let r = client.post(&srv.url("/"), "application/octet-stream", std::io::Cursor::new(big.clone()));
+        let r = r.unwrap_or_else(|e| panic!("round {round}: the server's 413 was lost to {e}"));
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "round {round}");
+    }
+    // The cut-off connections were not pooled: a small body still goes through.
+    let mut r = client.post(&srv.url("/"), "text/plain", &b"small"[..]).unwrap();
+    assert_eq!(read_all(r.body()).unwrap(), "read 5");
+    assert_eq!(srv.conns(), 11, "each cut-off exchange closed its connection");
+}

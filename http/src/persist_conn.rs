@@ -151,7 +151,15 @@ impl PersistConn {
         self.max_head = x.max_head;
         self.set_deadlines(x.deadline, x.deadline.min_some(x.header_timeout.map(|t| Instant::now() + t)));
         let wrote = self.write_request(x, &mut body);
-        let head = wrote.and_then(|()| self.read_final_head());
+        // A server may answer before it has read the whole body (a 413,
+        // say) and close: a write cut off on the socket looks for that
+        // answer before giving up, and prefers it, as Go's transport does.
+        let cut_off = matches!(&wrote, Err((e, _)) if cut_off(e));
+        let head = match wrote {
+            Ok(()) => self.read_final_head(),
+            Err(w) if cut_off => self.read_final_head().map_err(|_| w),
+            Err(w) => Err(w),
+        };
         let head = match head {
             Ok(h) => h,
             Err((err, any_byte)) => {
@@ -167,7 +175,7 @@ impl PersistConn {
                 err: io::Error::new(io::ErrorKind::InvalidData, r.reason),
                 retryable: false,
             })?;
-        self.keep = x.keep_alive && reusable(x, &head, framing);
+        self.keep = !cut_off && x.keep_alive && reusable(x, &head, framing);
         if self.deadlines {
             self.set_deadlines(x.deadline, x.deadline);
         }
@@ -255,6 +263,12 @@ impl PersistConn {
     fn disarm(&mut self) -> bool {
         self.hook.take().is_none_or(|h| h.stop())
     }
+}
+
+/// A write that failed because the peer closed or reset the connection.
+fn cut_off(e: &io::Error) -> bool {
+    use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted)
 }
 
 /// See [`PersistConn::explain`].
