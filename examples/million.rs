@@ -11,9 +11,9 @@
 //! growth of `KernelStack` in /proc/meminfo is shown too, since a thread keeps
 //! part of its cost in the kernel. The threads are measured first: after
 //! the goroutines' burst, the runtime gives their stacks' pages back over
-//! the next seconds (README: "Memory comes back after a burst"), which would shrink
-//! VmRSS under a thread measurement made then. The parking and reading
-//! live in `common/parked.rs`, shared with `switchlab`.
+//! the next seconds (README: "Memory comes back after a burst"), which
+//! would shrink VmRSS under a thread measurement made then. The parking
+//! and reading live in `common/parked.rs`, shared with `switchlab`.
 
 use std::time::{Duration, Instant};
 
@@ -77,27 +77,21 @@ fn goroutines(n: usize) -> Row {
     let chain = Chain::spawn(n, None);
     let spawn = start.elapsed();
     chain.wait_parked();
-    let after = Mem::now();
+    let grew = Mem::now().growth(&before);
     let s = gort::stats();
     println!(
         "goroutines: {} live, {} stacks reserved, {} Ms, VmRSS +{} MiB, VmPTE +{} MiB, /proc/self/maps {} lines",
         s.gs,
         s.stacks,
         s.ms,
-        after.rss.saturating_sub(before.rss) >> 20,
-        after.pte.saturating_sub(before.pte) >> 20,
+        grew.rss >> 20,
+        grew.pte >> 20,
         maps_lines()
     );
     let t = Instant::now();
     chain.release();
     println!("goroutines: released the chain of {n} joins in {:?}\n", t.elapsed());
-    Row {
-        model: "goroutine",
-        count: n,
-        spawn,
-        resident: after.resident().saturating_sub(before.resident()),
-        kernel: 0,
-    }
+    Row { model: "goroutine", count: n, spawn, resident: grew.resident(), kernel: 0 }
 }
 
 fn os_threads(n: usize) -> Row {
@@ -106,21 +100,15 @@ fn os_threads(n: usize) -> Row {
     let sleepers = Sleepers::spawn(n, None);
     let spawn = start.elapsed();
     sleepers.wait_parked();
-    let after = Mem::now();
+    let grew = Mem::now().growth(&before);
     println!(
         "threads: VmRSS +{} MiB, VmPTE +{} MiB, KernelStack +{} MiB",
-        after.rss.saturating_sub(before.rss) >> 20,
-        after.pte.saturating_sub(before.pte) >> 20,
-        after.kernel_stack.saturating_sub(before.kernel_stack) >> 20
+        grew.rss >> 20,
+        grew.pte >> 20,
+        grew.kernel_stack >> 20
     );
     sleepers.release();
-    Row {
-        model: "OS thread",
-        count: n,
-        spawn,
-        resident: after.resident().saturating_sub(before.resident()),
-        kernel: after.kernel_stack.saturating_sub(before.kernel_stack),
-    }
+    Row { model: "OS thread", count: n, spawn, resident: grew.resident(), kernel: grew.kernel_stack }
 }
 
 fn maps_lines() -> usize {

@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 use gort::http::{serve_conn, Config, Conn, Request, ResponseWriter};
 
 /// Serves every connection of a fresh listener on a thread of its own,
-/// with `config`; returns its address.
-fn thread_server(config: Config) -> std::net::SocketAddr {
+/// with the default settings as `set` changes them; returns a client
+/// connected to it.
+fn thread_server(set: impl FnOnce(&mut Config)) -> TcpStream {
+    let mut config = Config::default();
+    set(&mut config);
     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = ln.local_addr().unwrap();
     let config = Arc::new(config);
@@ -25,7 +28,7 @@ fn thread_server(config: Config) -> std::net::SocketAddr {
             });
         }
     });
-    addr
+    TcpStream::connect(addr).unwrap()
 }
 
 /// Reads until EOF, failing the test if that takes 10 s.
@@ -65,9 +68,7 @@ fn a_read_past_its_deadline_fails_with_timed_out_not_would_block() {
 
 #[test]
 fn a_trickled_head_gets_408_at_the_header_timeout_on_a_std_stream() {
-    let mut config = Config::default();
-    config.read_header_timeout = Some(Duration::from_millis(300));
-    let mut c = TcpStream::connect(thread_server(config)).unwrap();
+    let mut c = thread_server(|c| c.read_header_timeout = Some(Duration::from_millis(300)));
     c.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n").unwrap();
     let out = read_to_close(&mut c);
     assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out:?}");
@@ -76,9 +77,7 @@ fn a_trickled_head_gets_408_at_the_header_timeout_on_a_std_stream() {
 
 #[test]
 fn keep_alive_requests_are_served_and_the_idle_timeout_closes() {
-    let mut config = Config::default();
-    config.idle_timeout = Some(Duration::from_millis(1500));
-    let mut c = TcpStream::connect(thread_server(config)).unwrap();
+    let mut c = thread_server(|c| c.idle_timeout = Some(Duration::from_millis(1500)));
     c.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut first = [0u8; 256];
     let n = c.read(&mut first).unwrap();

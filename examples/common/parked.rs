@@ -33,6 +33,16 @@ impl Mem {
     pub fn resident(&self) -> u64 {
         self.rss + self.pte
     }
+
+    /// What grew since `before`, field by field; a figure that shrank
+    /// (memory given back meanwhile) grew by 0.
+    pub fn growth(&self, before: &Mem) -> Mem {
+        Mem {
+            rss: self.rss.saturating_sub(before.rss),
+            pte: self.pte.saturating_sub(before.pte),
+            kernel_stack: self.kernel_stack.saturating_sub(before.kernel_stack),
+        }
+    }
 }
 
 /// The number on a `Key:   123 kB` (or `Key: 123`) line of a /proc file;

@@ -63,17 +63,16 @@ fn goroutines(n: usize, stack: Option<usize>) -> [f64; 2] {
     let before = Mem::now();
     let chain = Chain::spawn(n, stack);
     chain.wait_parked();
-    let after = Mem::now();
+    let grew = Mem::now().growth(&before);
     chain.release();
-    [after.resident().saturating_sub(before.resident()) as f64 / n as f64, 0.0]
+    [grew.resident() as f64 / n as f64, 0.0]
 }
 
 fn threads(n: usize, stack: Option<usize>) -> [f64; 2] {
     let before = Mem::now();
     let sleepers = Sleepers::spawn(n, stack);
     sleepers.wait_parked();
-    let after = Mem::now();
+    let grew = Mem::now().growth(&before);
     sleepers.release();
-    let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / n as f64;
-    [per(after.resident(), before.resident()), per(after.kernel_stack, before.kernel_stack)]
+    [grew.resident() as f64 / n as f64, grew.kernel_stack as f64 / n as f64]
 }

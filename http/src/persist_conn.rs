@@ -154,7 +154,7 @@ impl PersistConn {
         // A server may answer before it has read the whole body (a 413,
         // say) and close: a write cut off on the socket looks for that
         // answer before giving up, and prefers it, as Go's transport does.
-        let cut_off = matches!(&wrote, Err((e, _)) if cut_off(e));
+        let cut_off = matches!(&wrote, Err((e, _)) if peer_gone(e));
         let head = match wrote {
             Ok(()) => self.read_final_head(),
             Err(w) if cut_off => self.read_final_head().map_err(|_| w),
@@ -266,7 +266,7 @@ impl PersistConn {
 }
 
 /// A write that failed because the peer closed or reset the connection.
-fn cut_off(e: &io::Error) -> bool {
+fn peer_gone(e: &io::Error) -> bool {
     use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
     matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted)
 }

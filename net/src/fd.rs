@@ -253,14 +253,10 @@ impl<S: AsFd> Fd<S> {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                     self.pd.check_open()?;
                     if backoff == ACCEPT_BACKOFF_MIN {
-                        let on = SockRef::from(&self.sock).local_addr().ok();
-                        let on = on.and_then(|a| {
-                            a.as_socket()
-                                .map(|a| a.to_string())
-                                .or_else(|| Some(a.as_pathname()?.display().to_string()))
-                        });
-                        let on = on.unwrap_or_else(|| "a listener".to_owned());
-                        eprintln!("gort: accept on {on}: {e}; retrying after 5 ms, doubling up to 1 s");
+                        eprintln!(
+                            "gort: accept on {}: {e}; retrying after {ACCEPT_BACKOFF_MIN:?}, doubling up to {ACCEPT_BACKOFF_MAX:?}",
+                            self.listener_name()
+                        );
                     }
                     gort_runtime::time::sleep(backoff);
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
@@ -268,6 +264,17 @@ impl<S: AsFd> Fd<S> {
                 Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
                 r => return r,
             }
+        }
+    }
+
+    /// The address a listener is bound to (its path, for a Unix one), for
+    /// a message.
+    fn listener_name(&self) -> String {
+        let Ok(a) = SockRef::from(&self.sock).local_addr() else { return "a listener".to_owned() };
+        match (a.as_socket(), a.as_pathname()) {
+            (Some(ip), _) => ip.to_string(),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => "a listener".to_owned(),
         }
     }
 
