@@ -35,6 +35,7 @@ use crate::prefetch;
 use crate::sched::allgs::{self, Record, RunningOn};
 use crate::sched::body::Body;
 use crate::sched::p::P;
+use crate::sched::runq::Hint;
 use crate::stack::{self, Stack, StackCache};
 
 /// How much of a stack's top `prefetch_stack` asks for: the ten lines
@@ -236,9 +237,7 @@ impl G {
     /// loop like c10k's echo touches. The G must not be running.
     #[inline]
     pub(crate) fn prefetch_stack(&self) {
-        if self.stack_top != 0 {
-            prefetch::lines(self.stack_top - STACK_PREFETCH, STACK_PREFETCH);
-        }
+        prefetch_stack_top(self.stack_top);
     }
 
     /// Its goid.
@@ -405,5 +404,26 @@ pub(crate) fn describe_current_g(out: &mut dyn fmt::Write) -> fmt::Result {
     match current_g() {
         Some(g) => g.describe(out),
         None => out.write_str("a goroutine"),
+    }
+}
+
+fn prefetch_stack_top(top: usize) {
+    if top != 0 {
+        prefetch::lines(top - STACK_PREFETCH, STACK_PREFETCH);
+    }
+}
+
+/// A run queue asks for the next G's lines and stack top as it hands out
+/// the one before (`runq.rs`): that G then runs for a while, and the lines
+/// arrive before the next one resumes, where the batch's prefetch in
+/// `ready_batch` (for up to 128 Gs at once) may have been evicted again.
+impl Hint for G {
+    fn hint(&self) -> usize {
+        self.stack_top
+    }
+
+    fn prefetch(g: *const G, stack_top: usize) {
+        prefetch::lines(g.addr(), mem::size_of::<G>());
+        prefetch_stack_top(stack_top);
     }
 }

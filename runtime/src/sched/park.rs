@@ -186,5 +186,13 @@ pub(crate) fn ready_batch(ws: Vec<Waiter>, to: Inject) {
     }
 }
 
+/// On an M about to take its next G: asks for the lines of the G after
+/// that one (`RunQueue::prefetch_upcoming`).
+pub(crate) fn prefetch_upcoming() {
+    if let Some(p) = current_p() {
+        p.runq.prefetch_upcoming();
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_park;

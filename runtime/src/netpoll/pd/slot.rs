@@ -296,6 +296,10 @@ impl<E: Env> Slot<E> {
         if on_thread {
             // A parked G's own M goes on to poll; a plain thread has none.
             E::ensure_poller();
+        } else {
+            // Our M goes on to the next G of a netpoll batch, most likely;
+            // the one after it gets its lines asked for now (`runq.rs`).
+            park::prefetch_upcoming();
         }
         Ok(())
     }

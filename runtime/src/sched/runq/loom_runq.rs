@@ -5,7 +5,7 @@
 //! written by its creator, so a taker that read it without a happens-before
 //! edge from the push (a missing Release/Acquire pair) fails the model.
 
-use super::{RunQueue, RUNQ_SIZE};
+use super::{Hint, RunQueue, RUNQ_SIZE};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
@@ -14,6 +14,8 @@ use loom::thread;
 struct Item(UnsafeCell<u32>);
 
 type Q = RunQueue<Item>;
+
+impl Hint for Item {}
 
 fn item(id: u32) -> Box<Item> {
     Box::new(Item(UnsafeCell::new(id)))

@@ -1,13 +1,15 @@
 //! The run queue's protocol tests: FIFO order, `runnext`, overflow, stealing,
 //! and a stress test of one owner against three stealers.
 
-use super::{RunQueue, HALF, RUNQ_SIZE};
+use super::{Hint, RunQueue, HALF, RUNQ_SIZE};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize};
 use std::sync::Arc;
 use std::{iter, thread};
 
 type Q = RunQueue<u64>;
+
+impl Hint for u64 {}
 
 fn never(_: &mut dyn Iterator<Item = Box<u64>>) {
     panic!("unexpected overflow");
@@ -101,6 +103,8 @@ fn steal_runnext_only_when_allowed_and_ring_empty() {
 
 struct Counted(Arc<AtomicUsize>);
 
+impl Hint for Counted {}
+
 impl Drop for Counted {
     fn drop(&mut self) {
         self.0.fetch_add(1, Relaxed);
@@ -118,6 +122,56 @@ fn drop_frees_leftover_items() {
     assert_eq!(drops.load(Relaxed), HALF as usize + 2);
     drop(q);
     assert_eq!(drops.load(Relaxed), 301);
+}
+
+thread_local! {
+    /// What `Tagged::prefetch` was asked for on this thread.
+    static ASKED: std::cell::RefCell<Vec<(usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An item whose hint is its tag, and whose prefetches are recorded.
+struct Tagged(usize);
+
+impl Hint for Tagged {
+    fn hint(&self) -> usize {
+        self.0
+    }
+
+    fn prefetch(item: *const Tagged, hint: usize) {
+        ASKED.with(|a| a.borrow_mut().push((item.addr(), hint)));
+    }
+}
+
+fn asked() -> Vec<(usize, usize)> {
+    ASKED.with(|a| std::mem::take(&mut *a.borrow_mut()))
+}
+
+#[test]
+fn prefetch_upcoming_asks_for_the_item_after_the_next_when_it_came_in_a_batch() {
+    let q = RunQueue::<Tagged>::new(false);
+    let batch: Vec<_> = (1..=3).map(|t| Box::new(Tagged(t))).collect();
+    let second = std::ptr::from_ref::<Tagged>(&batch[1]).addr();
+    q.push_batch(batch, |_| unreachable!());
+    q.prefetch_upcoming();
+    assert_eq!(asked(), [(second, 2)], "the second item of the batch, with its hint");
+    let _first = q.pop_head();
+    let _second = q.pop_head();
+    q.prefetch_upcoming();
+    assert_eq!(asked(), [], "one item left: it runs next, too soon to help");
+    // Pushed one by one: no hint, nothing asked (a stale hint of the slot's
+    // earlier item would name the wrong memory).
+    q.push_back(Box::new(Tagged(7)), |_| unreachable!());
+    q.push_back(Box::new(Tagged(8)), |_| unreachable!());
+    let _third = q.pop_head();
+    q.prefetch_upcoming();
+    assert_eq!(asked(), []);
+    // A thief's ring keeps the hints of what it stole.
+    let (victim, thief) = (RunQueue::<Tagged>::new(false), RunQueue::<Tagged>::new(false));
+    victim.push_batch((10..18).map(|t| Box::new(Tagged(t))), |_| unreachable!());
+    // Half of eight: 10, 11 and 12 into the thief's ring, 13 to run now.
+    assert_eq!(victim.steal_into(&thief, false).map(|t| t.0), Some(13));
+    thief.prefetch_upcoming();
+    assert_eq!(asked().iter().map(|&(_, h)| h).collect::<Vec<_>>(), [11]);
 }
 
 /// Items per stress round (few under Miri).
