@@ -413,10 +413,10 @@ fn prefetch_stack_top(top: usize) {
     }
 }
 
-/// A run queue asks for the next G's lines and stack top as it hands out
-/// the one before (`runq.rs`): that G then runs for a while, and the lines
-/// arrive before the next one resumes, where the batch's prefetch in
-/// `ready_batch` (for up to 128 Gs at once) may have been evicted again.
+/// A G parking on a socket asks for the lines and stack top of the G after
+/// the next one in its P's run queue (`runq.rs`): the next one runs first,
+/// and the lines arrive before that G resumes, where the batch's prefetch
+/// in `ready_batch` (for up to 128 Gs at once) may have been evicted again.
 impl Hint for G {
     fn hint(&self) -> usize {
         self.stack_top
