@@ -1,6 +1,7 @@
 //! The examples' command lines: `--help` prints usage with each flag's
 //! default and exits 0, hiding c10k's child modes; an unknown flag or a bad
-//! value is a usage error with exit status 2. The example binaries are the
+//! value is a usage error with exit status 2; c10k's load generator that
+//! cannot connect says so on its row line. The example binaries are the
 //! ones `cargo test` builds beside the tests, in target/<profile>/examples/.
 
 mod common;
@@ -95,4 +96,16 @@ fn unknown_flags_and_bad_values_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {err}{}", text(&out.stdout));
         assert!(err.contains(says), "{name} {args:?}: stderr lacks {says:?}: {err}");
     }
+}
+
+#[test]
+fn c10k_client_that_cannot_connect_says_so_in_its_row_line() {
+    // A port nothing listens on: bound, then closed.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let out = example("c10k", &["--client", "--addr", &addr, "--conns", "3", "--secs", "1"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let says = format!("failed: connection 1 of 3 to {addr}: Connection refused");
+    assert!(stdout.starts_with(&says), "stdout lacks {says:?}: {stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -258,16 +258,22 @@ fn stall<T>(thread: usize, e: &io::Error, _hold: T) -> ! {
 /// `--client --addr A --conns N --secs S`: connects N, runs S seconds of
 /// request/response on all of them (`loadgen.rs`, one event-loop thread per
 /// CPU this process may use), prints `reqs p50_us p99_us`, or `failed: why`
-/// (then exits 1) when the load could not go on.
+/// (then exits 1) when a connection could not be made or the load could
+/// not go on.
 fn client(addr: &str, conns: usize, secs: u64, proto: loadgen::Proto) {
-    let conns: Vec<std::net::TcpStream> =
-        (0..conns).map(|_| std::net::TcpStream::connect(addr).expect("connect")).collect();
-    println!("connected");
-    let end = Instant::now() + Duration::from_secs(secs);
-    let counts = loadgen::run(conns, proto, end, cpus::allowed_cpus().len()).unwrap_or_else(|why| {
+    let fail = |why: String| -> ! {
         println!("{FAILED}{why}");
         std::process::exit(1)
-    });
+    };
+    let conns: Vec<std::net::TcpStream> = (0..conns)
+        .map(|n| {
+            std::net::TcpStream::connect(addr)
+                .unwrap_or_else(|e| fail(format!("connection {} of {conns} to {addr}: {e}", n + 1)))
+        })
+        .collect();
+    println!("connected");
+    let end = Instant::now() + Duration::from_secs(secs);
+    let counts = loadgen::run(conns, proto, end, cpus::allowed_cpus().len()).unwrap_or_else(|why| fail(why));
     let total: u64 = counts.iter().sum();
     let pct = |p: f64| {
         let mut seen = 0;
