@@ -518,3 +518,48 @@ fn a_kept_shrink_deadline_neither_closes_nor_cuts_the_idle_timeout() {
     assert_eq!(c.get_mut().read(&mut [0; 1]).unwrap(), 0, "the server closes an idle connection");
     assert!(idle.elapsed() >= Duration::from_millis(1200), "closed after {:?} idle", idle.elapsed());
 }
+
+/// Sends a GET on `c` and returns its `Date` header, parsed.
+fn date_of(c: &mut BufReader<TcpStream>) -> std::time::SystemTime {
+    c.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let (mut date, mut len) = (None, 0);
+    loop {
+        let mut line = String::new();
+        assert!(c.read_line(&mut line).unwrap() > 0, "the server closed the connection inside the head");
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Date: ") {
+            date = Some(httpdate::parse_http_date(v.trim_end()).unwrap());
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length: ") {
+            len = v.trim().parse().unwrap();
+        }
+    }
+    c.read_exact(&mut vec![0; len]).unwrap();
+    date.expect("the response has no Date")
+}
+
+#[test]
+fn the_date_header_follows_the_clock_from_one_second_to_the_next() {
+    // The text is cached per thread and kept, on the coarse clock, until
+    // its second ends: each response's date is the real second (or, for the
+    // coarse clock's ~10 ms lag after a boundary, the one before).
+    let srv = test::Server::new(app);
+    let (mut a, mut b) = (connect(&srv), connect(&srv));
+    let mut last = std::time::UNIX_EPOCH;
+    for _ in 0..4 {
+        for c in [&mut a, &mut b] {
+            let date = date_of(c);
+            let now = std::time::SystemTime::now();
+            let behind =
+                now.duration_since(date).unwrap_or_else(|e| panic!("Date is {:?} ahead", e.duration()));
+            assert!(behind < Duration::from_millis(1500), "Date is {behind:?} behind the clock");
+            assert!(date >= last, "Date went back");
+            last = date;
+        }
+        let before = last;
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(date_of(&mut a) > before, "Date did not move on after 1.1 s");
+    }
+}

@@ -5,12 +5,32 @@ mod ticker;
 
 use std::time::{Duration, Instant};
 
-use crate::sched::g::{current_g, WaitReason};
+use crate::sched::coarse;
+use crate::sched::g::{current_g, current_p, WaitReason};
 use crate::sched::park;
 use crate::sched::sched;
 use crate::timer::Fire;
 
 pub use ticker::{after, tick, Ticker, Timer};
+
+/// The time now, to within about 10 ms: on a goroutine, the runtime's
+/// coarse clock, which sysmon and waking Ms tick (one relaxed load, where
+/// `Instant::now()` reads the clock: 20-50 ns on a VM); on any other
+/// thread, `Instant::now()`. It is never ahead of the real time, and
+/// never goes back. Good for deadlines seconds away, as a server's idle
+/// timeout, where a read of the clock per request would be the cost.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let (coarse, real) = gort::go!(|| (gort::time::coarse_now(), Instant::now())).join().unwrap();
+/// assert!(coarse <= real && real - coarse < Duration::from_secs(1));
+/// ```
+pub fn coarse_now() -> Instant {
+    match current_p() {
+        Some(_) => coarse::now_instant(),
+        None => Instant::now(),
+    }
+}
 
 /// Puts the current goroutine to sleep for at least `d`; its M runs other
 /// goroutines meanwhile. On a plain thread, sleeps the thread.

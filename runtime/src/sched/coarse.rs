@@ -1,6 +1,7 @@
 //! A coarse millisecond clock for "how long has this goroutine waited":
 //! parking notes the time with one relaxed load of [`now_ms`] instead of a
-//! clock read.
+//! clock read. Deadlines far off read it too (`time::coarse_now`, and the
+//! poll descriptor's check of a deadline that has surely not passed).
 //!
 //! sysmon ticks it on every look (every 10 ms while a P is busy), and an M
 //! ticks it when it wakes from idle, so a G that parks right after an idle
@@ -10,7 +11,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
@@ -22,6 +23,12 @@ static NOW_MS: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn now_ms() -> u64 {
     // Relaxed: a timestamp for display; nothing is ordered by it.
     NOW_MS.load(Ordering::Relaxed)
+}
+
+/// The time of the last tick as an `Instant` (a relaxed load and an add).
+#[inline]
+pub(crate) fn now_instant() -> Instant {
+    *EPOCH.get_or_init(Instant::now) + Duration::from_millis(now_ms())
 }
 
 /// Reads the real clock and advances the coarse one to it (never back:

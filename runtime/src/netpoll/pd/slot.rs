@@ -54,7 +54,7 @@
 use std::io;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
@@ -62,10 +62,14 @@ use super::Interest;
 use crate::loom::sync::atomic::AtomicBool;
 use crate::loom::sync::Mutex;
 use crate::netpoll::{self, Event};
+use crate::sched::coarse;
 use crate::sched::g::WaitReason;
 use crate::sched::park::{self, Waiter};
 use crate::sched::sched;
 use crate::timer::{Fire, TimerId};
+
+/// How far past the coarse clock a deadline must lie for `surely_ahead`.
+const COARSE_SLACK: Duration = Duration::from_millis(100);
 
 /// One parked caller.
 pub(super) struct Wait {
@@ -115,6 +119,11 @@ pub(super) struct State {
 pub(crate) trait Env: Sized + 'static {
     /// The time deadlines are compared with.
     fn now() -> Instant;
+    /// Whether `t` is surely still to come, without reading the clock (false
+    /// when in doubt: then `now` decides).
+    fn surely_ahead(_t: Instant) -> bool {
+        false
+    }
     /// Arms a timer that calls `fire` (outside any slot lock) at `when`.
     fn add_timer(when: Instant, fire: Box<dyn FnOnce() + Send>) -> TimerId;
     /// Cancels a timer; a no-op once it fired.
@@ -130,6 +139,15 @@ pub(crate) struct Runtime;
 impl Env for Runtime {
     fn now() -> Instant {
         Instant::now()
+    }
+
+    /// The coarse clock is never ahead of the real one and, while anything
+    /// runs, at most about 10 ms behind it (sysmon's looks): a deadline
+    /// past it by more than [`COARSE_SLACK`] has not passed. A waiting
+    /// socket mostly has such a deadline (a server's idle timeout, say),
+    /// and the check before every park then reads no clock (`check`).
+    fn surely_ahead(t: Instant) -> bool {
+        t > coarse::now_instant() + COARSE_SLACK
     }
 
     fn add_timer(when: Instant, fire: Box<dyn FnOnce() + Send>) -> TimerId {
@@ -267,7 +285,7 @@ impl<E: Env> Slot<E> {
         let st = self.st.lock();
         // Relaxed: under the lock `expire` stores it under.
         self.expired[d].store(false, Ordering::Relaxed);
-        self.check(&st, d, op_deadline)
+        self.check(&st, d, op_deadline, false)
     }
 
     /// The park callback: publish the waiter unless readiness, a deadline
@@ -280,7 +298,7 @@ impl<E: Env> Slot<E> {
         w: Waiter,
     ) -> Result<(), (Waiter, io::Result<()>)> {
         let mut st = self.st.lock();
-        if let Err(e) = self.check(&st, d, op_deadline) {
+        if let Err(e) = self.check(&st, d, op_deadline, true) {
             return Err((w, Err(e)));
         }
         if st.dirs[d].take_ready() {
@@ -355,14 +373,19 @@ impl<E: Env> Slot<E> {
     }
 
     /// Fails fast when the descriptor was evicted or a deadline already
-    /// passed. Called with `st`, this slot's state, locked.
-    fn check(&self, st: &State, d: usize, op_deadline: Option<Instant>) -> io::Result<()> {
+    /// passed. Called with `st`, this slot's state, locked. Before a park
+    /// (`parking`), a deadline surely ahead (`Env::surely_ahead`) is not
+    /// compared with the clock: had it passed after all, the timer the wait
+    /// arms would meet it. After a wake-up, the clock decides.
+    fn check(&self, st: &State, d: usize, op_deadline: Option<Instant>, parking: bool) -> io::Result<()> {
         // Relaxed: `evict` stores it under the lock we hold.
         if self.evicted.load(Ordering::Relaxed) {
             return Err(closed());
         }
         match earliest(st.dirs[d].deadline, op_deadline) {
-            Some(t) if t <= E::now() => Err(io::ErrorKind::TimedOut.into()),
+            Some(t) if !(parking && E::surely_ahead(t)) && t <= E::now() => {
+                Err(io::ErrorKind::TimedOut.into())
+            }
             _ => Ok(()),
         }
     }
