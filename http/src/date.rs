@@ -33,11 +33,9 @@ pub(crate) fn with<R>(f: impl FnOnce(&[u8; LEN]) -> R) -> R {
         let mut c = c.borrow_mut();
         if c.until.is_none_or(|until| now >= until) {
             let wall = SystemTime::now();
-            let into_second = wall
-                .duration_since(UNIX_EPOCH)
-                .map_or(Duration::ZERO, |d| d - Duration::from_secs(d.as_secs()));
+            let into_second = wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
             c.text.copy_from_slice(&httpdate::fmt_http_date(wall).as_bytes()[..LEN]);
-            c.until = Some(now + (Duration::from_secs(1) - into_second));
+            c.until = Some(now + Duration::from_nanos(u64::from(1_000_000_000 - into_second)));
         }
         f(&c.text)
     })
