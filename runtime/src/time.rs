@@ -24,6 +24,9 @@ pub use ticker::{after, tick, Ticker, Timer};
 /// use std::time::{Duration, Instant};
 /// let (coarse, real) = gort::go!(|| (gort::time::coarse_now(), Instant::now())).join().unwrap();
 /// assert!(coarse <= real && real - coarse < Duration::from_secs(1));
+/// // Off the runtime's threads it is the real clock.
+/// let before = Instant::now();
+/// assert!(gort::time::coarse_now() >= before);
 /// ```
 pub fn coarse_now() -> Instant {
     match current_p() {
