@@ -229,7 +229,7 @@ impl G {
     /// Asks for the G's own cache lines (`prefetch.rs`), reading none.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        prefetch::lines(ptr::from_ref(self).addr(), mem::size_of::<G>());
+        prefetch_g(self);
     }
 
     /// Asks for the top of the stack a parked G will resume on, where its
@@ -407,6 +407,11 @@ pub(crate) fn describe_current_g(out: &mut dyn fmt::Write) -> fmt::Result {
     }
 }
 
+/// The lines of the G at `g`, which is not dereferenced.
+fn prefetch_g(g: *const G) {
+    prefetch::lines(g.addr(), mem::size_of::<G>());
+}
+
 fn prefetch_stack_top(top: usize) {
     if top != 0 {
         prefetch::lines(top - STACK_PREFETCH, STACK_PREFETCH);
@@ -423,7 +428,7 @@ impl Hint for G {
     }
 
     fn prefetch(g: *const G, stack_top: usize) {
-        prefetch::lines(g.addr(), mem::size_of::<G>());
+        prefetch_g(g);
         prefetch_stack_top(stack_top);
     }
 }

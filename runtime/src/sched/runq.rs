@@ -146,8 +146,9 @@ pub(crate) struct RunQueue<T: Hint> {
 }
 
 // SAFETY: shared access only moves whole items between threads (never hands
-// out `&T`), with the protocol in the module doc deciding a single taker; so
-// `T: Send` is enough.
+// out `&T`), with the protocol in the module doc deciding a single taker, and
+// the prefetch hints beside them are atomic words that name memory without
+// reading it (`Hint`); so `T: Send` is enough.
 unsafe impl<T: Send + Hint> Sync for RunQueue<T> {}
 
 impl<T: Hint> RunQueue<T> {
