@@ -208,6 +208,22 @@ fn http10_keep_alive_only_when_asked() {
 }
 
 #[test]
+fn connection_tokens_are_a_list_in_any_case() {
+    // `close` anywhere in the list ends a 1.1 connection after its response.
+    let out = raw(
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 1, "{out}");
+    assert!(has(&rs[0].0, "Connection: close"), "{}", rs[0].0);
+    // `Keep-Alive` among other tokens keeps a 1.0 connection.
+    let out = raw("GET / HTTP/1.0\r\nConnection: foo, Keep-Alive\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 2, "{out}");
+    assert!(has(&rs[0].0, "Connection: keep-alive"), "{}", rs[0].0);
+}
+
+#[test]
 fn connection_close_from_the_client_ends_after_the_response() {
     let rs = responses(&raw(
         "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
