@@ -161,9 +161,12 @@ fn chunk_size(l: &[u8]) -> Result<u64, BadChunk> {
     u64::from_str_radix(hex, 16).map_err(|_| BadChunk("bad chunk size"))
 }
 
+/// The longest size line: 16 hex digits and CRLF, with room to spare.
+pub(crate) const SIZE_LINE: usize = 18;
+
 /// Writes the size line of a chunk of `n` bytes into `out`, returning the
-/// bytes used (at most 18).
-pub(crate) fn size_line(n: usize, out: &mut [u8; 18]) -> usize {
+/// bytes used (at most [`SIZE_LINE`]).
+pub(crate) fn size_line(n: usize, out: &mut [u8; SIZE_LINE]) -> usize {
     let digits = ((usize::BITS - n.leading_zeros()).div_ceil(4) as usize).max(1);
     for i in 0..digits {
         out[digits - 1 - i] = b"0123456789abcdef"[(n >> (4 * i)) & 15];

@@ -51,6 +51,7 @@ mod conn;
 mod date;
 pub mod debug;
 mod handler;
+mod head_out;
 mod header_pool;
 mod idle_pool;
 mod mux;

@@ -21,19 +21,15 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{
-    HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING,
-};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{StatusCode, Version};
 
 use crate::buf::WriteBuf;
 use crate::chunked;
+use crate::head_out::{self, Head, Sink};
 use crate::transfer::{self, Framing, Outgoing};
 use crate::wire::Wire;
-use crate::{date, header_pool, sniff};
-
-/// Room kept in front of a chunk's data for its size line.
-const SIZE_LINE: usize = 18;
+use crate::{header_pool, sniff};
 
 /// What a handler writes its response through; see the module doc.
 ///
@@ -315,13 +311,7 @@ impl ResponseWriter {
 
     /// Sends an informational (1xx) response with the headers set so far.
     fn informational(&mut self, status: StatusCode) -> io::Result<()> {
-        let mut h = Vec::new();
-        status_line(&mut h, Version::HTTP_11, status);
-        for (name, value) in &self.headers {
-            header_line(&mut h, name.as_str().as_bytes(), value.as_bytes());
-        }
-        h.extend_from_slice(b"\r\n");
-        self.raw(&h)?;
+        self.raw(&head_out::informational(status, &self.headers))?;
         self.send()
     }
 
@@ -355,11 +345,11 @@ impl ResponseWriter {
         let len = data.len();
         while !data.is_empty() {
             if self.chunk_from.is_none() {
-                if self.wbuf.room() < SIZE_LINE + 3 {
+                if self.wbuf.room() < chunked::SIZE_LINE + 3 {
                     self.send()?;
                 }
                 if data.len() >= self.wbuf.capacity() / 2 {
-                    let mut l = [0; SIZE_LINE];
+                    let mut l = [0; chunked::SIZE_LINE];
                     let k = chunked::size_line(data.len(), &mut l);
                     self.raw(&l[..k])?;
                     self.send()?;
@@ -367,7 +357,7 @@ impl ResponseWriter {
                     self.push(b"\r\n");
                     return Ok(len);
                 }
-                self.wbuf.grow_len(SIZE_LINE);
+                self.wbuf.grow_len(chunked::SIZE_LINE);
                 self.chunk_from = Some(self.wbuf.len());
             }
             let k = data.len().min(self.wbuf.room() - 2);
@@ -386,12 +376,12 @@ impl ResponseWriter {
     fn end_chunk(&mut self) {
         let Some(start) = self.chunk_from.take() else { return };
         let n = self.wbuf.len() - start;
-        let line_at = start - SIZE_LINE;
+        let line_at = start - chunked::SIZE_LINE;
         if n == 0 {
             self.wbuf.truncate(line_at);
             return;
         }
-        let mut l = [0; SIZE_LINE];
+        let mut l = [0; chunked::SIZE_LINE];
         let k = chunked::size_line(n, &mut l);
         let buf = self.wbuf.data_mut();
         buf[line_at..line_at + k].copy_from_slice(&l[..k]);
@@ -465,128 +455,4 @@ impl Write for ResponseWriter {
 
 fn too_long() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "wrote more than the declared Content-Length")
-}
-
-/// What the head of a response says, apart from the handler's headers.
-struct Head {
-    status: StatusCode,
-    out: Outgoing,
-    /// Add `Content-Length` (the handler set none).
-    add_len: bool,
-    /// The `Content-Type` guessed for a handler that set none.
-    sniffed: Option<HeaderValue>,
-    close: bool,
-    version: Version,
-}
-
-impl Head {
-    /// Writes the head, then the size line of a first chunk of `chunk` bytes.
-    fn write(&self, headers: &HeaderMap, to: &mut impl Put, chunk: Option<usize>) {
-        status_line(to, self.version, self.status);
-        let mut dated = false;
-        for (name, value) in headers {
-            if name == TRANSFER_ENCODING || name == CONNECTION && self.close {
-                continue;
-            }
-            dated |= name == DATE;
-            header_line(to, name.as_str().as_bytes(), value.as_bytes());
-        }
-        if let Some(ty) = &self.sniffed {
-            line(to, b"Content-Type", ty.as_bytes());
-        }
-        if !dated {
-            date::with(|d| line(to, b"Date", d));
-        }
-        match self.out.framing {
-            Framing::Length(n) if self.add_len => line(to, b"Content-Length", itoa(n, &mut [0; 20])),
-            Framing::Chunked => line(to, b"Transfer-Encoding", b"chunked"),
-            _ => {}
-        }
-        if self.close {
-            line(to, b"Connection", b"close");
-        } else if self.version == Version::HTTP_10 {
-            line(to, b"Connection", b"keep-alive");
-        }
-        to.put(b"\r\n");
-        if let Some(n) = chunk {
-            let mut l = [0; SIZE_LINE];
-            let k = chunked::size_line(n, &mut l);
-            to.put(&l[..k]);
-        }
-    }
-}
-
-/// Where a head is written: the buffer's free room, or a vector.
-trait Put {
-    fn put(&mut self, b: &[u8]);
-}
-
-impl Put for Vec<u8> {
-    fn put(&mut self, b: &[u8]) {
-        self.extend_from_slice(b);
-    }
-}
-
-/// A slice that counts what did not fit, so the caller can tell.
-struct Sink<'a> {
-    buf: &'a mut [u8],
-    n: usize,
-}
-
-impl Put for Sink<'_> {
-    fn put(&mut self, b: &[u8]) {
-        if let Some(dst) = self.buf.get_mut(self.n..self.n + b.len()) {
-            dst.copy_from_slice(b);
-        }
-        self.n += b.len();
-    }
-}
-
-fn status_line(to: &mut impl Put, version: Version, status: StatusCode) {
-    if version != Version::HTTP_10 && status == StatusCode::OK {
-        return to.put(b"HTTP/1.1 200 OK\r\n");
-    }
-    to.put(if version == Version::HTTP_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
-    to.put(status.as_str().as_bytes());
-    to.put(b" ");
-    to.put(status.canonical_reason().unwrap_or("Unknown").as_bytes());
-    to.put(b"\r\n");
-}
-
-/// A header line, its name in Go's canonical case (`content-type` is sent
-/// as `Content-Type`), which the http crate's lower-case names lose.
-fn header_line(to: &mut impl Put, name: &[u8], value: &[u8]) {
-    let mut canon = [0u8; 64];
-    match canon.get_mut(..name.len()) {
-        Some(c) => {
-            let mut upper = true;
-            for (d, &b) in c.iter_mut().zip(name) {
-                *d = if upper { b.to_ascii_uppercase() } else { b };
-                upper = b == b'-';
-            }
-            line(to, c, value);
-        }
-        None => line(to, name, value),
-    }
-}
-
-/// A header line whose name is spelled as it goes out.
-fn line(to: &mut impl Put, name: &[u8], value: &[u8]) {
-    to.put(name);
-    to.put(b": ");
-    to.put(value);
-    to.put(b"\r\n");
-}
-
-/// `n` in decimal, in `buf` (the client's request heads use it too).
-pub(crate) fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }

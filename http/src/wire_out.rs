@@ -14,12 +14,8 @@ use crate::body::Body;
 use crate::buf::WriteBuf;
 use crate::chunked;
 use crate::persist_conn::Exchange;
-use crate::response::itoa;
 use crate::stream::Conn;
 use crate::transfer::{self, Framing};
-
-/// Room kept in front of a chunk's data for its size line.
-const SIZE_LINE: usize = 18;
 
 /// The request line and headers: the caller's headers, then `Host` and
 /// `User-Agent` unless given, the framing header, and `Connection: close`
@@ -38,9 +34,10 @@ pub(crate) fn write_head(w: &mut WriteBuf, conn: &dyn Conn, x: &Exchange<'_>) ->
         put_header(w, conn, "user-agent", b"gort-http")?;
     }
     put_headers(w, conn, &h.headers)?;
-    let mut n = [0u8; 20];
     match x.framing {
-        Framing::Length(len) => put_header(w, conn, "content-length", itoa(len, &mut n))?,
+        Framing::Length(len) => {
+            put_header(w, conn, "content-length", itoa::Buffer::new().format(len).as_bytes())?
+        }
         Framing::Chunked => put_header(w, conn, "transfer-encoding", b"chunked")?,
         Framing::Empty | Framing::Close => {}
     }
@@ -126,18 +123,18 @@ fn write_length(w: &mut WriteBuf, conn: &dyn Conn, body: &mut Body, mut left: u6
 /// its size line, then writes the size line in front of it. False at the
 /// body's end.
 fn write_chunk(w: &mut WriteBuf, conn: &dyn Conn, body: &mut Body) -> io::Result<bool> {
-    if w.room() < SIZE_LINE + 2 + 512 {
+    if w.room() < chunked::SIZE_LINE + 2 + 512 {
         w.flush_to(conn)?;
     }
     let spare = w.spare();
-    let room = spare.len() - SIZE_LINE - 2;
-    let k = body.read(&mut spare[SIZE_LINE..SIZE_LINE + room])?;
+    let room = spare.len() - chunked::SIZE_LINE - 2;
+    let k = body.read(&mut spare[chunked::SIZE_LINE..chunked::SIZE_LINE + room])?;
     if k == 0 {
         return Ok(false);
     }
-    let mut line = [0u8; SIZE_LINE];
+    let mut line = [0u8; chunked::SIZE_LINE];
     let l = chunked::size_line(k, &mut line);
-    spare.copy_within(SIZE_LINE..SIZE_LINE + k, l);
+    spare.copy_within(chunked::SIZE_LINE..chunked::SIZE_LINE + k, l);
     spare[..l].copy_from_slice(&line[..l]);
     spare[l + k..l + k + 2].copy_from_slice(b"\r\n");
     w.grow_len(l + k + 2);
