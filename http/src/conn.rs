@@ -278,12 +278,11 @@ impl Loop<'_> {
             if !self.rbuf.data().is_empty() && !cfg.leave_idle(&self.wire) {
                 return Err(ReadErr::Gone);
             }
-            if let Some(raw) = parse::parse_head(self.rbuf.data(), &cfg.limits(), &mut self.names)
-                .map_err(ReadErr::Reject)?
-            {
-                let (whole, base) = self.rbuf.split_head(raw.len);
-                let parts = self.req.parts_mut();
-                break raw.build(whole, base, &mut self.names, parts).map_err(ReadErr::Reject)?;
+            let (rbuf, names, parts) = (&mut self.rbuf, &mut self.names, self.req.parts_mut());
+            let limits = cfg.limits();
+            let parsed = gort_runtime::system_stack(|| parse_buffered(rbuf, &limits, names, parts));
+            if let Some(seen) = parsed.map_err(ReadErr::Reject)? {
+                break seen;
             }
             if start.is_none() {
                 let now = *start.insert(Instant::now());
@@ -468,6 +467,22 @@ pub(crate) fn linger(conn: &dyn Conn) {
             break;
         }
     }
+}
+
+/// Parses a complete head at the front of `rbuf` into `parts`; `None`
+/// while it is incomplete. Run on the M's stack (`gort::system_stack`):
+/// the parser's frames are the deepest of a request, and there they write
+/// lines that are already in cache, where the goroutine's own stack has
+/// gone cold since it last ran.
+fn parse_buffered(
+    rbuf: &mut ReadBuf,
+    limits: &parse::Limits,
+    names: &mut Vec<(HeaderName, usize, usize)>,
+    parts: &mut http::request::Parts,
+) -> Result<Option<parse::Seen>, Reject> {
+    let Some(raw) = parse::parse_head(rbuf.data(), limits, names)? else { return Ok(None) };
+    let (whole, base) = rbuf.split_head(raw.len);
+    raw.build(whole, base, names, parts).map(Some)
 }
 
 /// Whether `data` holds a complete request head.

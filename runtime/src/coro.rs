@@ -108,6 +108,19 @@ impl Coro {
     }
 }
 
+/// Runs `f` on the stack of the M that resumed the running coroutine
+/// (`sched/system_stack.rs`); a panic in `f` continues on the caller's.
+///
+/// # Safety
+/// As for [`suspend`]; and nothing may use `y` until `f` returns (the
+/// caller hides it meanwhile).
+#[inline]
+pub(crate) unsafe fn on_m_stack<R>(y: YielderPtr, f: impl FnOnce() -> R + Send) -> R {
+    // SAFETY: as for `suspend`: `y` is the running coroutine's own yielder,
+    // at the base of its stack, and we run on that stack.
+    unsafe { (*y).on_parent_stack(f) }
+}
+
 /// Switches back to the M that resumed the running coroutine.
 ///
 /// # Safety

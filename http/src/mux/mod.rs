@@ -255,7 +255,12 @@ impl Route {
 
 impl Handler for ServeMux {
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
-        match self.route(r) {
+        // Routing is the deepest pure step of a request (the tree walk and
+        // its byte searches): on the M's stack, its frames write lines that
+        // are already in cache (see `gort::system_stack`).
+        let req = &mut *r;
+        let outcome = gort_runtime::system_stack(move || self.route(req));
+        match outcome {
             Outcome::Serve(route) => route.serve(w, r),
             Outcome::Redirect(to) => reply::redirect(w, r, &to, StatusCode::TEMPORARY_REDIRECT),
             Outcome::NotAllowed(allow) => {

@@ -296,9 +296,40 @@ impl G {
     /// Switches from the running G (which must be `self`) back to its M.
     #[inline(always)]
     pub(crate) fn suspend(&self, req: Req) {
+        let y = self.yielder.get();
+        if y.is_null() {
+            switch_on_m_stack();
+        }
         // SAFETY: `self` is the G running on the current stack (callers get it
-        // from `current_g`), so its yielder belongs to this coroutine.
-        unsafe { coro::suspend(self.yielder.get(), req) }
+        // from `current_g`), so its yielder belongs to this coroutine; it is
+        // not null, so the G is not inside `on_m_stack`.
+        unsafe { coro::suspend(y, req) }
+    }
+
+    /// Runs `f` on the M's stack (`system_stack.rs`); `self` is the running
+    /// G. Its yielder is hidden meanwhile, which is how a switch inside `f`
+    /// is caught, and how a nested call knows it is there already.
+    pub(crate) fn on_m_stack<R>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let y = self.yielder.replace(ptr::null());
+        if y.is_null() {
+            return f();
+        }
+        /// Puts the yielder back, on return or panic.
+        struct Back<'a>(&'a Cell<YielderPtr>, YielderPtr);
+        impl Drop for Back<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _back = Back(&self.yielder, y);
+        // SAFETY: `self` runs on this stack, so `y` is its coroutine's
+        // yielder; it is hidden from `suspend` until `f` returns.
+        unsafe { coro::on_m_stack(y, f) }
+    }
+
+    /// Whether the G is inside `on_m_stack` (it runs: callers are on it).
+    pub(crate) fn on_system_stack(&self) -> bool {
+        self.yielder.get().is_null()
     }
 
     /// The G's local map, created on first use.
@@ -346,6 +377,15 @@ impl Drop for G {
             Stage::Started(_) | Stage::Finished => {}
         }
     }
+}
+
+/// A goroutine tried to switch out inside `system_stack`.
+#[cold]
+#[inline(never)]
+fn switch_on_m_stack() -> ! {
+    crate::sched::m::fatal(format_args!(
+        "gort::system_stack: a goroutine parked, yielded or blocked on its M's stack"
+    ))
 }
 
 /// What the running code is on: set by the M around each resume.

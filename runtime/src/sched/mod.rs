@@ -82,6 +82,7 @@ pub(crate) mod preempt;
 pub(crate) mod runq;
 pub(crate) mod steal;
 pub(crate) mod sysmon;
+pub(crate) mod system_stack;
 pub(crate) mod waitq;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -71,7 +71,8 @@ pub fn preempt_check() {
 #[inline(never)]
 fn preempt_slow() {
     let (Some(g), Some(p)) = (current_g(), current_p()) else { return };
-    if p.take_preempt() {
+    // On the M's stack (`system_stack`) the request waits for the next check.
+    if !g.on_system_stack() && p.take_preempt() {
         // Relaxed: see `PREEMPT`.
         PREEMPT.store(false, Ordering::Relaxed);
         g.suspend(Req::Preempt);
