@@ -10,8 +10,9 @@
 //! missed lines written per request, against hyper's 2, nearly all of them
 //! frames (one or two per function of the request path). The M's stack is
 //! touched by every switch and stays hot, so a deep leaf that runs there
-//! (the HTTP parser and what builds the request from it) writes lines that
-//! are already in cache.
+//! writes lines that are already in cache. The HTTP server parses heads
+//! and routes requests there: 45 missed lines instead of 68, for about 50
+//! instructions a call.
 //!
 //! # Rules
 //! - `f` runs on the thread stack of the M that resumed the goroutine,
