@@ -161,7 +161,7 @@ fn chunk_size(l: &[u8]) -> Result<u64, BadChunk> {
     u64::from_str_radix(hex, 16).map_err(|_| BadChunk("bad chunk size"))
 }
 
-/// The longest size line: 16 hex digits and CRLF, with room to spare.
+/// The longest size line: 16 hex digits (a 64-bit size) and CRLF.
 pub(crate) const SIZE_LINE: usize = 18;
 
 /// Writes the size line of a chunk of `n` bytes into `out`, returning the

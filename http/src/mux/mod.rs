@@ -257,7 +257,8 @@ impl Handler for ServeMux {
     fn serve_http(&self, w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
         // Routing is the deepest pure step of a request (the tree walk and
         // its byte searches): on the M's stack, its frames write lines that
-        // are already in cache (see `gort::system_stack`).
+        // are already in cache (see `gort::system_stack`). The closure
+        // takes the request as `&mut`: a `Request` is `Send` but not `Sync`.
         let req = &mut *r;
         let outcome = gort_runtime::system_stack(move || self.route(req));
         match outcome {

@@ -66,6 +66,7 @@ mod tests {
     fn runs_off_the_goroutines_stack_and_comes_back() {
         let h = crate::go!(|| {
             let g = current_g().expect("on a G");
+            // The G's stack runs from its floor to its top (its run-queue hint).
             let on_g = |a: usize| (g.stack_floor()..g.hint()).contains(&a);
             let own = sp();
             let (there, nested) = system_stack(|| (sp(), system_stack(sp)));
