@@ -1,138 +1,14 @@
 //! The server's wire behaviour, byte for byte, over an in-memory
 //! connection (`gort::http::test::serve_raw`): framing, keep-alive,
-//! pipelining, HEAD, 100-continue, chunked bodies with trailers, and every
-//! rejection with its status and a closed connection.
+//! pipelining, HEAD, 100-continue, chunked bodies with trailers, unread
+//! bodies drained or not, and handler errors and panics answered with a
+//! 500 and a closed connection. Rejected requests, and the edges of
+//! parsing that are accepted, are in `http_raw_reject.rs`.
 
-use std::io::{Read, Write};
+#[path = "common/raw_app.rs"]
+mod raw_app;
 
-use gort::http::test::serve_raw;
-use gort::http::{Request, ResponseWriter, StatusCode};
-
-/// Routes by path: `/` hello, `/echo` body echo, `/len` body length,
-/// `/stream` three flushed lines, `/big` 10,000 bytes, `/short` declares
-/// 10 bytes and writes 5, `/sniffed` writes HTML, flushes and says whether
-/// its header map gained a `Content-Type`, `/over` declares 2 and writes 5, `/fail`
-/// returns an error, `/panic` panics, `/trailers` echoes a trailer,
-/// `/headers` lists the request's header names and sets `x-seen` on the
-/// response when the request has `x-secret`, `/take` takes the body out and
-/// drops it unread, `/take-read` takes it and reads it to its end.
-fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
-    match r.url_path() {
-        "/" => w.write_all(b"Hello, World!"),
-        "/echo" => {
-            let mut b = Vec::new();
-            r.body().read_to_end(&mut b)?;
-            w.write_all(&b)
-        }
-        "/len" => {
-            let n = std::io::copy(r.body(), &mut std::io::sink())?;
-            write!(w, "{n}")
-        }
-        "/ignore" => w.write_all(b"ignored"),
-        "/take" => {
-            drop(r.take_body());
-            w.write_all(b"taken")
-        }
-        "/take-read" => {
-            let n = std::io::copy(&mut r.take_body(), &mut std::io::sink())?;
-            write!(w, "{n}")
-        }
-        "/sniffed" => {
-            w.write_all(b"<html>")?;
-            w.flush()?;
-            let seen = w.headers_mut().contains_key("content-type");
-            write!(w, "{seen}")
-        }
-        "/stream" => {
-            for i in 0..3 {
-                writeln!(w, "line {i}")?;
-                w.flush()?;
-            }
-            Ok(())
-        }
-        "/big" => w.write_all(&[b'x'; 10_000]),
-        "/short" => {
-            w.headers_mut().insert("content-length", "10".parse().unwrap());
-            w.write_all(b"12345")
-        }
-        "/over" => {
-            w.headers_mut().insert("content-length", "2".parse().unwrap());
-            let e = w.write_all(b"12345").unwrap_err();
-            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
-            w.write_all(b"ok")
-        }
-        "/nocontent" => {
-            w.write_header(StatusCode::NO_CONTENT);
-            Ok(())
-        }
-        "/fail" => Err(std::io::Error::other("handler failed")),
-        "/panic" => panic!("handler panicked on purpose"),
-        "/trailers" => {
-            std::io::copy(r.body(), &mut std::io::sink())?;
-            let t = r.body().trailers().and_then(|t| t.get("x-sum")).map(|v| v.to_str().unwrap().to_owned());
-            write!(w, "trailer={}", t.unwrap_or_default())
-        }
-        "/headers" => {
-            if r.headers().contains_key("x-secret") {
-                w.headers_mut().insert("x-seen", "1".parse().unwrap());
-            }
-            let names: Vec<&str> = r.headers().keys().map(|k| k.as_str()).collect();
-            w.write_all(names.join(",").as_bytes())
-        }
-        _ => gort::http::not_found(w, r),
-    }
-}
-
-fn raw(req: &str) -> String {
-    String::from_utf8(serve_raw(&app, req.as_bytes())).unwrap()
-}
-
-/// Splits a byte stream of responses into (head, body) pairs, reading
-/// bodies by Content-Length or chunked framing; a close-delimited body
-/// takes the rest.
-fn responses(mut s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    while !s.is_empty() {
-        let end = s.find("\r\n\r\n").expect("a complete head") + 4;
-        let head = s[..end].to_owned();
-        s = &s[end..];
-        let lower = head.to_ascii_lowercase();
-        let body = if let Some(i) = lower.find("content-length: ") {
-            let n: usize = lower[i + 16..].split("\r\n").next().unwrap().parse().unwrap();
-            let b = s[..n].to_owned();
-            s = &s[n..];
-            b
-        } else if lower.contains("transfer-encoding: chunked") {
-            let mut b = String::new();
-            loop {
-                let line_end = s.find("\r\n").unwrap();
-                let n = usize::from_str_radix(&s[..line_end], 16).unwrap();
-                s = &s[line_end + 2..];
-                if n == 0 {
-                    s = &s[2..];
-                    break;
-                }
-                b.push_str(&s[..n]);
-                s = &s[n + 2..];
-            }
-            b
-        } else if head.starts_with("HTTP/1.1 1") || head.contains(" 204 ") || head.contains(" 304 ") {
-            String::new()
-        } else {
-            std::mem::take(&mut s).to_owned()
-        };
-        out.push((head, body));
-    }
-    out
-}
-
-fn status(head: &str) -> &str {
-    head.split("\r\n").next().unwrap()
-}
-
-fn has(head: &str, line: &str) -> bool {
-    head.to_ascii_lowercase().contains(&format!("\r\n{}\r\n", line.to_ascii_lowercase()))
-}
+use raw_app::{app, has, raw, responses, status};
 
 #[test]
 fn small_body_gets_content_length_and_keep_alive() {
@@ -398,43 +274,6 @@ fn handler_errors_and_panics_get_500_and_close() {
     }
 }
 
-/// Each bad request gets exactly its status and a closed connection (the
-/// request after it is never answered).
-#[test]
-fn rejections_have_their_status_and_close() {
-    let after = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-    let cases: &[(&str, &str)] = &[
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "400"),
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "400"),
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc", "400"),
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc", "400"),
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501"),
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "400"),
-        ("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", "501"),
-        ("POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "400"),
-        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", "400"),
-        ("GET / HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n", "400"),
-        ("GET / HTTP/1.1\r\n\r\n", "400"),
-        ("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400"),
-        ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400"),
-        ("GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
-        ("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
-        ("GET /a%4 HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
-        ("GET http://x/a%g0 HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
-        ("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", "400"),
-        ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"),
-        ("GET / HTTX/1.1\r\nHost: x\r\n\r\n", "400"),
-        ("GET / HTTP/1.10\r\nHost: x\r\n\r\n", "400"),
-        ("GET / HTTP/1.2\r\n\r\n", "400"),
-    ];
-    for (req, code) in cases {
-        let out = raw(&format!("{req}{after}"));
-        assert!(out.starts_with(&format!("HTTP/1.1 {code} ")), "{req:?}: {out}");
-        assert!(has(&out, "Connection: close"), "{req:?}: {out}");
-        assert_eq!(out.matches("HTTP/1.1").count(), 1, "{req:?}: the next request was served: {out}");
-    }
-}
-
 /// A request whose unread body is still coming is drained before its head
 /// goes out; the responses pipelined before it go out first, without
 /// waiting for that body.
@@ -465,59 +304,4 @@ fn pipelined_responses_do_not_wait_for_a_later_body() {
     let rs = responses(&String::from_utf8(got).unwrap());
     assert_eq!(rs.len(), 2);
     assert!(!has(&rs[1].0, "Connection: close"), "the drained body keeps the connection: {}", rs[1].0);
-}
-
-/// RFC 9112 §2.3, as Go has it: a newer minor version of 1 is served as
-/// 1.1, with 1.1's rules (a Host is required, the connection stays open).
-#[test]
-fn a_newer_minor_version_is_served_as_11() {
-    let out =
-        raw("GET /headers HTTP/1.2\r\nHost: x\r\nX-A: HTTP/1.2\r\n\r\nGET / HTTP/1.9\r\nHost: x\r\n\r\n");
-    let rs = responses(&out);
-    assert_eq!(rs.len(), 2, "{out}");
-    assert_eq!(status(&rs[0].0), "HTTP/1.1 200 OK");
-    assert!(!has(&rs[0].0, "Connection: close"), "{out}");
-    assert_eq!((rs[0].1.as_str(), rs[1].1.as_str()), ("host,x-a", "Hello, World!"));
-}
-
-#[test]
-fn escapes_in_the_path_must_be_valid_and_the_query_stays_raw() {
-    let out = raw("GET /headers/%41?q=%zz HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 404 "), "a valid escape and a raw query parse: {out}");
-}
-
-#[test]
-fn bad_chunks_poison_the_body_and_close() {
-    let out = raw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 400 "), "{out}");
-    assert!(has(&out, "Connection: close"), "{out}");
-    assert_eq!(out.matches("HTTP/1.1").count(), 1, "{out}");
-}
-
-#[test]
-fn limits_give_414_and_431() {
-    let long = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70 << 10));
-    assert!(raw(&long).starts_with("HTTP/1.1 414 "));
-    let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
-    assert!(raw(&format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n")).starts_with("HTTP/1.1 431 "));
-    let huge = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "v".repeat(1 << 20));
-    assert!(raw(&huge).starts_with("HTTP/1.1 431 "));
-}
-
-#[test]
-fn max_bytes_gives_413() {
-    let h = gort::http::max_bytes(app, 4);
-    let out = String::from_utf8(serve_raw(
-        &h,
-        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
-    ))
-    .unwrap();
-    assert!(out.starts_with("HTTP/1.1 413 "), "{out}");
-    assert!(has(&out, "Connection: close"));
-}
-
-#[test]
-fn leading_empty_lines_are_skipped_and_absolute_targets_accepted() {
-    let out = raw("\r\n\r\nGET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("Hello, World!"), "{out}");
 }
