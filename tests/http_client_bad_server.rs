@@ -100,6 +100,42 @@ fn a_server_that_never_answers_meets_the_response_header_timeout() {
     assert!(t.elapsed() < Duration::from_secs(3), "not a hang");
 }
 
+/// Reads a byte every 200 ms: a request body that takes a second to send.
+struct Slow(u8);
+
+impl std::io::Read for Slow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        self.0 -= 1;
+        buf[0] = b'x';
+        Ok(1)
+    }
+}
+
+/// The response header timeout counts from the end of the request body, as
+/// Go's `ResponseHeaderTimeout` does: a body slower to send than the
+/// timeout is not cut off by it.
+#[test]
+fn the_response_header_timeout_starts_once_the_body_is_sent() {
+    let srv = Raw::new(|mut s, _| {
+        let mut got = Vec::new();
+        let mut b = [0u8; 256];
+        while !got.ends_with(b"0\r\n\r\n") {
+            match s.read(&mut b) {
+                Ok(n @ 1..) => got.extend_from_slice(&b[..n]),
+                _ => return,
+            }
+        }
+        send(&mut s, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+    });
+    let client = Client::builder().response_header_timeout(Duration::from_millis(500)).build().unwrap();
+    let r = client.post(&srv.url("/"), "text/plain", gort::http::Body::from_reader(Slow(5)));
+    assert_eq!(read_all(r.unwrap().body()).unwrap(), "done");
+}
+
 #[test]
 fn the_whole_exchange_timeout_covers_the_body() {
     let srv = Raw::new(|mut s, _| {

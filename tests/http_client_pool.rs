@@ -145,6 +145,28 @@ fn a_post_that_meets_a_dead_reused_connection_is_not_retried() {
     assert_eq!(srv.accepted(), 1);
 }
 
+/// A request that waits for the host's one connection gets it straight
+/// from the request before it, and the server has closed it by then
+/// (without saying so): the hand-over gets the idle list's check, and the
+/// connection counts as reused, so a GET that still meets it dead is
+/// retried on a fresh one (Go's `markReused` before a hand-over).
+#[test]
+fn a_connection_handed_to_a_waiting_request_is_checked_and_counted_reused() {
+    let srv = Raw::new(|mut s, _| {
+        if read_request(&mut s).is_some() {
+            std::thread::sleep(Duration::from_millis(200));
+            send(&mut s, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        }
+    });
+    let client = Client::builder().max_conns_per_host(1).build().unwrap();
+    let (c2, url) = (client.clone(), srv.url("/"));
+    let first = gort::go!(move || read_all(c2.get(&url).unwrap().body()).unwrap());
+    std::thread::sleep(Duration::from_millis(50)); // the first holds the one connection
+    assert_eq!(read_all(client.get(&srv.url("/")).unwrap().body()).unwrap(), "ok");
+    assert_eq!(first.join().unwrap(), "ok");
+    assert_eq!(srv.accepted(), 2);
+}
+
 #[test]
 fn a_fresh_connection_is_never_retried() {
     let srv = Raw::new(|mut s, _| drop(read_request(&mut s)));

@@ -10,9 +10,13 @@ use std::io::{self, Read, Write};
 use gort::http::{Client, Request, ResponseWriter, StatusCode};
 use servers::{read_all, Counted};
 
+/// The highest `n` of `/loop/n` requested.
+static LOOP_MAX: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// `/to/{status}/{rest…}` redirects with `status` to `/{rest…}` (a
-/// relative `Location`); `/loop/n` to `/loop/n+1`; anything else echoes
-/// the method, the body and the credentials it got.
+/// relative `Location`); `/loop/n` to `/loop/n+1`; `/location/empty` with
+/// an empty `Location`, `/location/utf8` to a raw UTF-8 path; anything
+/// else echoes the method, the body and the credentials it got.
 fn site(w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
     let path = r.url_path().to_owned();
     if let Some(rest) = path.strip_prefix("/to/") {
@@ -23,7 +27,14 @@ fn site(w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
     }
     if let Some(n) = path.strip_prefix("/loop/") {
         let n: u32 = n.parse().unwrap();
+        LOOP_MAX.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
         w.headers_mut().insert("location", format!("/loop/{}", n + 1).parse().unwrap());
+        w.write_header(StatusCode::FOUND);
+        return Ok(());
+    }
+    if let Some(to) = path.strip_prefix("/location/") {
+        let loc: &[u8] = if to == "empty" { b"" } else { b"/caf\xc3\xa9" };
+        w.headers_mut().insert("location", gort::http::HeaderValue::from_bytes(loc).unwrap());
         w.write_header(StatusCode::FOUND);
         return Ok(());
     }
@@ -71,11 +82,12 @@ fn a_307_with_a_body_that_cannot_be_replayed_is_returned_as_is() {
 }
 
 #[test]
-fn ten_redirects_are_followed_and_the_eleventh_is_an_error() {
+fn a_redirect_chain_stops_at_its_tenth_request() {
     let srv = Counted::new(site);
     let c = Client::new();
     let e = c.get(&srv.url("/loop/0")).unwrap_err();
     assert_eq!(e.to_string(), "stopped after 10 redirects");
+    assert_eq!(LOOP_MAX.load(std::sync::atomic::Ordering::SeqCst), 9, "requests /loop/0 to /loop/9, as Go");
     let hops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let h = hops.clone();
     let c = Client::builder()
@@ -117,4 +129,18 @@ fn credentials_go_to_the_same_host_only() {
     };
     assert_eq!(get("/same"), "GET /end body=\"\" auth=Bearer s3cret cookie=id=1");
     assert_eq!(get("/other"), "GET /end body=\"\" auth=- cookie=-");
+}
+
+/// A 3xx with an empty `Location` is the answer (Go returns it too); raw
+/// UTF-8 in a `Location` is percent-encoded and followed.
+#[test]
+fn an_empty_location_is_the_answer_and_a_utf8_one_is_followed() {
+    let srv = Counted::new(site);
+    let c = Client::new();
+    let r = c.get(&srv.url("/location/empty")).unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        read_all(c.get(&srv.url("/location/utf8")).unwrap().body()).unwrap(),
+        "GET /caf%C3%A9 body=\"\" auth=- cookie=-"
+    );
 }

@@ -21,7 +21,8 @@ use crate::redirect;
 use crate::request::Request;
 use crate::transport::Transport;
 
-/// The most redirects followed by default (Go's).
+/// The most requests a redirect chain makes by default: the tenth
+/// response's redirect is an error (Go's `defaultCheckRedirect`).
 const MAX_REDIRECTS: usize = 10;
 
 /// An HTTP client: see the module doc.
@@ -120,10 +121,12 @@ impl Client {
             let resp = self.transport.exchange(&head, body, &ctx, deadline)?;
             let Some(f) = redirect::follow(resp.status(), &head.method) else { return Ok(resp) };
             let next_body = if f.keep_body { replay } else { Some(Body::empty()) };
-            let (Some(loc), Some(next_body)) = (resp.headers().get(LOCATION), next_body) else {
+            // A 3xx without a Location (or with an empty one) is the answer, as in Go.
+            let loc = resp.headers().get(LOCATION).filter(|l| !l.is_empty());
+            let (Some(loc), Some(next_body)) = (loc, next_body) else {
                 return Ok(resp);
             };
-            let to = redirect::resolve(&head.uri, loc.to_str().unwrap_or_default())?;
+            let to = redirect::resolve(&head.uri, loc.as_bytes())?;
             via.push(std::mem::replace(&mut head.uri, to));
             head.method = f.method;
             redirect::carry_headers(&mut head.headers, &initial, &head.uri, f.keep_body);
@@ -138,11 +141,12 @@ impl Client {
         }
     }
 
-    /// The redirect policy: the hook if set, else at most 10 redirects.
+    /// The redirect policy: the hook if set, else at most 10 requests in
+    /// all (`via` holds those made so far).
     fn check(&self, next: &Request, via: &[Uri]) -> io::Result<()> {
         match &self.policy.check_redirect {
             Some(f) => f(next, via),
-            None if via.len() > MAX_REDIRECTS => {
+            None if via.len() >= MAX_REDIRECTS => {
                 Err(io::Error::other(format!("stopped after {MAX_REDIRECTS} redirects")))
             }
             None => Ok(()),

@@ -188,6 +188,7 @@ impl Pool {
     /// its host, else to the idle list (evicting the oldest idle
     /// connection of any host when the pool is full), else closed.
     pub(crate) fn put(&self, mut pc: PersistConn) {
+        pc.mark_reused();
         let key = Arc::clone(pc.key());
         let mut evicted = None;
         {

@@ -2,7 +2,11 @@
 //! goroutine runs on it itself (Go's `persistConn` without its read-loop
 //! and write-loop goroutines). The request is written, the response head
 //! read, and the body read by whoever reads the [`Response`]'s body, all
-//! on the caller's goroutine or thread.
+//! on the caller's goroutine or thread. One thing that costs: a server
+//! that answers before it has read the whole request body, then neither
+//! reads on nor closes, leaves the body's write waiting for its deadline
+//! (`Client::timeout`), where Go's read loop would hand the answer over
+//! at once.
 //!
 //! # States
 //!
@@ -126,6 +130,24 @@ impl PersistConn {
         &self.key
     }
 
+    /// Marks it as having served an exchange (Go's `markReused`): the pool
+    /// hands it to a waiting request, which may then retry elsewhere when
+    /// the server turns out to have closed it.
+    pub(crate) fn mark_reused(&mut self) {
+        self.reused = true;
+    }
+
+    /// Whether it served an earlier exchange.
+    pub(crate) fn is_reused(&self) -> bool {
+        self.reused
+    }
+
+    /// Whether it is still open (`ClientConn::still_open`), for one that
+    /// waited between exchanges.
+    pub(crate) fn still_open(&self) -> bool {
+        self.stream.still_open()
+    }
+
     /// The stream, for the idle list (see the state table).
     pub(crate) fn into_idle(mut self) -> Arc<ClientConn> {
         if std::mem::take(&mut self.deadlines) {
@@ -149,8 +171,13 @@ impl PersistConn {
         let s = Arc::clone(&self.stream);
         self.hook = Some(x.ctx.after_func(move || s.close()));
         self.max_head = x.max_head;
-        self.set_deadlines(x.deadline, x.deadline.min_some(x.header_timeout.map(|t| Instant::now() + t)));
+        self.set_deadlines(x.deadline, x.deadline);
         let wrote = self.write_request(x, &mut body);
+        // The header timeout counts from the end of the request, body and
+        // all, as Go's `ResponseHeaderTimeout` does.
+        if let Some(t) = x.header_timeout {
+            self.set_deadlines(x.deadline, x.deadline.min_some(Some(Instant::now() + t)));
+        }
         // A server may answer before it has read the whole body (a 413,
         // say) and close: a write cut off on the socket looks for that
         // answer before giving up, and prefers it, as Go's transport does.

@@ -4,6 +4,7 @@
 //! which headers must not follow the request to another host or from
 //! `https` down to `http`.
 
+use std::fmt::Write;
 use std::io;
 
 use http::header::{
@@ -70,11 +71,14 @@ fn is_domain_or_subdomain(sub: &str, parent: &str) -> bool {
 }
 
 /// `location` resolved against `base` (RFC 3986 §5.2; the fragment is
-/// dropped, as it never goes on the wire).
+/// dropped, as it never goes on the wire). Bytes a URI may not hold, such
+/// as raw UTF-8 or a space, are percent-encoded first, as Go's client
+/// escapes the reference it parsed.
 ///
 /// # Errors
 /// `InvalidData` when the result is not a valid absolute URL.
-pub(crate) fn resolve(base: &Uri, location: &str) -> io::Result<Uri> {
+pub(crate) fn resolve(base: &Uri, location: &[u8]) -> io::Result<Uri> {
+    let location = uri_text(location);
     let loc = location.split('#').next().unwrap_or_default();
     let scheme = base.scheme_str().unwrap_or("http");
     let authority = base.authority().map_or("", |a| a.as_str());
@@ -104,6 +108,20 @@ pub(crate) fn resolve(base: &Uri, location: &str) -> io::Result<Uri> {
     Uri::try_from(joined.as_str()).ok().filter(|u| u.scheme().is_some() && u.host().is_some()).ok_or_else(
         || io::Error::new(io::ErrorKind::InvalidData, format!("invalid redirect Location {location:?}")),
     )
+}
+
+/// `b` as URI text: the URI characters of RFC 3986 (and `%`) as they are,
+/// any other byte as `%XX`.
+fn uri_text(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for &c in b {
+        if c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&c) {
+            out.push(char::from(c));
+        } else {
+            let _ = write!(out, "%{c:02X}");
+        }
+    }
+    out
 }
 
 /// Whether a reference starts with `scheme:` (RFC 3986 §3.1).
@@ -163,10 +181,12 @@ mod tests {
             ("/./g", "http://a/g"),
             ("g;x=1/../y", "http://a/b/c/y"),
             ("http://other:81/x?z", "http://other:81/x?z"),
+            ("/café", "http://a/caf%C3%A9"),
+            ("a b?c d", "http://a/b/c/a%20b?c%20d"),
         ] {
-            assert_eq!(resolve(&base, r).unwrap().to_string(), want, "{r:?}");
+            assert_eq!(resolve(&base, r.as_bytes()).unwrap().to_string(), want, "{r:?}");
         }
-        assert!(resolve(&base, "http://[bad").is_err());
+        assert!(resolve(&base, b"http://[bad").is_err());
     }
 
     #[test]

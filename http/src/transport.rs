@@ -10,7 +10,8 @@
 //! while idle, and it is dropped for the next. Failing that, the request
 //! registers a [`Want`] and, under `max_conns_per_host`, starts a dial in
 //! its own goroutine; the request then waits for whichever comes first,
-//! that dial or a connection another request frees. A dial that finishes
+//! that dial or a connection another request frees (which gets the same
+//! peek, and is marked reused for the retry rule). A dial that finishes
 //! after its request was served puts its connection in the pool; a dial
 //! whose request gave up is cut once no request of the host is waiting.
 //! The exchange itself runs on the requesting goroutine.
@@ -147,8 +148,8 @@ impl Transport {
         fresh: bool,
     ) -> io::Result<PersistConn> {
         let pool = &self.shared.pool;
-        let want = loop {
-            match pool.checkout(key, Want::new, fresh) {
+        loop {
+            let want = match pool.checkout(key, Want::new, fresh) {
                 Checkout::Idle(stream) if stream.still_open() => {
                     return Ok(PersistConn::new(stream, Arc::clone(key), Arc::clone(pool), true));
                 }
@@ -157,15 +158,22 @@ impl Transport {
                     if let Some(w) = pool.closed(key) {
                         dial_for(Arc::clone(pool), Arc::clone(key), w);
                     }
+                    continue;
                 }
                 Checkout::Dial(want) => {
                     dial_for(Arc::clone(pool), Arc::clone(key), Arc::clone(&want));
-                    break want;
+                    want
                 }
-                Checkout::Queued(want) => break want,
+                Checkout::Queued(want) => want,
+            };
+            // One handed over by the request before us gets the idle
+            // list's check too: the server may have closed it since, or
+            // sent bytes nobody asked for. Dropping it frees its slot.
+            let pc = self.wait(key, &want, ctx, deadline)?;
+            if !pc.is_reused() || pc.still_open() {
+                return Ok(pc);
             }
-        };
-        self.wait(key, &want, ctx, deadline)
+        }
     }
 
     /// Waits for `want` to be filled, the context to end or the deadline.
