@@ -274,6 +274,19 @@ fn handler_errors_and_panics_get_500_and_close() {
     }
 }
 
+/// A handler that fails after its head went out leaves the body cut off:
+/// no last chunk, so the client cannot take it for complete, and the
+/// connection closes (as in Go).
+#[test]
+fn a_handler_that_fails_after_a_flush_leaves_the_body_unterminated() {
+    for path in ["/flushed-fail", "/flushed-panic"] {
+        let out = raw(&format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        assert!(has(&format!("{head}\r\n"), "Transfer-Encoding: chunked"), "{path}: {out}");
+        assert_eq!(body, "5\r\npart1\r\n", "{path}: the body stops with no last chunk and nothing follows");
+    }
+}
+
 /// A request whose unread body is still coming is drained before its head
 /// goes out; the responses pipelined before it go out first, without
 /// waiting for that body.

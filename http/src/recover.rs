@@ -52,7 +52,9 @@ pub(crate) fn run_handler(
         };
         config.log(&format!("http: panic serving {} ({}) in {who}: {msg}", peer(remote), line(req)));
     }
-    if !w.committed() && !wire.hijacked() {
+    if w.committed() {
+        w.abort();
+    } else if !wire.hijacked() {
         w.fail(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error\n");
     }
     false

@@ -188,6 +188,17 @@ impl ResponseWriter {
         self.close = true;
     }
 
+    /// The handler failed after the head went out: the body stops where it
+    /// is, with no last chunk whatever its framing, and the connection
+    /// closes, so the client sees a cut-off body rather than a complete
+    /// one (as in Go).
+    pub(crate) fn abort(&mut self) {
+        if let Some(out) = &mut self.out {
+            out.framing = Framing::Close;
+        }
+        self.close = true;
+    }
+
     /// Sends the complete responses staged before this one (pipelined),
     /// and moves this one's staged body to the front of the buffer: the
     /// loop calls it before it drains a body that may be slow to come, so

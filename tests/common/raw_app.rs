@@ -12,7 +12,8 @@ use gort::http::{Request, ResponseWriter, StatusCode};
 /// `/stream` three flushed lines, `/big` 10,000 bytes, `/short` declares
 /// 10 bytes and writes 5, `/sniffed` writes HTML, flushes and says whether
 /// its header map gained a `Content-Type`, `/over` declares 2 and writes 5, `/fail`
-/// returns an error, `/panic` panics, `/trailers` echoes a trailer,
+/// returns an error, `/panic` panics, `/flushed-fail` and `/flushed-panic`
+/// do so after a flushed write, `/trailers` echoes a trailer,
 /// `/headers` lists the request's header names and sets `x-seen` on the
 /// response when the request has `x-secret`, `/take` takes the body out and
 /// drops it unread, `/take-read` takes it and reads it to its end.
@@ -64,6 +65,14 @@ pub fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
         "/nocontent" => {
             w.write_header(StatusCode::NO_CONTENT);
             Ok(())
+        }
+        "/flushed-fail" | "/flushed-panic" => {
+            w.write_all(b"part1")?;
+            w.flush()?;
+            if r.url_path() == "/flushed-panic" {
+                panic!("handler panicked on purpose after a flush");
+            }
+            Err(std::io::Error::other("handler failed after a flush"))
         }
         "/fail" => Err(std::io::Error::other("handler failed")),
         "/panic" => panic!("handler panicked on purpose"),
