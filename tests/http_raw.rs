@@ -250,6 +250,36 @@ fn writing_less_than_declared_closes_more_is_an_error() {
     assert_eq!(rs[0].1, "ok");
 }
 
+/// The framing headers a handler set stay out of a 1xx and a 204 head,
+/// and `Content-Type` out of a 304 too (Go's `suppressedHeaders`); an
+/// HTTP/1.0 client gets no 1xx at all (RFC 9110 §15.2).
+#[test]
+fn bodiless_statuses_leave_the_handlers_framing_headers_out() {
+    let get = |code: u16, v: &str| raw(&format!("GET /status/{code} HTTP/{v}\r\nHost: x\r\n\r\n"));
+    let out = get(204, "1.1");
+    let head = out.split_once("\r\n\r\n").unwrap().0.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 204 no content\r\n"), "{out}");
+    assert!(head.contains("content-type: text/css") && !head.contains("content-length"), "{out}");
+    let out = get(304, "1.1");
+    let head = out.split_once("\r\n\r\n").unwrap().0.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 304 not modified\r\n") && head.contains("link:"), "{out}");
+    assert!(!head.contains("content-type") && !head.contains("content-length"), "{out}");
+    let out = get(103, "1.1");
+    let (hints, rest) = out.split_once("\r\n\r\n").unwrap();
+    assert!(
+        hints.starts_with("HTTP/1.1 103 Early Hints\r\n")
+            && has(&format!("{hints}\r\n"), "Link: </style.css>; rel=preload"),
+        "{out}"
+    );
+    assert!(!hints.to_ascii_lowercase().contains("content-length"), "{out}");
+    assert!(
+        rest.starts_with("HTTP/1.1 200 OK\r\n") && has(rest, "Content-Length: 5") && rest.ends_with("hello"),
+        "{out}"
+    );
+    let out = get(103, "1.0");
+    assert!(out.starts_with("HTTP/1.0 200 OK\r\n") && out.ends_with("hello"), "{out}");
+}
+
 #[test]
 fn no_content_has_no_body_or_length() {
     let out = raw("GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n");

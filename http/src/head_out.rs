@@ -6,12 +6,14 @@
 //! [`Sink`], which counts what did not fit) or, when that is too small, a
 //! vector. Nothing here does I/O.
 
-use http::header::{HeaderMap, HeaderValue, CONNECTION, DATE, TRANSFER_ENCODING};
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING,
+};
 use http::{StatusCode, Version};
 
 use crate::chunked;
 use crate::date;
-use crate::transfer::{Framing, Outgoing};
+use crate::transfer::{self, Framing, Outgoing};
 
 /// What the head of a response says, apart from the handler's headers.
 pub(crate) struct Head {
@@ -29,15 +31,19 @@ impl Head {
     /// Writes the head, then the size line of a first chunk of `chunk` bytes.
     pub(crate) fn write(&self, headers: &HeaderMap, to: &mut impl Put, chunk: Option<usize>) {
         status_line(to, self.version, self.status);
+        let bodiless = !transfer::status_has_body(self.status);
         let mut dated = false;
         for (name, value) in headers {
-            if name == TRANSFER_ENCODING || name == CONNECTION && self.close {
+            if name == TRANSFER_ENCODING
+                || name == CONNECTION && self.close
+                || bodiless && suppressed(self.status, name)
+            {
                 continue;
             }
             dated |= name == DATE;
             header_line(to, name.as_str().as_bytes(), value.as_bytes());
         }
-        if let Some(ty) = &self.sniffed {
+        if let Some(ty) = self.sniffed.as_ref().filter(|_| !bodiless) {
             line(to, b"Content-Type", ty.as_bytes());
         }
         if !dated {
@@ -90,11 +96,25 @@ impl Put for Sink<'_> {
     }
 }
 
-/// An informational (1xx) head with the headers set so far.
+/// Whether a response with `status`, which has no body, leaves the
+/// handler's `name` header out (Go's `suppressedHeaders`): a 1xx or 204
+/// never carries framing headers (RFC 9110 §8.6), and a 304 no
+/// `Content-Type` either.
+fn suppressed(status: StatusCode, name: &HeaderName) -> bool {
+    name == CONTENT_LENGTH
+        || name == TRANSFER_ENCODING
+        || status == StatusCode::NOT_MODIFIED && name == CONTENT_TYPE
+}
+
+/// An informational (1xx) head with the headers set so far, less the
+/// framing ones.
 pub(crate) fn informational(status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
     let mut h = Vec::new();
     status_line(&mut h, Version::HTTP_11, status);
     for (name, value) in headers {
+        if suppressed(status, name) {
+            continue;
+        }
         header_line(&mut h, name.as_str().as_bytes(), value.as_bytes());
     }
     h.put(b"\r\n");

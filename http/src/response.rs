@@ -120,13 +120,16 @@ impl ResponseWriter {
     /// Sets the status. Only the first call counts, and none after the
     /// head went out. A 1xx status other than 101 is sent at once as an
     /// informational response (with the headers set so far), and the
-    /// final status is still to come, as Go 1.19+ does for 103 Early Hints.
+    /// final status is still to come, as Go 1.19+ does for 103 Early Hints;
+    /// an HTTP/1.0 client is sent none (RFC 9110 §15.2).
     pub fn write_header(&mut self, status: StatusCode) {
         if self.out.is_some() || self.status.is_some() {
             return;
         }
         if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
-            let _ = self.informational(status);
+            if self.version != Version::HTTP_10 {
+                let _ = self.informational(status);
+            }
             return;
         }
         self.status = Some(status);

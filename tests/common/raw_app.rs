@@ -9,7 +9,9 @@ use gort::http::test::serve_raw;
 use gort::http::{Request, ResponseWriter, StatusCode};
 
 /// Routes by path: `/` hello, `/echo` body echo, `/len` body length,
-/// `/stream` three flushed lines, `/big` 10,000 bytes, `/short` declares
+/// `/stream` three flushed lines, `/big` 10,000 bytes, `/status/{code}`
+/// sets `Link`, `Content-Type` and `Content-Length: 5`, then the status
+/// (and below 200 writes the 5 bytes), `/short` declares
 /// 10 bytes and writes 5, `/sniffed` writes HTML, flushes and says whether
 /// its header map gained a `Content-Type`, `/over` declares 2 and writes 5, `/fail`
 /// returns an error, `/panic` panics, `/flushed-fail` and `/flushed-panic`
@@ -52,6 +54,18 @@ pub fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             Ok(())
         }
         "/big" => w.write_all(&[b'x'; 10_000]),
+        p if p.starts_with("/status/") => {
+            let h = w.headers_mut();
+            h.insert("link", "</style.css>; rel=preload".parse().unwrap());
+            h.insert("content-type", "text/css".parse().unwrap());
+            h.insert("content-length", "5".parse().unwrap());
+            let code: u16 = p["/status/".len()..].parse().unwrap();
+            w.write_header(StatusCode::from_u16(code).unwrap());
+            if code < 200 {
+                w.write_all(b"hello")?;
+            }
+            Ok(())
+        }
         "/short" => {
             w.headers_mut().insert("content-length", "10".parse().unwrap());
             w.write_all(b"12345")
