@@ -77,6 +77,23 @@ fn max_bytes_gives_413() {
     assert!(has(&out, "Connection: close"));
 }
 
+/// A limit the handler never reached does not stop the server draining
+/// the body it left unread: the connection goes on.
+#[test]
+fn max_bytes_leaves_the_servers_drain_alone() {
+    let h = gort::http::max_bytes(app, 4);
+    let out = String::from_utf8(serve_raw(
+        &h,
+        b"POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ))
+    .unwrap();
+    let rs = responses(&out);
+    assert_eq!(rs.len(), 2, "{out}");
+    assert_eq!((status(&rs[0].0), rs[0].1.as_str()), ("HTTP/1.1 200 OK", "ignored"), "{out}");
+    assert!(!has(&rs[0].0, "Connection: close"), "{out}");
+    assert_eq!(rs[1].1, "Hello, World!");
+}
+
 #[test]
 fn escapes_in_the_path_must_be_valid_and_the_query_stays_raw() {
     let out = raw("GET /headers/%41?q=%zz HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -189,8 +189,10 @@ impl Body {
 
 impl WireBody {
     /// Reads what is left, up to `drain` bytes; whether the body reached
-    /// its end.
+    /// its end. The handler's `limit` does not apply: the server reads
+    /// the rest, not the handler (Go's `MaxBytesHandler` limits a copy).
     fn drain(&mut self, drain: u64) -> bool {
+        self.limit = None;
         // Go's `maxPostHandlerReadBytes` rule: a declared rest past the
         // bound is not read at all.
         if matches!(self.state, State::Length(n) if n > drain) {
