@@ -65,6 +65,21 @@ fn limits_give_414_and_431() {
     assert!(raw(&huge).starts_with("HTTP/1.1 431 "));
 }
 
+/// The request-line limit counts the whole line (without its CRLF)
+/// however the bytes arrive: a 101-byte line over a limit of 100 is a 414
+/// though its target alone is under it, and a 100-byte one is served.
+#[test]
+fn the_request_line_limit_counts_the_whole_line() {
+    let mut config = gort::http::Config::default();
+    config.max_request_line = 100;
+    let line = |target_len: usize| format!("GET /{} HTTP/1.1", "a".repeat(target_len - 1));
+    for (target_len, want) in [(88, "HTTP/1.1 414 "), (87, "HTTP/1.1 404 ")] {
+        let req = format!("{}\r\nHost: x\r\n\r\n", line(target_len));
+        let out = String::from_utf8(gort::http::test::serve_raw_with(&app, req.as_bytes(), &config)).unwrap();
+        assert!(out.starts_with(want), "a {}-byte line: {out}", line(target_len).len());
+    }
+}
+
 #[test]
 fn max_bytes_gives_413() {
     let h = gort::http::max_bytes(app, 4);

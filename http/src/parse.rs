@@ -137,8 +137,11 @@ fn parse_with<'b>(
         .map_err(|_| Reject::bad("invalid method"))?;
     let version = if req.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
     let target = req.path.unwrap_or_default().as_bytes();
-    if target.len() > limits.max_line_bytes {
-        return Err(Reject::new(StatusCode::URI_TOO_LONG, "request target too long"));
+    // The whole line counts, as `check_partial` counts it: the version is
+    // a few bytes past the target's end.
+    let target_end = at(target) + target.len();
+    if target_end - skip + line_len(&buf[target_end..]) > limits.max_line_bytes {
+        return Err(Reject::new(StatusCode::URI_TOO_LONG, "request line too long"));
     }
     names.clear();
     for h in req.headers.iter() {
@@ -220,10 +223,19 @@ pub(crate) fn skip_leading_crlf(buf: &[u8]) -> &[u8] {
     &buf[n..]
 }
 
+/// The length of the line `buf` starts with, without its line end (all
+/// of `buf` when the end has not come yet).
+fn line_len(buf: &[u8]) -> usize {
+    match memchr::memchr(b'\n', buf) {
+        Some(n) if n > 0 && buf[n - 1] == b'\r' => n - 1,
+        Some(n) => n,
+        None => buf.len(),
+    }
+}
+
 /// An incomplete head that already breaks a limit.
 fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), Reject> {
-    let line = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
-    if line > limits.max_line_bytes {
+    if line_len(buf) > limits.max_line_bytes {
         return Err(Reject::new(StatusCode::URI_TOO_LONG, "request line too long"));
     }
     if buf.len() >= limits.max_head_bytes {
