@@ -39,6 +39,19 @@ fn a_sniffed_content_type_goes_out_without_touching_the_handlers_map() {
 /// Header maps are reused from request to request (`header_pool.rs`): a
 /// later request, and its response, must see none of an earlier one's
 /// headers, on this connection or any other.
+/// The type is sniffed from a first write too big to stage as from a
+/// small one, and not at all for an encoded body (Go's rules).
+#[test]
+fn a_big_first_write_is_sniffed_and_an_encoded_body_is_not() {
+    let out = raw("GET /big-html HTTP/1.1\r\nHost: x\r\n\r\n");
+    let head = out.split_once("\r\n\r\n").unwrap().0;
+    assert!(has(&format!("{head}\r\n"), "Content-Type: text/html; charset=utf-8"), "{head}");
+    let out = gort::http::test::serve_raw(&app, b"GET /gzip HTTP/1.1\r\nHost: x\r\n\r\n");
+    let out = String::from_utf8_lossy(&out);
+    let head = out.split_once("\r\n\r\n").unwrap().0.to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip") && !head.contains("content-type"), "{head}");
+}
+
 #[test]
 fn headers_never_carry_over_to_the_next_request() {
     for _ in 0..50 {

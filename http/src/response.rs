@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{StatusCode, Version};
 
 use crate::buf::WriteBuf;
@@ -55,9 +55,10 @@ pub struct ResponseWriter {
     chunk_from: Option<usize>,
     /// Body bytes the handler wrote.
     written: u64,
-    /// The `Content-Type` guessed from a HEAD response's first write,
-    /// which is not staged (a GET's is sniffed from the staged bytes).
-    head_sniffed: Option<HeaderValue>,
+    /// The `Content-Type` guessed from a first write that is not staged: a
+    /// HEAD response's, or one too big to stage (a small one is sniffed
+    /// from the staged bytes).
+    sniffed_early: Option<HeaderValue>,
     head_request: bool,
     version: Version,
     /// The connection closes after this response (the request or the
@@ -98,7 +99,7 @@ impl ResponseWriter {
             out: None,
             chunk_from: None,
             written: 0,
-            head_sniffed: None,
+            sniffed_early: None,
             head_request,
             version,
             close,
@@ -277,13 +278,14 @@ impl ResponseWriter {
         self.close |= out.close || !bare && transfer::has_token(&self.headers, "close");
         let staged = self.wbuf.len() - self.staged_from;
         // Sniffed into the head only, as Go's `chunkWriter` does: the
-        // handler's map is not touched.
-        let sniffed = if !bare && self.headers.contains_key(CONTENT_TYPE) {
+        // handler's map is not touched. An encoded body's bytes say
+        // nothing of its type (Go's rule too).
+        let sniffed = if !bare && (self.headers.contains_key(CONTENT_TYPE) || encoded(&self.headers)) {
             None
         } else {
             let staged_type =
                 || (staged > 0).then(|| sniff::content_type(&self.wbuf.data()[self.staged_from..]));
-            self.head_sniffed.take().or_else(staged_type)
+            self.sniffed_early.take().or_else(staged_type)
         };
         let head = Head {
             status,
@@ -444,7 +446,7 @@ impl Write for ResponseWriter {
         if self.head_request {
             if self.written == 0 && !data.is_empty() {
                 // Go sniffs a HEAD response's type from what it would send.
-                self.head_sniffed = Some(sniff::content_type(data));
+                self.sniffed_early = Some(sniff::content_type(data));
             }
             self.written += data.len() as u64;
             return Ok(data.len());
@@ -457,6 +459,9 @@ impl Write for ResponseWriter {
                 self.written += data.len() as u64;
                 return Ok(data.len());
             }
+            if self.written == 0 && !data.is_empty() {
+                self.sniffed_early = Some(sniff::content_type(data));
+            }
             self.commit(None)?;
         }
         self.write_body(data)
@@ -465,6 +470,11 @@ impl Write for ResponseWriter {
     fn flush(&mut self) -> io::Result<()> {
         ResponseWriter::flush(self)
     }
+}
+
+/// Whether the handler set a non-empty `Content-Encoding`.
+fn encoded(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_ENCODING).is_some_and(|v| !v.is_empty())
 }
 
 fn too_long() -> io::Error {

@@ -9,7 +9,9 @@ use gort::http::test::serve_raw;
 use gort::http::{Request, ResponseWriter, StatusCode};
 
 /// Routes by path: `/` hello, `/echo` body echo, `/len` body length,
-/// `/stream` three flushed lines, `/big` 10,000 bytes, `/status/{code}`
+/// `/stream` three flushed lines, `/big` 10,000 bytes, `/big-html` an
+/// HTML page in one 10 KB write, `/gzip` gzip bytes with their
+/// `Content-Encoding`, `/status/{code}`
 /// sets `Link`, `Content-Type` and `Content-Length: 5`, then the status
 /// (and below 200 writes the 5 bytes), `/short` declares
 /// 10 bytes and writes 5, `/sniffed` writes HTML, flushes and says whether
@@ -54,6 +56,11 @@ pub fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             Ok(())
         }
         "/big" => w.write_all(&[b'x'; 10_000]),
+        "/big-html" => w.write_all(&[&b"<html><body>"[..], &[b'x'; 10_000]].concat()),
+        "/gzip" => {
+            w.headers_mut().insert("content-encoding", "gzip".parse().unwrap());
+            w.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+        }
         p if p.starts_with("/status/") => {
             let h = w.headers_mut();
             h.insert("link", "</style.css>; rel=preload".parse().unwrap());
