@@ -85,13 +85,17 @@ fn a_second_head_that_stops_halfway_is_cut_at_the_header_timeout() {
 fn shutdown_finishes_requests_in_flight_and_accepts_nothing_new() {
     let (entered_tx, entered_rx) = gort::chan::bounded::<()>(0);
     let (release_tx, release_rx) = gort::chan::bounded::<()>(0);
-    let handler = move |w: &mut ResponseWriter, _: &mut Request| {
+    let handler = move |w: &mut ResponseWriter, r: &mut Request| {
+        if r.url_path() == "/quick" {
+            return w.write_all(b"quick");
+        }
         entered_tx.send(()).unwrap();
         release_rx.recv().unwrap();
         w.write_all(b"finished")
     };
     let srv = test::Server::new(handler);
-    let idle = connect(&srv);
+    let mut idle = connect(&srv);
+    assert_eq!(get(&mut idle, "/quick").1, "quick");
     let mut busy = connect(&srv);
     write!(busy.get_mut(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     entered_rx.recv().unwrap();
@@ -114,6 +118,36 @@ fn shutdown_finishes_requests_in_flight_and_accepts_nothing_new() {
     busy.read_to_string(&mut head).unwrap();
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.ends_with("finished"), "{head}");
     assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+    shutdown.join().unwrap().unwrap();
+}
+
+/// Shutdown leaves a new connection its first request (Go's rule for
+/// `StateNew`): one sent after shutdown began is served, with
+/// `Connection: close`, and a new connection that sends nothing is closed
+/// once it has waited 5 s.
+#[test]
+fn shutdown_serves_a_new_connections_first_request() {
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let a = accepted.clone();
+    let srv = test::Server::with(Server::new(app).conn_state(move |_, st| {
+        if st == ConnState::New {
+            a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }));
+    let (mut late, silent) = (connect(&srv), connect(&srv));
+    assert!(common::wait_until(Duration::from_secs(20), || accepted
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == 2));
+    let server = srv.server().clone();
+    let shutdown = std::thread::spawn(move || server.shutdown(Duration::from_secs(30)));
+    std::thread::sleep(Duration::from_millis(200));
+    late.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    let mut out = String::new();
+    late.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("Hello, World!"), "{out}");
+    assert!(out.contains("\r\nConnection: close\r\n"), "{out}");
+    let mut silent = silent.into_inner();
+    assert_eq!(silent.read_to_end(&mut Vec::new()).unwrap(), 0, "the silent new connection was closed");
     shutdown.join().unwrap().unwrap();
 }
 

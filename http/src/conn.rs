@@ -180,25 +180,22 @@ impl Loop<'_> {
     /// connection is idle until the request's
     /// first bytes arrive (`read_request` clears the mark), and shutdown
     /// may close it; with nothing buffered at all it gives both buffers
-    /// back and waits for readability holding none. False when it should
+    /// back and waits for readability holding none. A new connection
+    /// (`first`) is not idle: shutdown leaves it a while for its first
+    /// request (`Wire::new_and_old`), as Go does. False when it should
     /// close instead (EOF, idle timeout, shutdown).
     fn idle(&mut self, first: bool) -> bool {
-        if head_buffered(self.rbuf.data()) {
+        if first || head_buffered(self.rbuf.data()) {
             return true;
         }
-        let released = !first && self.rbuf.release();
+        let released = self.rbuf.release();
         if self.wbuf.flush_to(&*self.wire.conn).is_err() {
             return false;
         }
-        if !first {
-            self.wbuf.release();
-            self.config.state(self.remote, ConnState::Idle);
-        }
+        self.wbuf.release();
+        self.config.state(self.remote, ConnState::Idle);
         if !self.config.enter_idle(&self.wire) {
             return false;
-        }
-        if first {
-            return true;
         }
         // Deadlines a second and more away: the coarse clock (within about
         // 10 ms) saves a clock read per request.

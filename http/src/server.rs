@@ -152,6 +152,7 @@ impl Config {
     /// the server shut down while the connection was idle: shutdown may be
     /// closing it, so the request is not served.
     pub(crate) fn leave_idle(&self, wire: &Wire) -> bool {
+        wire.begin();
         !wire.take_idle() || !self.shutting_down()
     }
 }
@@ -201,10 +202,13 @@ impl Tracker {
         id
     }
 
-    /// Closes the idle connections; returns how many are left in all.
+    /// Closes the idle connections, and the new ones that have waited
+    /// too long for a first request (`Wire::new_and_old`); returns how
+    /// many are left in all.
     fn close_idle(&self) -> usize {
+        let now = Instant::now();
         let conns = self.conns.lock();
-        conns.values().filter(|w| w.idle()).for_each(|w| w.conn.close());
+        conns.values().filter(|w| w.idle() || w.new_and_old(now)).for_each(|w| w.conn.close());
         conns.len()
     }
 }
@@ -390,7 +394,9 @@ impl Server {
 
     /// Go's `Shutdown`: stops accepting, closes idle connections, lets
     /// active ones finish their request (their responses carry
-    /// `Connection: close`), and returns once none is left.
+    /// `Connection: close`), and returns once none is left. A connection
+    /// on which no request has begun yet counts as idle once it is 5 s
+    /// old, as in Go; until then its first request is served.
     ///
     /// # Errors
     /// `TimedOut` when connections are still active after `timeout`.

@@ -15,6 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use gort_runtime::context::Context;
 use http::StatusCode;
@@ -23,6 +24,10 @@ use parking_lot::Mutex;
 
 use crate::buf::ReadBuf;
 use crate::stream::Conn;
+
+/// How long shutdown lets a new connection, on which no request has begun,
+/// stay open for its first request (Go's 5 s).
+pub(crate) const NEW_GRACE: Duration = Duration::from_secs(5);
 
 /// The interim response a client that sent `Expect: 100-continue` waits for.
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -54,6 +59,12 @@ pub(crate) struct Wire {
     /// Waiting for its next request: set and cleared by the loop, read by
     /// `Server::shutdown` (SeqCst: the protocol in `server.rs`).
     idle: AtomicBool,
+    /// No request has begun on it yet (Go's `StateNew`): cleared by the
+    /// loop when the first request's bytes arrive. Shutdown closes such a
+    /// connection only once it is [`NEW_GRACE`] old (`new_and_old`).
+    fresh: AtomicBool,
+    /// When the connection began.
+    born: Instant,
     /// The server's shutdown flag (SeqCst: `server.rs`), if a server owns
     /// the connection: a response committed after it is set says
     /// `Connection: close`.
@@ -79,6 +90,8 @@ impl Wire {
             hijacked: AtomicBool::new(false),
             body_done: AtomicBool::new(false),
             idle: AtomicBool::new(false),
+            fresh: AtomicBool::new(true),
+            born: Instant::now(),
             shutdown,
             base,
         }
@@ -149,5 +162,18 @@ impl Wire {
 
     pub(crate) fn idle(&self) -> bool {
         self.idle.load(Ordering::SeqCst)
+    }
+
+    /// A request has begun: the connection is no longer new.
+    pub(crate) fn begin(&self) {
+        if self.fresh.load(Ordering::Relaxed) {
+            self.fresh.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether no request has begun on it in the [`NEW_GRACE`] since it
+    /// began, at `now`: shutdown then treats it as idle, as Go does.
+    pub(crate) fn new_and_old(&self, now: Instant) -> bool {
+        self.fresh.load(Ordering::SeqCst) && now.saturating_duration_since(self.born) >= NEW_GRACE
     }
 }
