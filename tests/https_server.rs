@@ -34,9 +34,20 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             }
             Ok(())
         }
+        "/until-cancelled" => {
+            let start = std::time::Instant::now();
+            while r.context().err().is_none() && start.elapsed() < NO_HANG {
+                gort::time::sleep(Duration::from_millis(5));
+            }
+            CANCELLED.store(r.context().err().is_some(), std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
         _ => w.write_all(b"Hello, TLS!"),
     }
 }
+
+/// Whether `/until-cancelled` saw its context end.
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A self-signed certificate for `localhost` and 127.0.0.1: (cert PEM, key PEM).
 fn cert() -> (String, String) {
@@ -151,6 +162,26 @@ fn keep_alive_and_chunked_over_tls() {
     let want: String = (0..2000).map(|i| format!("line {i}\n")).collect();
     assert_eq!(body, want);
     assert_eq!(get(&mut c, "/").1, "Hello, TLS!", "the connection is still usable");
+}
+
+/// A client that ends its session with `close_notify` while its request is
+/// in flight ends the request's context, as a TCP close does (the watcher
+/// takes the record in rather than counting it as more data).
+#[test]
+fn close_notify_ends_the_request_context() {
+    let pem = cert();
+    let srv = Tls::start(&pem, Duration::from_secs(10));
+    let mut c = connect(srv.addr, &pem.0);
+    c.get_mut().write_all(b"GET /until-cancelled HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    c.get_mut().flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200)); // the handler is polling its context
+    c.get_mut().conn.send_close_notify();
+    c.get_mut().flush().unwrap();
+    let start = std::time::Instant::now();
+    while !CANCELLED.load(std::sync::atomic::Ordering::SeqCst) && start.elapsed() < NO_HANG {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(CANCELLED.load(std::sync::atomic::Ordering::SeqCst), "the context outlived the session");
 }
 
 #[test]

@@ -254,14 +254,32 @@ where
         self.tcp.wait_readable()
     }
 
-    /// Decrypted data counts as queued; otherwise any bytes on the socket
-    /// do (a record, whatever it holds), and the socket's EOF is the
-    /// peer's close.
+    /// Decrypted data counts as queued. Otherwise, once records arrive,
+    /// they are taken in (when no reader is at them: then any bytes
+    /// count), so that a `close_notify` with no data before it reads as
+    /// the peer's close, as the socket's EOF does, and handshake traffic
+    /// (a key update, say) as nothing yet. No plaintext is consumed, and
+    /// `reading` is only tried, never waited for.
     fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.buffered() {
-            return Ok(1.min(buf.len()));
+        loop {
+            if self.buffered() {
+                return Ok(1.min(buf.len()));
+            }
+            let n = self.tcp.peek(buf)?;
+            let Some(_r) = self.reading.try_lock().filter(|_| n > 0) else { return Ok(n) };
+            match self.try_fill() {
+                Ok(0) => return Ok(0),
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
+                _ => {}
+            }
+            // What rustls owes the peer now (a key update's answer) goes out
+            // with the next write: `writing` may be held by a write parked on
+            // the socket, which this must not wait for.
+            let st = self.session.lock().process_new_packets();
+            if st.is_ok_and(|st| st.peer_has_closed() && st.plaintext_bytes_to_read() == 0) {
+                return Ok(0);
+            }
         }
-        self.tcp.peek(buf)
     }
 
     fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
