@@ -139,6 +139,30 @@ fn timers_deliver_in_select() {
     assert!(ticker.receiver().recv_timeout(Duration::from_millis(20)).is_err());
 }
 
+/// A `stop` that says the timer fired means its instant was delivered:
+/// `if !t.stop() { t.receiver().recv() }` never hangs, even when `stop`
+/// runs while sysmon has the due timer out of the heap (it is kept busy
+/// here with a batch of other timers due at the same moment).
+#[test]
+fn a_stop_that_says_fired_means_the_instant_was_sent() {
+    let mut raced = 0;
+    for _ in 0..10 {
+        let d = Duration::from_millis(20);
+        let busy: Vec<_> = (0..200_000).map(|_| gort::time::after(d)).collect();
+        let t = gort::time::Timer::new(d);
+        std::thread::sleep(d + Duration::from_millis(2));
+        if !t.stop() {
+            raced += 1;
+            assert!(
+                t.receiver().recv_timeout(Duration::from_secs(10)).is_ok(),
+                "stop said fired, nothing came"
+            );
+        }
+        drop(busy);
+    }
+    println!("{raced} of 10 stops came after the deadline");
+}
+
 /// The arm shapes the macro accepts: block bodies without commas, a
 /// trailing comma, `send` with and without a result pattern.
 #[test]

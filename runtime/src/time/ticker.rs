@@ -71,10 +71,14 @@ impl Shared {
         }
     }
 
-    /// Cancels the pending timer; true if one was cancelled before firing.
+    /// Cancels the pending timer; true if it had not delivered. `fire`
+    /// clears `id` under the lock before it sends, so an id still here
+    /// means nothing was sent, and the new generation means nothing will
+    /// be, even when sysmon has already taken the timer out of the heap
+    /// and its callback waits for this lock (`cancel` then finds nothing).
     fn stop(&self, armed: &mut Armed) -> bool {
         armed.generation += 1;
-        armed.id.take().is_some_and(|id| sched().timers.cancel(id).is_some())
+        armed.id.take().inspect(|&id| drop(sched().timers.cancel(id))).is_some()
     }
 }
 
@@ -143,10 +147,12 @@ impl Timer {
     /// Stops the timer, discards an undelivered instant, and re-arms it for
     /// `d` from now; true if it had not fired yet.
     pub fn reset(&mut self, d: Duration) -> bool {
-        let mut armed = self.shared.armed.lock();
-        let pending = self.shared.stop(&mut armed);
+        let pending = self.stop();
+        // Outside the lock: a receive may yield (a preemption check), and
+        // sysmon must not wait on the lock meanwhile. Stopped, the timer
+        // sends nothing more.
         while self.rx.try_recv().is_ok() {}
-        self.shared.arm(&mut armed, deadline(d));
+        self.shared.arm(&mut self.shared.armed.lock(), deadline(d));
         pending
     }
 }
