@@ -69,6 +69,29 @@ fn waitgroup_go_shape_inside_a_goroutine() {
     WaitGroup::new().wait();
 }
 
+/// One `done` too many panics at that call, as Go's does, and leaves the
+/// count as it was: it cannot use up a live handle's share, so `wait`
+/// still waits for that handle.
+#[test]
+fn an_extra_done_panics_and_wait_still_waits_for_the_handles() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    let worker = wg.clone();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r = released.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        r.store(true, Ordering::SeqCst);
+        drop(worker);
+    });
+    wg.done();
+    let extra = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done()));
+    assert!(extra.is_err(), "the extra done panicked");
+    wg.wait();
+    assert!(released.load(Ordering::SeqCst), "wait returned before the handle was dropped");
+    t.join().unwrap();
+}
+
 #[test]
 fn semaphore_bounds_concurrency() {
     let sem = Arc::new(Semaphore::new(3));

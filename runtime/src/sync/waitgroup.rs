@@ -1,14 +1,16 @@
 //! `WaitGroup`: wait for a set of goroutines to finish. Both shapes work on
-//! one counter: crossbeam's (every handle counts one — clone adds one,
-//! drop takes it away, `wait(self)` drops its own and waits for zero) and
-//! Go's (`add(n)` / `done()` between them).
+//! one atomic word with two counts: crossbeam's (every handle counts one in
+//! the low half — clone adds one, drop takes it away, `wait(self)` drops
+//! its own and waits for zero) and Go's (`add(n)` / `done()` in the high
+//! half). The halves are apart so that one `done` too many is caught
+//! (Go's "negative counter") instead of taking a live handle's count.
 //!
 //! The waiters' queue lock is taken by the decrement that reaches zero, and
-//! a waiter checks the counter under that lock before queueing, so a waiter
+//! a waiter checks the word under that lock before queueing, so a waiter
 //! either sees zero or is found by the final decrement.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex as Lock;
@@ -16,8 +18,12 @@ use parking_lot::Mutex as Lock;
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::{wait, Publish, Sudog, WaitQueue};
 
+/// One `add` in the word's high half; handles count in the low half.
+const ADD: u64 = 1 << 32;
+
 struct Inner {
-    count: AtomicUsize,
+    /// `add`s not yet `done` (high half) and live handles (low half).
+    count: AtomicU64,
     waiters: Lock<WaitQueue<()>>,
 }
 
@@ -54,14 +60,21 @@ impl WaitGroup {
     /// A group counting this one handle.
     pub fn new() -> WaitGroup {
         WaitGroup {
-            inner: Arc::new(Inner { count: AtomicUsize::new(1), waiters: Lock::new(WaitQueue::new()) }),
+            inner: Arc::new(Inner { count: AtomicU64::new(1), waiters: Lock::new(WaitQueue::new()) }),
         }
     }
 
     /// Adds `n` to the count (Go's `Add`): `n` more `done` calls to wait for.
+    ///
+    /// # Panics
+    /// When the `add`s pending would pass `u32::MAX` (Go's counter is
+    /// 32 bits too).
     pub fn add(&self, n: usize) {
+        let n = u32::try_from(n).ok().map(|n| u64::from(n) * ADD);
         // Relaxed: the count is ordered by the AcqRel decrements.
-        self.inner.count.fetch_add(n, Ordering::Relaxed);
+        let before = n.map(|n| (n, self.inner.count.fetch_add(n, Ordering::Relaxed)));
+        let fits = before.is_some_and(|(n, b)| b.checked_add(n).is_some());
+        assert!(fits, "gort::sync::WaitGroup: counter overflow");
     }
 
     /// Takes one from the count (Go's `Done`).
@@ -69,7 +82,7 @@ impl WaitGroup {
     /// # Panics
     /// When the count would drop below zero (more `done` than `add`).
     pub fn done(&self) {
-        self.inner.done();
+        self.inner.release(ADD);
     }
 
     /// Drops this handle's count and waits until the count reaches zero:
@@ -102,12 +115,18 @@ impl WaitGroup {
 }
 
 impl Inner {
-    fn done(&self) {
+    /// Takes `one` (an `add`'s `ADD`, or a handle's 1) from the word.
+    fn release(&self, one: u64) {
         // AcqRel: Release publishes this party's work to the waiter;
         // Acquire lets the last one see everyone's.
-        let before = self.count.fetch_sub(1, Ordering::AcqRel);
-        assert!(before != 0, "gort::sync::WaitGroup: negative counter (more done than add)");
-        if before == 1 {
+        let before = self.count.fetch_sub(one, Ordering::AcqRel);
+        if before < one {
+            // Only an `add`'s share can run out (a handle's is its own):
+            // put the word back as it was, then fail as Go does.
+            self.count.fetch_add(one, Ordering::Relaxed);
+            panic!("gort::sync::WaitGroup: negative counter (more done than add)");
+        }
+        if before == one {
             let mut woken = Vec::new();
             {
                 let mut q = self.waiters.lock();
@@ -123,14 +142,15 @@ impl Inner {
 impl Clone for WaitGroup {
     /// Another handle, counting one more.
     fn clone(&self) -> Self {
-        self.add(1);
+        // Relaxed: as in `add`.
+        self.inner.count.fetch_add(1, Ordering::Relaxed);
         WaitGroup { inner: self.inner.clone() }
     }
 }
 
 impl Drop for WaitGroup {
     fn drop(&mut self) {
-        self.inner.done();
+        self.inner.release(1);
     }
 }
 
@@ -144,6 +164,6 @@ impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed: a snapshot for display.
         let count = self.inner.count.load(Ordering::Relaxed);
-        f.debug_struct("WaitGroup").field("count", &count).finish()
+        f.debug_struct("WaitGroup").field("adds", &(count >> 32)).field("handles", &(count as u32)).finish()
     }
 }
