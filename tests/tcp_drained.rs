@@ -215,3 +215,36 @@ fn try_read_then_wait_readable_loses_nothing() {
     }
     assert!(waits > 0, "the reader never found the socket empty: the pattern went untested");
 }
+
+/// Urgent data stops a read short at its mark with data still queued, so
+/// that short read proves nothing: once it has arrived (EPOLLPRI), the
+/// next read tries before it waits. Here the data lands all at once while
+/// the reader is parked, and the read after the short one must return the
+/// rest, not wait for readiness that already came. A connection per round:
+/// the urgent mark turns the hint off for the socket's life.
+#[test]
+fn urgent_data_does_not_strand_the_bytes_behind_its_mark() {
+    let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    for round in 0..20 {
+        let peer = std::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+        let (c, _) = ln.accept().unwrap();
+        c.set_read_timeout(Some(WATCHDOG / 2)).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 100];
+            while got.len() < 10 {
+                match (&c).read(&mut buf) {
+                    Ok(n @ 1..) => got.extend_from_slice(&buf[..n]),
+                    r => panic!("round {round}: {r:?} after {:?}", String::from_utf8_lossy(&got)),
+                }
+            }
+            got
+        });
+        std::thread::sleep(Duration::from_millis(20)); // the reader is parked
+        let sock = socket2::SockRef::from(&peer);
+        (&peer).write_all(b"hello").unwrap();
+        sock.send_out_of_band(b"!").unwrap();
+        (&peer).write_all(b"world").unwrap();
+        assert_eq!(reader.join().unwrap(), b"helloworld", "round {round}");
+    }
+}

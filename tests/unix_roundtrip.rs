@@ -102,3 +102,58 @@ fn connect_to_a_full_unix_listener_fails_instead_of_hanging() {
     assert_eq!(got, Some(std::io::ErrorKind::WouldBlock));
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Sends `data` with one descriptor (`SCM_RIGHTS`) on `s`, in one message.
+fn send_with_fd(s: &UnixStream, data: &[u8], fd: std::os::fd::RawFd) {
+    use std::os::fd::AsRawFd;
+    let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    let mut cbuf = vec![0u8; space];
+    // SAFETY: a zeroed msghdr is a valid empty one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: `msg` points at `cbuf`, which has room for one cmsg with an
+    // int (CMSG_SPACE above), so CMSG_FIRSTHDR is non-null and in bounds.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), fd);
+    }
+    // SAFETY: `msg` and everything it points at live for the call.
+    let n = unsafe { libc::sendmsg(s.as_raw_fd(), &msg, 0) };
+    assert_eq!(n, data.len() as isize, "sendmsg: {}", std::io::Error::last_os_error());
+}
+
+/// A Unix stream read stops short at a message that carries descriptors,
+/// with data still queued behind it: a short read proves nothing there,
+/// so the next read must not wait for readiness that already came (the
+/// drained hint is off for Unix streams).
+#[test]
+fn a_message_with_descriptors_does_not_strand_the_bytes_behind_it() {
+    for round in 0..20 {
+        let (a, b) = UnixStream::pair().unwrap();
+        b.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 100];
+            while got.len() < 6 {
+                match (&b).read(&mut buf) {
+                    Ok(n @ 1..) => got.extend_from_slice(&buf[..n]),
+                    r => panic!("round {round}: {r:?} after {:?}", String::from_utf8_lossy(&got)),
+                }
+            }
+            got
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20)); // the reader is parked
+        let devnull = std::fs::File::open("/dev/null").unwrap();
+        send_with_fd(&a, b"aaa", std::os::fd::AsRawFd::as_raw_fd(&devnull));
+        (&a).write_all(b"bbb").unwrap();
+        assert_eq!(reader.join().unwrap(), b"aaabbb", "round {round}");
+    }
+}

@@ -17,6 +17,13 @@
 //! start to finish, and every read that starts clears it (using it, if it
 //! was set). EOF (a read of 0) does not set it: EOF repeats at once.
 //!
+//! The premise, that a short read finds the queue empty, holds for TCP
+//! with one exception and not for Unix streams (`fd::Stream`): a TCP read
+//! stops short at the urgent mark with the bytes after it queued (so once
+//! an event reports urgent data, `PollDesc::urgent`, the hint is off for
+//! the socket's life), and a Unix stream read stops short at a message
+//! that carries descriptors or another writer's credentials.
+//!
 //! # The state word
 //!
 //! | bits   | meaning                                                    |

@@ -28,6 +28,23 @@ use crate::drained::Drained;
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// A byte-stream socket type, and whether the drained hint's premise holds
+/// for it (`drained.rs`): a short read proves the receive queue empty. It
+/// does on TCP until urgent data arrives (a read stops short at its mark:
+/// `PollDesc::urgent`), and not on a Unix stream, whose reads stop short at
+/// a message that carries descriptors or another writer's credentials.
+pub(crate) trait Stream {
+    const SHORT_READ_DRAINS: bool;
+}
+
+impl Stream for std::net::TcpStream {
+    const SHORT_READ_DRAINS: bool = true;
+}
+
+impl Stream for std::os::unix::net::UnixStream {
+    const SHORT_READ_DRAINS: bool = false;
+}
+
 /// A registered non-blocking socket.
 pub(crate) struct Fd<S: AsFd> {
     pd: PollDesc,
@@ -58,12 +75,11 @@ impl<S: AsFd> Fd<S> {
     /// A read of a byte stream into `len` bytes of buffer, through the
     /// retry loop; it waits before its first try when the last read drained
     /// the socket (`drained.rs`).
-    pub(crate) fn read_stream(
-        &self,
-        len: usize,
-        op: impl FnMut(&S) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        let drained = self.drained.begin();
+    pub(crate) fn read_stream(&self, len: usize, op: impl FnMut(&S) -> io::Result<usize>) -> io::Result<usize>
+    where
+        S: Stream,
+    {
+        let drained = self.drained.begin() && self.hint_holds();
         let r = self.io_loop(Interest::Read, op, drained);
         self.drained.end(matches!(r, Ok(n) if n > 0 && n < len));
         r
@@ -72,15 +88,27 @@ impl<S: AsFd> Fd<S> {
     /// Parks until a read may find data (see `wait_readable` on the
     /// stream types): waits only when the last read drained the socket,
     /// and clears that hint, so the read that follows tries at once.
-    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+    pub(crate) fn wait_readable(&self) -> io::Result<()>
+    where
+        S: Stream,
+    {
         self.pd.check_open()?;
-        let drained = self.drained.begin();
+        let drained = self.drained.begin() && self.hint_holds();
         let r = match drained {
             true => self.pd.wait(Interest::Read, self.timeout(Interest::Read).map(|d| Instant::now() + d)),
             false => Ok(()),
         };
         self.drained.end(false);
         r
+    }
+
+    /// Whether a short read still proves the queue empty (`Stream`).
+    #[inline]
+    fn hint_holds(&self) -> bool
+    where
+        S: Stream,
+    {
+        S::SHORT_READ_DRAINS && !self.pd.urgent()
     }
 
     /// A `MSG_PEEK` receive through the retry loop. It counts as a read
@@ -195,9 +223,7 @@ impl<S: AsFd> Fd<S> {
     /// std's rule: `Some(ZERO)` is an error; `None` clears the timeout.
     pub(crate) fn set_timeout(&self, dir: Interest, t: Option<Duration>) -> io::Result<()> {
         let n = match t {
-            Some(d) if d.is_zero() => {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout"));
-            }
+            Some(d) if d.is_zero() => return Err(zero_timeout()),
             Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1),
             None => 0,
         };
@@ -329,4 +355,9 @@ impl<S: AsFd + std::fmt::Debug> std::fmt::Debug for Fd<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.sock.fmt(f)
     }
+}
+
+/// std's error for a zero timeout.
+pub(crate) fn zero_timeout() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "cannot set a 0 duration timeout")
 }

@@ -75,7 +75,9 @@ impl Epoll {
 
 impl Backend for Epoll {
     fn register(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        let interest = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
+        // EPOLLPRI: TCP urgent data, which stops a read short with data
+        // still queued (`Event::urgent`).
+        let interest = libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
         self.ctl(libc::EPOLL_CTL_ADD, fd, interest as u32, token)
     }
 
@@ -111,13 +113,14 @@ impl Backend for Epoll {
                 return None;
             }
             let failed = bits & (libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
-            let readable = failed || bits & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0;
+            let urgent = bits & libc::EPOLLPRI as u32 != 0;
+            let readable = failed || urgent || bits & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0;
             let writable = failed || bits & libc::EPOLLOUT as u32 != 0;
             // Hang-ups last; an error alone may not (a UDP socket's ICMP
             // error is reported once, then it blocks again).
             let hup = bits & libc::EPOLLHUP as u32 != 0;
             let read_hup = hup || bits & libc::EPOLLRDHUP as u32 != 0;
-            Some(Event { token, readable, writable, hup: [read_hup, hup] })
+            Some(Event { token, readable, writable, hup: [read_hup, hup], urgent })
         })
     }
 

@@ -67,6 +67,10 @@ pub(crate) struct Event {
     /// the peer shut down its writing half), so that direction will never
     /// block again (EOF or an error).
     pub(crate) hup: [bool; 2],
+    /// TCP urgent data arrived (EPOLLPRI). A read stops short at its mark
+    /// with data still queued, so a short read no longer proves the queue
+    /// empty (`PollDesc::urgent`).
+    pub(crate) urgent: bool,
 }
 
 /// What a readiness backend must do; see the module doc.

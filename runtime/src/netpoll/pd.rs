@@ -168,6 +168,16 @@ impl PollDesc {
         self.slot.wait(dir, op_deadline, reason)
     }
 
+    /// Whether TCP urgent data ever arrived on the descriptor. A read then
+    /// may stop short with data still queued (at the urgent mark), so a
+    /// short read proves nothing about the queue: `net`'s drained hint is
+    /// off from then on.
+    #[inline]
+    pub fn urgent(&self) -> bool {
+        // Acquire: pairs with the Release in `Slot::notify`.
+        self.slot.urgent.load(Ordering::Acquire)
+    }
+
     /// Sets Go's absolute deadline for `dir` (`None`: no deadline). A wait
     /// in progress is re-timed; a deadline in the past fails waits at once.
     pub fn set_deadline(&self, dir: Interest, deadline: Option<Instant>) {

@@ -96,7 +96,7 @@ fn deadlines_pass(slot: &Slot<Model>) {
 /// A readiness event for `slot`'s current generation; wakes what it woke.
 fn event(slot: &Slot<Model>, readable: bool, hup: bool) {
     let gen = slot.st.lock().gen;
-    let ev = Event { token: u64::from(gen), readable, writable: false, hup: [hup, false] };
+    let ev = Event { token: u64::from(gen), readable, writable: false, hup: [hup, false], urgent: false };
     let mut woken = Vec::new();
     slot.notify(gen, &ev, &mut woken);
     woken.into_iter().for_each(Waiter::wake);

@@ -187,6 +187,10 @@ pub(crate) struct Slot<E: Env = Runtime> {
     /// deadline that is not set (a server's per-response write deadline,
     /// when it has none) takes no lock.
     timed: [AtomicBool; 2],
+    /// An event reported urgent data (`Event::urgent`); sticky for the
+    /// descriptor's life. Stored under the lock before the event wakes
+    /// anyone; read without it (`PollDesc::urgent`).
+    pub(super) urgent: AtomicBool,
     pub(super) st: Mutex<State>,
     env: PhantomData<fn() -> E>,
 }
@@ -195,7 +199,15 @@ impl<E: Env> Default for Slot<E> {
     fn default() -> Self {
         let expired = [AtomicBool::new(false), AtomicBool::new(false)];
         let timed = [AtomicBool::new(false), AtomicBool::new(false)];
-        Slot { st: Mutex::default(), evicted: AtomicBool::new(false), expired, timed, env: PhantomData }
+        let urgent = AtomicBool::new(false);
+        Slot {
+            st: Mutex::default(),
+            evicted: AtomicBool::new(false),
+            expired,
+            timed,
+            urgent,
+            env: PhantomData,
+        }
     }
 }
 
@@ -222,6 +234,7 @@ impl<E: Env> Slot<E> {
         }
         // Relaxed: the slot's lock (held here) orders them before any use.
         self.evicted.store(false, Ordering::Relaxed);
+        self.urgent.store(false, Ordering::Relaxed);
         self.expired.iter().chain(&self.timed).for_each(|t| t.store(false, Ordering::Relaxed));
         st.gen
     }
@@ -426,6 +439,11 @@ impl<E: Env> Slot<E> {
         let mut st = self.st.lock();
         if st.gen != gen {
             return;
+        }
+        if ev.urgent {
+            // Release: a reader that loads it set without the wake-up
+            // (Acquire, `PollDesc::urgent`) sees it all the same.
+            self.urgent.store(true, Ordering::Release);
         }
         for (d, hit) in [ev.readable, ev.writable].into_iter().enumerate() {
             let dir = &mut st.dirs[d];

@@ -12,10 +12,19 @@ fn stale_tokens_are_ignored() {
     let gen = pd.slot.st.lock().gen;
     let stale = token(pd.index, gen.wrapping_sub(1));
     let mut out = Vec::new();
-    dispatch(Event { token: stale, readable: true, writable: true, hup: [false; 2] }, &mut out);
+    dispatch(
+        Event { token: stale, readable: true, writable: true, hup: [false; 2], urgent: false },
+        &mut out,
+    );
     assert!(pd.slot.st.lock().dirs.iter().all(|d| !d.ready), "a stale event marked a new descriptor ready");
     dispatch(
-        Event { token: token(pd.index, gen), readable: true, writable: false, hup: [false; 2] },
+        Event {
+            token: token(pd.index, gen),
+            readable: true,
+            writable: false,
+            hup: [false; 2],
+            urgent: false,
+        },
         &mut out,
     );
     assert!(pd.slot.st.lock().dirs[0].ready);
