@@ -165,3 +165,15 @@ fn connect_timeout_to_a_full_backlog_times_out() {
     // The failing connect alone waited its whole timeout.
     assert!(took >= Duration::from_millis(200));
 }
+
+/// `connect_timeout`'s edges as std has them: zero is `InvalidInput`, and
+/// a timeout too far away to add to the clock is no limit (it connects).
+#[test]
+fn connect_timeout_of_zero_is_invalid_and_of_max_connects() {
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr: SocketAddr = ln.local_addr().unwrap();
+    let e = TcpStream::connect_timeout(&addr, Duration::ZERO).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let c = TcpStream::connect_timeout(&addr, Duration::MAX).unwrap();
+    assert_eq!(c.peer_addr().unwrap(), addr);
+}

@@ -167,12 +167,17 @@ impl TcpStream {
         })
     }
 
-    /// Connects to one address, failing with `TimedOut` after `timeout`.
+    /// Connects to one address, failing with `TimedOut` after `timeout`
+    /// (one too far away to name is no limit).
     ///
     /// # Errors
-    /// `TimedOut`, `ConnectionRefused`…
+    /// `InvalidInput` for a zero `timeout`, as std; `TimedOut`,
+    /// `ConnectionRefused`…
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        TcpStream::connect_until(addr, Some(Instant::now() + timeout), &Context::background())
+        if timeout.is_zero() {
+            return Err(fd::zero_timeout());
+        }
+        TcpStream::connect_until(addr, Instant::now().checked_add(timeout), &Context::background())
     }
 
     fn connect_until(addr: &SocketAddr, deadline: Option<Instant>, ctx: &Context) -> io::Result<TcpStream> {
