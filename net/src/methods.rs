@@ -44,7 +44,10 @@ macro_rules! deadline_methods {
 
         /// Go's `SetDeadline`: reads and writes fail with `TimedOut` once
         /// `deadline` passes, including ones already waiting; a later call
-        /// can extend it. `None` removes it.
+        /// can extend it. `None` removes it. One difference from Go: a call
+        /// that can complete without waiting still does after the deadline
+        /// (Go fails it too), which lets a past deadline make a write a
+        /// single try.
         pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
             self.set_read_deadline(deadline);
             self.set_write_deadline(deadline);
