@@ -1,9 +1,10 @@
 //! A stream read that follows a short read waits for readiness before it
 //! tries (`net/src/drained.rs`). These are the ways that could hang or lose
 //! bytes: a FIN or reset queued right behind the data a short read
-//! returned, many small writes each read short, and several readers of one
-//! socket. Every test runs under a watchdog, so a lost wake-up fails the
-//! test instead of hanging it.
+//! returned, many small writes each read short, several readers of one
+//! socket, and urgent data, which stops a read short with bytes queued.
+//! Every test runs under a watchdog or a read timeout, so a lost wake-up
+//! fails the test instead of hanging it.
 
 mod common;
 
@@ -229,17 +230,7 @@ fn urgent_data_does_not_strand_the_bytes_behind_its_mark() {
         let peer = std::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
         let (c, _) = ln.accept().unwrap();
         c.set_read_timeout(Some(WATCHDOG / 2)).unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut buf = [0u8; 100];
-            while got.len() < 10 {
-                match (&c).read(&mut buf) {
-                    Ok(n @ 1..) => got.extend_from_slice(&buf[..n]),
-                    r => panic!("round {round}: {r:?} after {:?}", String::from_utf8_lossy(&got)),
-                }
-            }
-            got
-        });
+        let reader = std::thread::spawn(move || common::read_n_in_pieces(&c, 10, &format!("round {round}")));
         std::thread::sleep(Duration::from_millis(20)); // the reader is parked
         let sock = socket2::SockRef::from(&peer);
         (&peer).write_all(b"hello").unwrap();

@@ -1,4 +1,7 @@
-//! Unix stream sockets: a listener serving goroutines, and pairs.
+//! Unix stream sockets: a listener serving goroutines, pairs, datagrams,
+//! a full listener, and the bytes behind a message with descriptors.
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
@@ -139,17 +142,7 @@ fn a_message_with_descriptors_does_not_strand_the_bytes_behind_it() {
     for round in 0..20 {
         let (a, b) = UnixStream::pair().unwrap();
         b.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut buf = [0u8; 100];
-            while got.len() < 6 {
-                match (&b).read(&mut buf) {
-                    Ok(n @ 1..) => got.extend_from_slice(&buf[..n]),
-                    r => panic!("round {round}: {r:?} after {:?}", String::from_utf8_lossy(&got)),
-                }
-            }
-            got
-        });
+        let reader = std::thread::spawn(move || common::read_n_in_pieces(&b, 6, &format!("round {round}")));
         std::thread::sleep(std::time::Duration::from_millis(20)); // the reader is parked
         let devnull = std::fs::File::open("/dev/null").unwrap();
         send_with_fd(&a, b"aaa", std::os::fd::AsRawFd::as_raw_fd(&devnull));

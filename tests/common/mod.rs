@@ -52,3 +52,18 @@ pub fn tcp_pair() -> (gort::net::TcpStream, gort::net::TcpStream) {
     let c = gort::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
     (c, ln.accept().unwrap().0)
 }
+
+/// Reads from `r` into a roomy buffer (so every read may come back short)
+/// until `n` bytes came; fails, naming `what`, on EOF or an error (a read
+/// timeout, say) before that.
+pub fn read_n_in_pieces(mut r: impl std::io::Read, n: usize, what: &str) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 100];
+    while got.len() < n {
+        match r.read(&mut buf) {
+            Ok(k @ 1..) => got.extend_from_slice(&buf[..k]),
+            r => panic!("{what}: {r:?} after {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+    got
+}
