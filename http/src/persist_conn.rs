@@ -175,8 +175,10 @@ impl PersistConn {
         let wrote = self.write_request(x, &mut body);
         // The header timeout counts from the end of the request, body and
         // all, as Go's `ResponseHeaderTimeout` does.
+        // Only the read deadline moves.
         if let Some(t) = x.header_timeout {
-            self.set_deadlines(x.deadline, x.deadline.min_some(Some(Instant::now() + t)));
+            self.stream.set_read_deadline(x.deadline.min_some(Some(Instant::now() + t)));
+            self.deadlines = true;
         }
         // A server may answer before it has read the whole body (a 413,
         // say) and close: a write cut off on the socket looks for that

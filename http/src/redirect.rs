@@ -4,7 +4,6 @@
 //! which headers must not follow the request to another host or from
 //! `https` down to `http`.
 
-use std::fmt::Write;
 use std::io;
 
 use http::header::{
@@ -12,6 +11,7 @@ use http::header::{
     TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
 use http::{Method, StatusCode, Uri};
+use percent_encoding::{percent_encode, AsciiSet, CONTROLS};
 
 /// How to follow a redirect response.
 #[derive(Debug, PartialEq, Eq)]
@@ -110,18 +110,23 @@ pub(crate) fn resolve(base: &Uri, location: &[u8]) -> io::Result<Uri> {
     )
 }
 
-/// `b` as URI text: the URI characters of RFC 3986 (and `%`) as they are,
-/// any other byte as `%XX`.
+/// The bytes that are not URI characters (RFC 3986's unreserved and
+/// reserved ones, and `%`): controls, non-ASCII, and these.
+const NOT_URI: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// `b` as URI text: every byte that is not a URI character as `%XX`.
 fn uri_text(b: &[u8]) -> String {
-    let mut out = String::with_capacity(b.len());
-    for &c in b {
-        if c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&c) {
-            out.push(char::from(c));
-        } else {
-            let _ = write!(out, "%{c:02X}");
-        }
-    }
-    out
+    percent_encode(b, NOT_URI).to_string()
 }
 
 /// Whether a reference starts with `scheme:` (RFC 3986 §3.1).

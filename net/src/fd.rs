@@ -79,7 +79,7 @@ impl<S: AsFd> Fd<S> {
     where
         S: Stream,
     {
-        let drained = self.drained.begin() && self.hint_holds();
+        let drained = self.begin_read();
         let r = self.io_loop(Interest::Read, op, drained);
         self.drained.end(matches!(r, Ok(n) if n > 0 && n < len));
         r
@@ -93,7 +93,7 @@ impl<S: AsFd> Fd<S> {
         S: Stream,
     {
         self.pd.check_open()?;
-        let drained = self.drained.begin() && self.hint_holds();
+        let drained = self.begin_read();
         let r = match drained {
             true => self.pd.wait(Interest::Read, self.timeout(Interest::Read).map(|d| Instant::now() + d)),
             false => Ok(()),
@@ -102,13 +102,15 @@ impl<S: AsFd> Fd<S> {
         r
     }
 
-    /// Whether a short read still proves the queue empty (`Stream`).
+    /// A hinted read starts (`Drained::begin`): whether it may wait first,
+    /// which also needs a short read to still prove the queue empty
+    /// (`Stream`).
     #[inline]
-    fn hint_holds(&self) -> bool
+    fn begin_read(&self) -> bool
     where
         S: Stream,
     {
-        S::SHORT_READ_DRAINS && !self.pd.urgent()
+        self.drained.begin() && S::SHORT_READ_DRAINS && !self.pd.urgent()
     }
 
     /// A `MSG_PEEK` receive through the retry loop. It counts as a read

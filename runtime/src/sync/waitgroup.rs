@@ -70,11 +70,12 @@ impl WaitGroup {
     /// When the `add`s pending would pass `u32::MAX` (Go's counter is
     /// 32 bits too).
     pub fn add(&self, n: usize) {
-        let n = u32::try_from(n).ok().map(|n| u64::from(n) * ADD);
+        let overflow = || panic!("gort::sync::WaitGroup: counter overflow");
+        let n = u32::try_from(n).map_or_else(|_| overflow(), |n| u64::from(n) * ADD);
         // Relaxed: the count is ordered by the AcqRel decrements.
-        let before = n.map(|n| (n, self.inner.count.fetch_add(n, Ordering::Relaxed)));
-        let fits = before.is_some_and(|(n, b)| b.checked_add(n).is_some());
-        assert!(fits, "gort::sync::WaitGroup: counter overflow");
+        if self.inner.count.fetch_add(n, Ordering::Relaxed).checked_add(n).is_none() {
+            overflow();
+        }
     }
 
     /// Takes one from the count (Go's `Done`).
