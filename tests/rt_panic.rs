@@ -70,6 +70,22 @@ fn overflow_of_default_stack_names_its_size() {
 }
 
 #[test]
+fn overflow_on_a_lent_stack_is_the_goroutines() {
+    if common::is_child() {
+        // SAFETY: no thread-local borrow is held across a blocking call.
+        let h =
+            unsafe { gort::Builder::new().name("lent").spawn(|| gort::warm_stack(|| recurse(0))) }.unwrap();
+        let _ = h.join();
+        unreachable!("the overflow must abort the process");
+    }
+    let out = common::run_child("overflow_on_a_lent_stack_is_the_goroutines", &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "stderr: {err}");
+    assert!(err.contains("(\"lent\") overflowed its 256 KiB stack"), "stderr: {err}");
+}
+
+#[test]
 fn segfault_outside_a_stack_guard_is_not_called_an_overflow() {
     if common::is_child() {
         gort::go!(|| ()).join().unwrap();

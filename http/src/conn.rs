@@ -159,7 +159,11 @@ impl Loop<'_> {
                 }
             };
             self.config.state(self.remote, ConnState::Active);
-            if !self.serve(close) {
+            // The request's frames, the handler's among them, go on the
+            // stack the P lends (`gort::warm_stack`), which the last
+            // request on this P left in the cache; this goroutine's own
+            // holds only the shallow frames it waits in.
+            if !gort_runtime::warm_stack(|| self.serve(close)) {
                 break;
             }
             if self.wire.hijacked() {

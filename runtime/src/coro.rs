@@ -121,6 +121,16 @@ pub(crate) unsafe fn on_m_stack<R>(y: YielderPtr, f: impl FnOnce() -> R + Send) 
     unsafe { (*y).on_parent_stack(f) }
 }
 
+/// Runs `f` on `stack` (`sched/warm_stack.rs`): the running coroutine's
+/// frames go on there until `f` returns, and a `suspend` inside it saves
+/// and later resumes them there, whichever M resumes it. A panic in `f`
+/// continues on the caller's stack. `stack` must stay unused by anyone
+/// else until this returns.
+#[inline]
+pub(crate) fn on_stack<R>(stack: &mut Stack, f: impl FnOnce() -> R) -> R {
+    corosensei::on_stack(stack, f)
+}
+
 /// Switches back to the M that resumed the running coroutine.
 ///
 /// # Safety

@@ -72,6 +72,7 @@ pub use sched::blocking::blocking;
 #[doc(hidden)]
 pub use sched::preempt::preempt_check;
 pub use sched::system_stack::system_stack;
+pub use sched::warm_stack::warm_stack;
 #[doc(hidden)]
 pub use spawn::__go;
 pub use spawn::{current, spawn, yield_now, Builder, Goroutine};

@@ -259,6 +259,17 @@ impl G {
         self.stack_floor
     }
 
+    /// Its own stack's reservation, guard page included.
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_top - self.stack_floor + crate::sys::page_size()
+    }
+
+    /// Whether `addr` lies on its own stack (not a lent one, `warm_stack`,
+    /// nor its M's).
+    pub(crate) fn owns_stack_address(&self, addr: usize) -> bool {
+        (self.stack_floor..self.stack_top).contains(&addr)
+    }
+
     #[inline]
     pub(crate) fn status(&self) -> Status {
         self.record.status()

@@ -84,6 +84,7 @@ pub(crate) mod steal;
 pub(crate) mod sysmon;
 pub(crate) mod system_stack;
 pub(crate) mod waitq;
+pub(crate) mod warm_stack;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

@@ -22,7 +22,11 @@ const MARGIN: usize = 512;
 ///
 /// For a goroutine about to wait a long time at a shallow point after
 /// running deep, as gort's HTTP server does for a connection that has been
-/// idle for a second. On a plain thread it does nothing and returns 0.
+/// idle for a second. On a plain thread, and inside [`warm_stack`] or
+/// [`system_stack`], it does nothing and returns 0.
+///
+/// [`warm_stack`]: crate::warm_stack
+/// [`system_stack`]: crate::system_stack
 ///
 /// ```
 /// let released = gort::go!(|| gort::shrink_stack()).join().unwrap();
@@ -34,6 +38,9 @@ pub fn shrink_stack() -> usize {
     let Some(g) = current_g() else { return 0 };
     let marker = 0u8;
     let depth = std::hint::black_box(&marker) as *const u8 as usize;
+    if !g.owns_stack_address(depth) {
+        return 0; // on a lent stack (`warm_stack`) or the M's: its own is in use above
+    }
     let top = (depth - MARGIN) & !(sys::page_size() - 1);
     let floor = g.stack_floor();
     if top <= floor {
