@@ -18,7 +18,9 @@
 //! - The lent stack is a pooled stack of the goroutine's own size, taken
 //!   from the top of the P's stack cache (the one given back last: the
 //!   warmest) and given back there, to whichever P the goroutine is on when
-//!   `f` returns. Back to back, calls on one P run on one stack.
+//!   `f` returns. Back to back, calls on one P run on one stack. A
+//!   goroutine spawned with another size than the default borrows from the
+//!   global pool instead, a lock each way, as its own stack came.
 //! - `f` may do anything goroutine code may: park, yield, block. A
 //!   goroutine that parks inside keeps the lent stack until `f` returns
 //!   (its frames are there); meanwhile its P lends the next stack of its
@@ -161,6 +163,22 @@ mod tests {
         for (i, h) in hs.into_iter().enumerate() {
             assert_eq!(h.join().unwrap(), i as u64 * (19 * 20 / 2));
         }
+    }
+
+    #[test]
+    fn a_goroutine_of_another_stack_size_borrows_too() {
+        let body = || {
+            warm_stack(|| {
+                let lent = sp();
+                crate::time::sleep(Duration::from_millis(1));
+                let g = current_g().expect("on a G");
+                // Its own size, and a lent stack that is not its own.
+                (g.stack_size(), g.owns_stack_address(lent))
+            })
+        };
+        // SAFETY: no thread-local borrow is held across a blocking call.
+        let h = unsafe { crate::Builder::new().stack_size(64 << 10).spawn(body) }.unwrap();
+        assert_eq!(h.join().unwrap(), (64 << 10, false));
     }
 
     #[test]
