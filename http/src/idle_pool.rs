@@ -15,7 +15,9 @@
 //!   that must close are moved out first and closed after the unlock.
 //! - A [`Want`]'s slot: the pool delivers into it under the pool lock; the
 //!   waiting request takes from it or gives up under the slot's own lock.
-//!   Lock order: pool, then slot; never the other way.
+//!   Lock order: pool, then slot; never the other way. The request is
+//!   woken after both are released (`Want::wake`): no gort call that may
+//!   switch the goroutine out is made under either.
 //! - A checked-out connection ([`PersistConn`]) is owned by exactly one
 //!   request, then by its response body; the pool does not see it until it
 //!   comes back through [`Pool::put`] or its drop calls [`Pool::closed`].
@@ -42,7 +44,7 @@
 //! # Why no connection is handed out twice
 //! A connection is a value, moved, never shared: `put` moves it into an
 //! idle list or into one waiter's slot, `checkout` moves it out of the
-//! list, and a slot that took one refuses any other (`Want::deliver`).
+//! list, and a slot that took one refuses any other (`Want::fill`).
 //! Both moves happen under the pool lock, and a waiter that gives up takes
 //! what was delivered back out under the slot lock and returns it through
 //! `put`. No path copies the socket handle into two places that could both
@@ -198,10 +200,13 @@ impl Pool {
                 return;
             };
             while let Some(w) = host.waiters.pop_front() {
-                match w.deliver(Ok(pc)) {
-                    None => return,
+                match w.fill(Ok(pc)) {
+                    None => {
+                        drop(inner);
+                        return w.wake();
+                    }
                     Some(Ok(back)) => pc = back,
-                    Some(Err(_)) => unreachable!("Want::deliver gives back what it was given"),
+                    Some(Err(_)) => unreachable!("Want::fill gives back what it was given"),
                 }
             }
             if host.idle.len() >= self.limits.max_idle_per_host || self.limits.max_idle == 0 {
@@ -349,15 +354,34 @@ impl Want {
         Arc::new(Want { slot: Mutex::new(Slot::Waiting), abandoned: AtomicBool::new(false), ready_tx, ready })
     }
 
-    /// Fills the slot, or gives `r` back when it is filled or closed.
+    /// Fills the slot and wakes the request, or gives `r` back when the slot
+    /// is filled or closed. The caller holds no lock (see [`Want::wake`]).
     pub(crate) fn deliver(&self, r: io::Result<PersistConn>) -> Option<io::Result<PersistConn>> {
+        let back = self.fill(r);
+        if back.is_none() {
+            self.wake();
+        }
+        back
+    }
+
+    /// [`Want::deliver`]'s first half, for the pool under its lock, which
+    /// wakes the request once it has let go.
+    fn fill(&self, r: io::Result<PersistConn>) -> Option<io::Result<PersistConn>> {
         let mut slot = self.slot.lock();
         if !matches!(*slot, Slot::Waiting) {
             return Some(r);
         }
         *slot = Slot::Filled(r);
-        let _ = self.ready_tx.try_send(());
         None
+    }
+
+    /// Tells the waiting request its slot was filled. Never under a lock
+    /// that blocks the thread: a channel operation is where a goroutine
+    /// past its time slice yields, and one switched out holding the pool's
+    /// lock would block every M that reaches for it, until none is left to
+    /// run the holder.
+    fn wake(&self) {
+        let _ = self.ready_tx.try_send(());
     }
 
     fn is_waiting(&self) -> bool {
