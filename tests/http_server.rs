@@ -442,3 +442,52 @@ fn hijack_with_nothing_buffered_hands_over_no_bytes() {
         b"HTTP/1.1 101 Switching Protocols\r\nX-Buffered: 0\r\n\r\n",
     );
 }
+
+/// A handler may hand its body to another goroutine and return before that
+/// goroutine's read is done. The connection then waits for the read to end
+/// before it takes its buffer back (as Go's waits on `body.mu`), parking
+/// its goroutine, not its thread: with more such connections than Ms, a
+/// thread lock there left every M blocked and no goroutine could run.
+#[test]
+fn a_body_read_elsewhere_after_the_handler_returned_holds_no_thread() {
+    const CONNS: usize = 8;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let tx = Mutex::new(tx);
+    let srv = test::Server::new(move |w: &mut ResponseWriter, r: &mut Request| {
+        let mut body = r.take_body();
+        let tx = tx.lock().unwrap().clone();
+        let (started_tx, started) = gort::chan::bounded(1);
+        gort::go!(move || {
+            started_tx.send(()).unwrap();
+            let mut text = String::new();
+            let _ = body.read_to_string(&mut text);
+            let _ = tx.send(text);
+        });
+        // Returns once the other goroutine waits inside its read.
+        started.recv().unwrap();
+        gort::time::sleep(Duration::from_millis(50));
+        w.write_all(b"handed over")
+    });
+    let mut conns: Vec<_> = (0..CONNS).map(|_| connect(&srv)).collect();
+    for c in &mut conns {
+        c.get_mut().write_all(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n").unwrap();
+    }
+    // Every connection's handler has returned, its body unread.
+    std::thread::sleep(Duration::from_millis(300));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    gort::go!(move || done_tx.send(6 * 7).unwrap());
+    if done_rx.recv_timeout(Duration::from_secs(5)) != Ok(42) {
+        // Wedged: dropping the server would wait for goroutines forever.
+        std::mem::forget((srv, conns));
+        panic!("a new goroutine did not run while the bodies were pending");
+    }
+    for c in &mut conns {
+        c.get_mut().write_all(b"hello").unwrap();
+    }
+    for c in &mut conns {
+        assert_eq!(read_response(c), ("HTTP/1.1 200 OK".to_owned(), "handed over".to_owned()));
+    }
+    for _ in 0..CONNS {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).as_deref(), Ok("hello"));
+    }
+}

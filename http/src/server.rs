@@ -207,9 +207,22 @@ impl Tracker {
     /// many are left in all.
     fn close_idle(&self) -> usize {
         let now = Instant::now();
-        let conns = self.conns.lock();
-        conns.values().filter(|w| w.idle() || w.new_and_old(now)).for_each(|w| w.conn.close());
-        conns.len()
+        self.close_where(|w| w.idle() || w.new_and_old(now))
+    }
+
+    /// Closes the connections `pick` chooses; returns how many there are
+    /// in all. They are closed after the lock is let go: closing a TLS
+    /// connection writes its `close_notify`, a socket call at which a
+    /// goroutine past its time slice yields, and one switched out holding
+    /// this (thread) lock would block every connection's goroutine that
+    /// ends or starts meanwhile, and their Ms with them.
+    fn close_where(&self, pick: impl Fn(&Wire) -> bool) -> usize {
+        let (picked, all): (Vec<Arc<Wire>>, usize) = {
+            let conns = self.conns.lock();
+            (conns.values().filter(|w| pick(w)).cloned().collect(), conns.len())
+        };
+        picked.iter().for_each(|w| w.conn.close());
+        all
     }
 }
 
@@ -418,7 +431,7 @@ impl Server {
     /// Go's `Close`: stops accepting and closes every connection now.
     pub fn close(&self) {
         self.stop_listening();
-        self.tracker.conns.lock().values().for_each(|w| w.conn.close());
+        self.tracker.close_where(|_| true);
     }
 
     fn stop_listening(&self) {

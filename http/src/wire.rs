@@ -9,6 +9,10 @@
 //!   The body locks it while one `read` runs, `hijack` while it takes the
 //!   data out. In practice one goroutine does both, so the lock is never
 //!   contended; it exists so a body moved to another goroutine stays safe.
+//!   It is gort's `Mutex` (Go's `body.mu`), which parks the goroutine, not
+//!   the thread: a read holds it across socket waits, and the loop taking
+//!   the buffer back behind a body still read elsewhere waits for that
+//!   read to end without holding its M.
 //!   A request with neither is served without it: its body reads nothing,
 //!   and `hijack` finds nothing buffered, which is the truth.
 //! - the flags: set by one side, read by another; each says which.
@@ -20,7 +24,7 @@ use std::time::{Duration, Instant};
 use gort_runtime::context::Context;
 use http::StatusCode;
 
-use parking_lot::Mutex;
+use gort_runtime::sync::Mutex;
 
 use crate::buf::ReadBuf;
 use crate::stream::Conn;
