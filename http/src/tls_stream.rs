@@ -16,12 +16,7 @@
 //!   read (alerts, key updates) goes out the same way.
 //!
 //! The lock order is `writing` before `session`; `reading` is never held
-//! together with `writing` for more than a flush. `reading` and `writing`
-//! are held across socket waits, so they are gort's `Mutex`: a goroutine
-//! waiting for one parks, leaving its thread to others (with a thread
-//! lock, a reader waiting behind a writer stalled on a slow peer held its
-//! M for as long). `session` is a thread lock, never held across a call
-//! into gort.
+//! together with `writing` for more than a flush.
 //!
 //! # Idle
 //! An idle stream holds no buffer of its own: a fill borrows one from
@@ -43,7 +38,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use gort_net::TcpStream;
-use gort_runtime::sync::{BufPool, Mutex as GoMutex};
+use gort_runtime::sync::BufPool;
 use parking_lot::Mutex;
 use rustls::{CipherSuite, CommonState, ConnectionCommon, ProtocolVersion, SideData};
 
@@ -58,8 +53,8 @@ const FILL: usize = 4096;
 pub(crate) struct TlsStream<S> {
     tcp: TcpStream,
     session: Mutex<S>,
-    reading: GoMutex<()>,
-    writing: GoMutex<()>,
+    reading: Mutex<()>,
+    writing: Mutex<()>,
     /// Set once the handshake is done.
     info: OnceLock<TlsInfo>,
 }
@@ -91,8 +86,8 @@ where
         TlsStream {
             tcp,
             session: Mutex::new(session),
-            reading: GoMutex::new(()),
-            writing: GoMutex::new(()),
+            reading: Mutex::new(()),
+            writing: Mutex::new(()),
             info: OnceLock::new(),
         }
     }
