@@ -53,21 +53,13 @@ pub fn system_stack<R>(f: impl FnOnce() -> R + Send) -> R {
 mod tests {
     use super::system_stack;
     use crate::sched::g::current_g;
-    use crate::sched::runq::Hint;
-
-    /// The address of a local, to tell which stack code runs on.
-    #[inline(never)]
-    fn sp() -> usize {
-        let x = 0u8;
-        std::hint::black_box(&x) as *const u8 as usize
-    }
+    use crate::stack::depth as sp;
 
     #[test]
     fn runs_off_the_goroutines_stack_and_comes_back() {
         let h = crate::go!(|| {
             let g = current_g().expect("on a G");
-            // The G's stack runs from its floor to its top (its run-queue hint).
-            let on_g = |a: usize| (g.stack_floor()..g.hint()).contains(&a);
+            let on_g = |a: usize| g.owns_stack_address(a);
             let own = sp();
             let (there, nested) = system_stack(|| (sp(), system_stack(sp)));
             (on_g(own), on_g(there), on_g(nested), on_g(sp()))

@@ -57,10 +57,8 @@ use crate::stack::{self, Stack};
 /// ```
 #[inline]
 pub fn warm_stack<R>(f: impl FnOnce() -> R) -> R {
-    let here = 0u8;
-    let sp = std::hint::black_box(&here) as *const u8 as usize;
     let Some(g) = current_g() else { return f() };
-    if g.on_system_stack() || !g.owns_stack_address(sp) {
+    if g.on_system_stack() || !g.owns_stack_address(stack::depth()) {
         return f();
     }
     let Some(p) = current_p() else { return f() };
@@ -94,13 +92,7 @@ mod tests {
 
     use super::warm_stack;
     use crate::sched::g::current_g;
-
-    /// The address of a local, to tell which stack code runs on.
-    #[inline(never)]
-    fn sp() -> usize {
-        let x = 0u8;
-        std::hint::black_box(&x) as *const u8 as usize
-    }
+    use crate::stack::depth as sp;
 
     fn on_own_stack() -> bool {
         current_g().expect("on a G").owns_stack_address(sp())

@@ -36,8 +36,7 @@ const MARGIN: usize = 512;
 #[inline(never)]
 pub fn shrink_stack() -> usize {
     let Some(g) = current_g() else { return 0 };
-    let marker = 0u8;
-    let depth = std::hint::black_box(&marker) as *const u8 as usize;
+    let depth = crate::stack::depth();
     if !g.owns_stack_address(depth) {
         return 0; // on a lent stack (`warm_stack`) or the M's: its own is in use above
     }
