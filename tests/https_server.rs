@@ -42,9 +42,28 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
             CANCELLED.store(r.context().err().is_some(), std::sync::atomic::Ordering::SeqCst);
             Ok(())
         }
+        "/duplex" => {
+            // Another goroutine reads the body while this one writes more
+            // than the socket takes before the client reads.
+            let mut body = r.take_body();
+            let (tx, rx) = gort::chan::bounded(1);
+            gort::go!(move || {
+                let mut text = String::new();
+                let _ = body.read_to_string(&mut text);
+                let _ = tx.send(text);
+            });
+            for _ in 0..DUPLEX_FILL / 4096 {
+                w.write_all(&[b'x'; 4096])?;
+            }
+            w.write_all(rx.recv().unwrap_or_default().as_bytes())
+        }
         _ => w.write_all(b"Hello, TLS!"),
     }
 }
+
+/// What `/duplex` writes before the body it read: more than loopback
+/// buffers while the client does not read.
+const DUPLEX_FILL: usize = 16 << 20;
 
 /// Whether `/until-cancelled` saw its context end.
 static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -371,6 +390,51 @@ fn stress_many_keep_alive_tls_connections_at_once() {
         .collect();
     for c in clients {
         c.join().unwrap();
+    }
+}
+
+/// A body read on one goroutine while the handler's write waits on a
+/// client that does not read: the read takes in its record, then waits
+/// for the writer to send what rustls owes the peer. It waits parked, not
+/// holding its thread: with more such connections than Ms, a thread lock
+/// there left every M blocked and no goroutine could run.
+#[test]
+fn a_tls_read_waiting_behind_a_stalled_write_holds_no_thread() {
+    const CONNS: usize = 8;
+    let pem = cert();
+    let srv = Tls::start(&pem, Duration::from_secs(10));
+    let mut conns: Vec<_> = (0..CONNS).map(|_| connect(srv.addr, &pem.0)).collect();
+    for c in &mut conns {
+        c.get_mut()
+            .write_all(b"POST /duplex HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\n")
+            .unwrap();
+        c.get_mut().flush().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300)); // every handler's write waits
+    for c in &mut conns {
+        c.get_mut().write_all(b"hello").unwrap();
+        c.get_mut().flush().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300)); // every body read waits to flush
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    gort::go!(move || done_tx.send(6 * 7).unwrap());
+    if done_rx.recv_timeout(Duration::from_secs(5)) != Ok(42) {
+        // Wedged: dropping the server would wait for goroutines forever.
+        std::mem::forget((srv, conns));
+        panic!("a new goroutine did not run while the reads waited on the writes");
+    }
+    for c in &mut conns {
+        let mut status = String::new();
+        c.read_line(&mut status).unwrap();
+        assert_eq!(status, "HTTP/1.1 200 OK\r\n");
+        let mut line = String::new();
+        while line != "\r\n" {
+            line.clear();
+            c.read_line(&mut line).unwrap();
+        }
+        let body = read_chunked(c);
+        assert_eq!(body.len(), DUPLEX_FILL + 5);
+        assert!(body.ends_with(b"xhello"));
     }
 }
 

@@ -234,3 +234,70 @@ fn rwlock_between_thread_and_goroutines() {
     t.join().unwrap();
     assert_eq!(l.read().len(), 2);
 }
+
+/// A `try_lock` that fails leaves the holder's lock alone (it once built a
+/// guard eagerly and dropped it, which unlocked the holder's lock), and so
+/// does printing a locked mutex, which tries it.
+#[test]
+fn a_failed_try_lock_leaves_the_lock_held() {
+    let m = Mutex::new(1);
+    let held = m.lock();
+    assert!(m.try_lock().is_none());
+    assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
+    assert!(m.try_lock().is_none(), "the failed tries unlocked the holder's lock");
+    drop(held);
+    assert_eq!(*m.try_lock().expect("free once dropped"), 1);
+}
+
+/// `try_lock` and `lock` mixed, on goroutines over every P and on a plain
+/// thread, holders yielding or sleeping past the 1 ms that switches the
+/// lock to hand-off: never two owners at once, and every section counted.
+#[test]
+fn try_lock_and_lock_mixed_never_admit_two_owners() {
+    let m = Arc::new(Mutex::new(0u64));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let entered = Arc::new(AtomicI64::new(0));
+    let enter = |inside: &AtomicUsize, entered: &AtomicI64, v: &mut u64| {
+        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two owners at once");
+        *v += 1;
+        entered.fetch_add(1, Ordering::Relaxed);
+    };
+    let hs: Vec<_> = (0..16)
+        .map(|i| {
+            let (m, inside, stop, entered) = (m.clone(), inside.clone(), stop.clone(), entered.clone());
+            gort::go!(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let g = if i % 2 == 0 { Some(m.lock()) } else { m.try_lock() };
+                    if let Some(mut g) = g {
+                        enter(&inside, &entered, &mut g);
+                        if i % 4 == 0 {
+                            gort::time::sleep(Duration::from_micros(1500));
+                        } else {
+                            gort::yield_now();
+                        }
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    gort::yield_now();
+                }
+            })
+        })
+        .collect();
+    let thread = {
+        let (m, inside, stop, entered) = (m.clone(), inside.clone(), stop.clone(), entered.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(mut g) = m.try_lock() {
+                    enter(&inside, &entered, &mut g);
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                }
+                std::thread::yield_now();
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::Relaxed);
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    thread.join().unwrap();
+    assert_eq!(*m.lock(), entered.load(Ordering::Relaxed) as u64);
+}

@@ -123,3 +123,16 @@ fn semaphore_bounds_concurrency() {
     sem.add_permits(1);
     assert_eq!(sem.available_permits(), 3);
 }
+
+/// A `try_acquire` that finds no permit makes none (it once built a
+/// permit eagerly and dropped it, which returned a permit never taken).
+#[test]
+fn a_failed_try_acquire_adds_no_permit() {
+    let sem = Semaphore::new(1);
+    let held = sem.acquire();
+    assert!(sem.try_acquire().is_none());
+    assert!(sem.try_acquire().is_none(), "the failed try returned a permit never taken");
+    assert_eq!(sem.available_permits(), 0);
+    drop(held);
+    assert_eq!(sem.available_permits(), 1);
+}

@@ -16,7 +16,12 @@
 //!   read (alerts, key updates) goes out the same way.
 //!
 //! The lock order is `writing` before `session`; `reading` is never held
-//! together with `writing` for more than a flush.
+//! together with `writing` for more than a flush. `reading` and `writing`
+//! are held across socket waits, so they are gort's `Mutex`: a goroutine
+//! waiting for one parks, leaving its thread to others (with a thread
+//! lock, a reader waiting behind a writer stalled on a slow peer held its
+//! M for as long). `session` is a thread lock, never held across a call
+//! into gort.
 //!
 //! # Idle
 //! An idle stream holds no buffer of its own: a fill borrows one from
@@ -38,7 +43,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use gort_net::TcpStream;
-use gort_runtime::sync::BufPool;
+use gort_runtime::sync::{BufPool, Mutex as GoMutex};
 use parking_lot::Mutex;
 use rustls::{CipherSuite, CommonState, ConnectionCommon, ProtocolVersion, SideData};
 
@@ -53,8 +58,8 @@ const FILL: usize = 4096;
 pub(crate) struct TlsStream<S> {
     tcp: TcpStream,
     session: Mutex<S>,
-    reading: Mutex<()>,
-    writing: Mutex<()>,
+    reading: GoMutex<()>,
+    writing: GoMutex<()>,
     /// Set once the handshake is done.
     info: OnceLock<TlsInfo>,
 }
@@ -86,8 +91,8 @@ where
         TlsStream {
             tcp,
             session: Mutex::new(session),
-            reading: Mutex::new(()),
-            writing: Mutex::new(()),
+            reading: GoMutex::new(()),
+            writing: GoMutex::new(()),
             info: OnceLock::new(),
         }
     }

@@ -259,7 +259,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks if free now.
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.raw.try_lock().then_some(MutexGuard { mutex: self, _not_send: PhantomData })
+        self.raw.try_lock().then(|| MutexGuard { mutex: self, _not_send: PhantomData })
     }
 
     /// The value, through exclusive access (no locking needed).
