@@ -4,9 +4,10 @@
 //! from that ecosystem carries over. On the server the target and header
 //! values share the connection's read buffer instead of copying it.
 
+use std::cell::OnceCell;
 use std::net::SocketAddr;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use gort_runtime::context::{Cancel, Context};
@@ -43,8 +44,10 @@ pub struct Request {
     path_text: String,
     /// The mux pattern that matched, in `path_text`.
     pattern: Option<Range<usize>>,
-    /// The request's context, made on first use (`context`).
-    ctx: OnceLock<ReqCtx>,
+    /// The request's context, made on first use (`context`). A cell, not
+    /// a lock: a `Request` is not `Sync` (its body is not), so no second
+    /// party can wait on the first's initialiser, which spawns and may yield.
+    ctx: OnceCell<ReqCtx>,
     /// The connection a server request came on, for its context.
     wire: Option<Arc<Wire>>,
     /// The read deadline the connection should have while this request is
@@ -72,7 +75,7 @@ impl Request {
             path_values: Vec::new(),
             path_text: String::new(),
             pattern: None,
-            ctx: OnceLock::new(),
+            ctx: OnceCell::new(),
             wire: None,
             deferred_read_deadline: None,
         }
@@ -111,7 +114,7 @@ impl Request {
         self.path_values.clear();
         self.path_text.clear();
         self.pattern = None;
-        self.ctx = OnceLock::new();
+        self.ctx = OnceCell::new();
         self.deferred_read_deadline = None;
         if !self.wire.as_ref().is_some_and(|w| Arc::ptr_eq(w, wire)) {
             self.wire = Some(Arc::clone(wire));
@@ -146,7 +149,7 @@ impl Request {
     /// Sets the request's context (Go's `WithContext`); a client request
     /// is cancelled through it.
     pub fn set_context(&mut self, ctx: Context) {
-        self.ctx = OnceLock::from(ReqCtx { ctx, cancel: None, watcher: None });
+        self.ctx = OnceCell::from(ReqCtx { ctx, cancel: None, watcher: None });
     }
 
     /// The server did not set the connection's read deadline for this

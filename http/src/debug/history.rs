@@ -16,9 +16,9 @@
 //! stop-the-world), one timer, and about 300 × 200 bytes of samples.
 
 use std::collections::VecDeque;
-use std::sync::Once;
 use std::time::{Duration, Instant, SystemTime};
 
+use gort_runtime::sync::Once;
 use gort_runtime::Stats;
 use parking_lot::Mutex;
 
@@ -54,7 +54,8 @@ impl Sample {
 /// The ring: oldest first, at most [`SAMPLES`] long.
 static RING: Mutex<VecDeque<Sample>> = Mutex::new(VecDeque::new());
 
-/// Starts the sampler, once per process.
+/// Starts the sampler, once per process. gort's `Once`: a spawn may
+/// yield, and a latecomer must park meanwhile, not block its thread.
 pub(super) fn start() {
     static STARTED: Once = Once::new();
     STARTED.call_once(|| {
