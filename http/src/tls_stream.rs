@@ -308,7 +308,7 @@ where
     /// truncation, when the handshake is done, no write is under way and
     /// the socket takes it at once (a deadline already passed makes the
     /// write a single try: `close` never waits, the server calls it on
-    /// every connection under one lock); then closes the socket.
+    /// every connection in turn); then closes the socket.
     fn close(&self) {
         if let Some(_w) = self.writing.try_lock().filter(|_| self.info.get().is_some()) {
             self.session.lock().send_close_notify();
