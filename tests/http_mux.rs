@@ -328,3 +328,31 @@ fn a_connections_next_request_carries_nothing_from_the_last() {
         "the second request saw the first one's state: {out}"
     );
 }
+
+/// `strip_prefix` as a subtree handler (Go's `StripPrefix` under a
+/// `/static/` pattern): the inner handler sees the rest of the path, still
+/// percent-encoded, with the query; a path without the prefix is a 404;
+/// the rest always starts with `/`, since a `Uri` path cannot be relative
+/// (Go gives `foo` for `/staticfoo`); and the target is the original again
+/// once the inner handler returns.
+#[test]
+fn strip_prefix_hands_on_the_rest_of_the_path() {
+    let inner =
+        |w: &mut ResponseWriter, r: &mut Request| write!(w, "{} {}", r.url_path(), r.query().unwrap_or("-"));
+    let stripped = gort::http::strip_prefix("/static", inner);
+    let outer = move |w: &mut ResponseWriter, r: &mut Request| {
+        use gort::http::Handler;
+        stripped.serve_http(w, r)?;
+        write!(w, " then {}", r.uri())
+    };
+    let mut mux = ServeMux::new();
+    mux.handle_func("/", outer);
+    assert_eq!(
+        ok_body(&get(&mux, "/static/css/a%20b.css?v=2")),
+        "/css/a%20b.css v=2 then /static/css/a%20b.css?v=2"
+    );
+    assert_eq!(ok_body(&get(&mux, "/static")), "/ - then /static");
+    assert_eq!(ok_body(&get(&mux, "/staticfoo")), "/foo - then /staticfoo");
+    let miss = get(&mux, "/other");
+    assert!(miss.starts_with("HTTP/1.1 404 Not Found\r\n"), "{miss}");
+}

@@ -51,13 +51,20 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
 /// Go's `StripPrefix`: serves requests whose path starts with `prefix`
 /// through `h` with the prefix removed, and answers 404 otherwise.
 ///
+/// `prefix` is matched against the path as sent, still percent-encoded
+/// ([`Request::url_path`]). The rest keeps the query, and always starts
+/// with `/`, since a [`Uri`](http::Uri) path cannot be relative: where Go
+/// hands `foo` on for `/staticfoo`, this hands on `/foo`. The request's
+/// target is the original again once `h` returns.
+///
 /// ```
 /// use std::io::Write;
 /// let files = |w: &mut gort::http::ResponseWriter, r: &mut gort::http::Request| {
 ///     write!(w, "file {}", r.url_path())
 /// };
 /// let h = gort::http::strip_prefix("/static", files);
-/// # let _ = h;
+/// let out = gort::http::test::serve_raw(&h, b"GET /static/app.css HTTP/1.1\r\nHost: x\r\n\r\n");
+/// assert!(String::from_utf8(out).unwrap().ends_with("\r\n\r\nfile /app.css"));
 /// ```
 pub fn strip_prefix(prefix: &str, h: impl Handler) -> impl Handler {
     let prefix = prefix.to_owned();
