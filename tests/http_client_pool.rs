@@ -1,6 +1,6 @@
 //! The Transport's pool: reuse, the per-host limit and its queue, idle
-//! expiry, connections the server closed while idle, and what may go
-//! back to the pool.
+//! expiry, connections the server closed while idle, what may go back
+//! to the pool, the idle limits, and the response head's size limit.
 
 #[path = "common/http_servers.rs"]
 mod servers;
@@ -192,4 +192,77 @@ fn disable_keep_alives_dials_every_time_and_says_close() {
     }
     assert_eq!((srv.conns(), seen.load(Ordering::SeqCst)), (3, 3));
     assert_eq!(client.transport().idle_connections(), 0);
+}
+
+/// A handler that answers once `n` requests are in at once (or after 10 s),
+/// so a client making `n` concurrent requests opens `n` connections.
+fn all_at_once(n: usize) -> impl gort::http::Handler {
+    let arrived = Arc::new(AtomicUsize::new(0));
+    move |w: &mut ResponseWriter, _: &mut Request| {
+        arrived.fetch_add(1, Ordering::SeqCst);
+        let start = std::time::Instant::now();
+        while !arrived.load(Ordering::SeqCst).is_multiple_of(n) && start.elapsed() < Duration::from_secs(10) {
+            gort::time::sleep(Duration::from_millis(1));
+        }
+        w.write_all(b"ok")
+    }
+}
+
+/// `n` concurrent GETs of `url` on `client`, each read to its end.
+fn concurrent_gets(client: &Client, url: &str, n: usize) {
+    let hs: Vec<_> = (0..n)
+        .map(|_| {
+            let (c, u) = (client.clone(), url.to_owned());
+            gort::go!(move || read_all(c.get(&u)?.body()))
+        })
+        .collect();
+    for h in hs {
+        assert_eq!(h.join().unwrap().unwrap(), "ok");
+    }
+}
+
+/// Five connections at once to one host, then all idle: the pool keeps
+/// `max_idle_conns_per_host` of them, and the next five requests at once
+/// reuse those and dial the rest.
+#[test]
+fn max_idle_conns_per_host_bounds_what_one_host_keeps() {
+    let srv = Counted::new(all_at_once(5));
+    let client = Client::builder().max_idle_conns_per_host(2).build().unwrap();
+    concurrent_gets(&client, &srv.url("/"), 5);
+    assert_eq!(srv.conns(), 5);
+    assert_eq!(client.transport().idle_connections(), 2);
+    concurrent_gets(&client, &srv.url("/"), 5);
+    assert_eq!(srv.conns(), 8, "two of the five were reused");
+    assert_eq!(client.transport().idle_connections(), 2);
+}
+
+/// Three connections at once to each of two hosts (`127.0.0.1` and
+/// `localhost` are two hosts to the pool): `max_idle_conns` bounds the
+/// idle connections of all hosts together.
+#[test]
+fn max_idle_conns_bounds_all_hosts_together() {
+    let srv = Counted::new(all_at_once(3));
+    let client = Client::builder().max_idle_conns(4).build().unwrap();
+    concurrent_gets(&client, &srv.url("/"), 3);
+    let by_name = format!("http://localhost:{}/", srv.srv.addr().port());
+    concurrent_gets(&client, &by_name, 3);
+    assert_eq!(srv.conns(), 6);
+    assert_eq!(client.transport().idle_connections(), 4);
+}
+
+/// A response head over `max_response_header_bytes` is an error; the
+/// default (10 MiB) takes it.
+#[test]
+fn max_response_header_bytes_rejects_a_larger_head() {
+    let srv = Counted::new(|w: &mut ResponseWriter, _: &mut Request| {
+        w.headers_mut().insert("x-pad", "p".repeat(8 << 10).parse().unwrap());
+        w.write_all(b"ok")
+    });
+    let small = Client::builder().max_response_header_bytes(4096).build().unwrap();
+    let err = small.get(&srv.url("/")).map(|_| ()).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert_eq!(err.to_string(), "server response headers exceeded 4096 bytes");
+    let mut r = Client::new().get(&srv.url("/")).unwrap();
+    assert_eq!(r.header("x-pad").map(str::len), Some(8 << 10));
+    assert_eq!(read_all(r.body()).unwrap(), "ok");
 }
