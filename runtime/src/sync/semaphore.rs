@@ -14,6 +14,7 @@ use crate::sync::sema::Sema;
 /// let a = s.acquire();
 /// let _b = s.acquire();
 /// assert!(s.try_acquire().is_none());
+/// assert_eq!(s.available_permits(), 0);
 /// drop(a);
 /// assert!(s.try_acquire().is_some());
 /// ```
