@@ -235,6 +235,25 @@ fn rwlock_between_thread_and_goroutines() {
     assert_eq!(l.read().len(), 2);
 }
 
+/// Failed `try_read`s and `try_write`s leave an `RwLock` as it was, held
+/// by its writer or its readers, as failed `try_lock`s must a `Mutex`.
+#[test]
+fn failed_rwlock_tries_leave_the_lock_as_it_was() {
+    let l = RwLock::new(());
+    let w = l.write();
+    for _ in 0..2 {
+        assert!(l.try_read().is_none());
+        assert!(l.try_write().is_none());
+    }
+    drop(w);
+    let r = l.read();
+    assert!(l.try_write().is_none());
+    assert!(l.try_write().is_none());
+    let r2 = l.try_read().expect("readers share");
+    drop((r, r2));
+    assert!(l.try_write().is_some(), "free once every reader is gone");
+}
+
 /// A `try_lock` that fails leaves the holder's lock alone (it once built a
 /// guard eagerly and dropped it, which unlocked the holder's lock), and so
 /// does printing a locked mutex, which tries it.
