@@ -474,13 +474,7 @@ fn a_body_read_elsewhere_after_the_handler_returned_holds_no_thread() {
     }
     // Every connection's handler has returned, its body unread.
     std::thread::sleep(Duration::from_millis(300));
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    gort::go!(move || done_tx.send(6 * 7).unwrap());
-    if done_rx.recv_timeout(Duration::from_secs(5)) != Ok(42) {
-        // Wedged: dropping the server would wait for goroutines forever.
-        std::mem::forget((srv, conns));
-        panic!("a new goroutine did not run while the bodies were pending");
-    }
+    let (_srv, mut conns) = common::assert_a_new_goroutine_runs((srv, conns), "the bodies were pending");
     for c in &mut conns {
         c.get_mut().write_all(b"hello").unwrap();
     }

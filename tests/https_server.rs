@@ -5,6 +5,8 @@
 //! a stalled handshake, unreadable PEM files) each ending in a clear
 //! error or a close, not a hang; and 32 keep-alive sessions at once.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -416,13 +418,8 @@ fn a_tls_read_waiting_behind_a_stalled_write_holds_no_thread() {
         c.get_mut().flush().unwrap();
     }
     std::thread::sleep(Duration::from_millis(300)); // every body read waits to flush
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    gort::go!(move || done_tx.send(6 * 7).unwrap());
-    if done_rx.recv_timeout(Duration::from_secs(5)) != Ok(42) {
-        // Wedged: dropping the server would wait for goroutines forever.
-        std::mem::forget((srv, conns));
-        panic!("a new goroutine did not run while the reads waited on the writes");
-    }
+    let (_srv, mut conns) =
+        common::assert_a_new_goroutine_runs((srv, conns), "the reads waited on the writes");
     for c in &mut conns {
         let mut status = String::new();
         c.read_line(&mut status).unwrap();

@@ -46,6 +46,21 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// Asserts that a goroutine spawned now runs within 5 s: no M is held
+/// by a wait that should have parked. When it does not, `wedged` (the
+/// server and connections of the test) is leaked rather than dropped,
+/// since dropping it would wait for the stuck goroutines forever, and the
+/// test panics with `while`.
+pub fn assert_a_new_goroutine_runs<T>(wedged: T, while_: &str) -> T {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    gort::go!(move || done_tx.send(6 * 7).unwrap());
+    if done_rx.recv_timeout(Duration::from_secs(5)) != Ok(42) {
+        std::mem::forget(wedged);
+        panic!("a new goroutine did not run while {while_}");
+    }
+    wedged
+}
+
 /// A connected TCP pair over loopback: (client, server side).
 pub fn tcp_pair() -> (gort::net::TcpStream, gort::net::TcpStream) {
     let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
