@@ -27,16 +27,7 @@ fn write_timeout_fails_a_write_to_a_client_that_does_not_read() {
     let tx = std::sync::Mutex::new(tx);
     let h = move |w: &mut ResponseWriter, _: &mut Request| {
         let chunk = [b'w'; 64 << 10];
-        let mut sent = 0usize;
-        let res = loop {
-            if let Err(e) = w.write_all(&chunk) {
-                break Err(e.kind());
-            }
-            sent += chunk.len();
-            if sent >= 1 << 30 {
-                break Ok(sent);
-            }
-        };
+        let res = (0..(1 << 30) / chunk.len()).try_for_each(|_| w.write_all(&chunk)).map_err(|e| e.kind());
         let _ = tx.lock().unwrap().send(res);
         Ok(())
     };
