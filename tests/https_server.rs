@@ -133,6 +133,11 @@ fn get(c: &mut Client, path: &str) -> (String, String) {
     // One write, one TLS record (`write!` would send each piece as its own).
     c.get_mut().write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes()).unwrap();
     c.get_mut().flush().unwrap();
+    read_response(c)
+}
+
+/// The response `c` reads next: (status line, body), decoding a chunked body.
+fn read_response(c: &mut Client) -> (String, String) {
     let mut status = String::new();
     c.read_line(&mut status).unwrap();
     let (mut len, mut chunked) = (0, false);
@@ -421,17 +426,10 @@ fn a_tls_read_waiting_behind_a_stalled_write_holds_no_thread() {
     let (_srv, mut conns) =
         common::assert_a_new_goroutine_runs((srv, conns), "the reads waited on the writes");
     for c in &mut conns {
-        let mut status = String::new();
-        c.read_line(&mut status).unwrap();
-        assert_eq!(status, "HTTP/1.1 200 OK\r\n");
-        let mut line = String::new();
-        while line != "\r\n" {
-            line.clear();
-            c.read_line(&mut line).unwrap();
-        }
-        let body = read_chunked(c);
+        let (status, body) = read_response(c);
+        assert_eq!(status, "HTTP/1.1 200 OK");
         assert_eq!(body.len(), DUPLEX_FILL + 5);
-        assert!(body.ends_with(b"xhello"));
+        assert!(body.ends_with("xhello"));
     }
 }
 
