@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gort::chan::{self, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 
@@ -236,6 +236,23 @@ fn timeouts_expire_and_closing_beats_them() {
     let h = gort::go!(move || rx.recv_timeout(Duration::from_secs(30)));
     tx.send(9).unwrap();
     assert_eq!(h.join().unwrap(), Ok(9));
+}
+
+/// The deadline forms: a passed deadline fails at once (handing a send's
+/// value back), and a value that arrives before a later one is taken.
+#[test]
+fn deadlines_are_points_in_time() {
+    let (tx, rx) = chan::bounded::<u32>(0);
+    let past = Instant::now() - Duration::from_millis(1);
+    assert_eq!(rx.recv_deadline(past), Err(RecvTimeoutError::Timeout));
+    assert_eq!(tx.send_deadline(4, past), Err(SendTimeoutError::Timeout(4)));
+    let t = Instant::now();
+    assert_eq!(rx.recv_deadline(t + Duration::from_millis(30)), Err(RecvTimeoutError::Timeout));
+    assert!(t.elapsed() >= Duration::from_millis(30), "woke before its deadline");
+    let later = Instant::now() + Duration::from_secs(30);
+    let h = gort::go!(move || rx.recv_deadline(later));
+    assert_eq!(tx.send_deadline(5, later), Ok(()));
+    assert_eq!(h.join().unwrap(), Ok(5));
 }
 
 #[test]

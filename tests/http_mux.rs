@@ -356,3 +356,30 @@ fn strip_prefix_hands_on_the_rest_of_the_path() {
     let miss = get(&mux, "/other");
     assert!(miss.starts_with("HTTP/1.1 404 Not Found\r\n"), "{miss}");
 }
+
+/// What a handler (or a middleware before it) may change on the request,
+/// as in Go: `set_path_value` replaces a wildcard's value and adds new
+/// names, `set_pattern` replaces the pattern the mux recorded, and
+/// `set_body` swaps the body, handing back the old one with its bytes
+/// still unread.
+#[test]
+fn a_handler_can_rewrite_path_values_pattern_and_body() {
+    let mut mux = ServeMux::new();
+    mux.handle_func("POST /users/{id}", |w: &mut ResponseWriter, r: &mut Request| {
+        let before = format!("{}:{}", r.path_value("id").unwrap_or("-"), r.pattern().unwrap_or("-"));
+        r.set_path_value("id", "me");
+        r.set_path_value("role", "admin");
+        r.set_pattern("POST /users/me");
+        let (mut old, mut now) = (String::new(), String::new());
+        r.set_body(gort::http::Body::from("replaced")).read_to_string(&mut old)?;
+        r.body().read_to_string(&mut now)?;
+        let (id, role, pattern) = (r.path_value("id"), r.path_value("role"), r.pattern());
+        write!(w, "{before} {id:?} {role:?} {pattern:?} {old} {now}")
+    });
+    let resp = serve_raw(&mux, b"POST /users/7 HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\norig");
+    let resp = String::from_utf8(resp).unwrap();
+    assert_eq!(
+        ok_body(&resp),
+        r#"7:POST /users/{id} Some("me") Some("admin") Some("POST /users/me") orig replaced"#
+    );
+}

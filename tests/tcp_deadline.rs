@@ -130,6 +130,39 @@ fn write_deadline_fires_when_the_peer_does_not_read() {
     assert_eq!(h.join().unwrap(), ErrorKind::TimedOut);
 }
 
+/// A write deadline stops a write parked on a full send buffer, and leaves
+/// reads alone: a read deadline is its own.
+#[test]
+fn write_deadline_is_the_writers_alone() {
+    let (c, s) = common::tcp_pair();
+    let c = std::sync::Arc::new(c);
+    c.set_write_deadline(Some(Instant::now() + Duration::from_millis(50)));
+    let reader = {
+        let c = c.clone();
+        gort::go!(move || {
+            let mut b = [0u8; 4];
+            (&*c).read_exact(&mut b).map(|()| b)
+        })
+    };
+    let writer = gort::go!(move || {
+        let chunk = vec![0u8; 1 << 16];
+        loop {
+            if let Err(e) = (&*c).write(&chunk) {
+                return e.kind();
+            }
+        }
+    });
+    assert_eq!(writer.join().unwrap(), ErrorKind::TimedOut);
+    (&s).write_all(b"ping").unwrap();
+    assert_eq!(reader.join().unwrap().unwrap(), *b"ping");
+}
+
+#[test]
+fn default_backlog_is_the_kernels_somaxconn() {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn").expect("somaxconn");
+    assert_eq!(gort::net::default_backlog(), somaxconn.trim().parse::<i32>().unwrap());
+}
+
 #[test]
 fn connect_to_a_closed_port_is_refused() {
     let addr = {
