@@ -92,6 +92,45 @@ fn an_extra_done_panics_and_wait_still_waits_for_the_handles() {
     t.join().unwrap();
 }
 
+/// Two extra `done`s at once, on two threads: each must fail on its own
+/// and leave the group usable. When the check and its undo were two steps,
+/// the second `done` could see the first one's wrapped word, pass, and
+/// leave the group unable to reach zero. The window is nanoseconds wide,
+/// so this stress run rarely finds it; `sync/waitgroup/loom_waitgroup.rs`
+/// checks the word's every order.
+#[test]
+fn racing_extra_dones_both_panic_and_leave_the_group_usable() {
+    let go = Arc::new(std::sync::Barrier::new(2));
+    let (to_racer, racer_rx) = std::sync::mpsc::channel::<WaitGroup>();
+    let (from_racer, racer_done) = std::sync::mpsc::channel::<bool>();
+    let racer = {
+        let go = go.clone();
+        std::thread::spawn(move || {
+            for wg in racer_rx {
+                go.wait();
+                let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done())).is_err();
+                from_racer.send(failed).unwrap();
+            }
+        })
+    };
+    for round in 0..5_000 {
+        let wg = WaitGroup::new();
+        to_racer.send(wg.clone()).unwrap();
+        go.wait();
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done())).is_err();
+        let theirs = racer_done.recv().unwrap();
+        assert!(mine && theirs, "round {round}: an extra done passed (here {mine}, there {theirs})");
+        let usable = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wg.add(1);
+            wg.done();
+        }));
+        assert!(usable.is_ok(), "round {round}: the group was left broken");
+        wg.wait();
+    }
+    drop(to_racer);
+    racer.join().unwrap();
+}
+
 #[test]
 fn semaphore_bounds_concurrency() {
     let sem = Arc::new(Semaphore::new(3));

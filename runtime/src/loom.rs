@@ -4,7 +4,8 @@
 //!
 //! The protocols behind it are the run queue (`sched/runq.rs`), park/ready
 //! on a plain thread (`sched/park.rs`) and the poll descriptor's slot
-//! (`netpoll/pd.rs`); each has its models in a `loom_*` module beside it.
+//! (`netpoll/pd.rs`), and the `WaitGroup`'s counter word
+//! (`sync/waitgroup.rs`); each has its models in a `loom_*` module beside it.
 //! Only the atomics, locks and threads those protocols share go through
 //! here. The rest of the runtime (coroutine switching, the scheduler's
 //! statics) cannot run under loom, and keeps using std directly.
@@ -27,7 +28,7 @@ pub(crate) mod sync {
     pub(crate) use std::sync::Arc;
 
     pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32};
+        pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64};
     }
 }
 
@@ -39,7 +40,7 @@ pub(crate) mod sync {
     pub(crate) use ::loom::sync::{Arc, MutexGuard};
 
     pub(crate) mod atomic {
-        pub(crate) use ::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32};
+        pub(crate) use ::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64};
     }
 
     /// loom's lock with `parking_lot`'s signature (no poisoning), so the

@@ -5,25 +5,74 @@
 //! half). The halves are apart so that one `done` too many is caught
 //! (Go's "negative counter") instead of taking a live handle's count.
 //!
+//! A change that can fail (an `add` past the limit, a `done` with no `add`
+//! pending) is one compare-and-swap that checks first, so a failing one
+//! leaves the word as it was, and no other party ever sees it out of range.
+//!
 //! The waiters' queue lock is taken by the decrement that reaches zero, and
 //! a waiter checks the word under that lock before queueing, so a waiter
 //! either sees zero or is found by the final decrement.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::Mutex as Lock;
 
+use crate::loom::sync::atomic::AtomicU64;
 use crate::sched::g::WaitReason;
 use crate::sched::waitq::{wait, Publish, Sudog, WaitQueue};
 
 /// One `add` in the word's high half; handles count in the low half.
 const ADD: u64 = 1 << 32;
 
+/// The word: `add`s not yet `done` (high half) and live handles (low half).
+struct Count(AtomicU64);
+
+impl Count {
+    /// The word of a group with one handle.
+    fn new() -> Count {
+        Count(AtomicU64::new(1))
+    }
+
+    /// Adds `n` pending `add`s; `false`, changing nothing, when they would
+    /// pass `u32::MAX`.
+    fn add(&self, n: u32) -> bool {
+        let n = u64::from(n) * ADD;
+        // Relaxed: the count is ordered by the AcqRel decrements.
+        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_add(n)).is_ok()
+    }
+
+    /// One handle more.
+    fn add_handle(&self) {
+        // Relaxed: as in `add`.
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes one pending `add` away. `None`, changing nothing, when none is
+    /// pending; else whether the word reached zero.
+    fn done(&self) -> Option<bool> {
+        // AcqRel: Release publishes this party's work to the waiter;
+        // Acquire lets the last one see everyone's.
+        let before = self.0.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| c.checked_sub(ADD)).ok()?;
+        Some(before == ADD)
+    }
+
+    /// Takes a handle's one away (its own, so always there); whether the
+    /// word reached zero.
+    fn drop_handle(&self) -> bool {
+        // AcqRel: as in `done`.
+        self.0.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    fn is_zero(&self) -> bool {
+        // Acquire: pairs with the AcqRel decrement that reached zero.
+        self.0.load(Ordering::Acquire) == 0
+    }
+}
+
 struct Inner {
-    /// `add`s not yet `done` (high half) and live handles (low half).
-    count: AtomicU64,
+    count: Count,
     waiters: Lock<WaitQueue<()>>,
 }
 
@@ -59,9 +108,7 @@ pub struct WaitGroup {
 impl WaitGroup {
     /// A group counting this one handle.
     pub fn new() -> WaitGroup {
-        WaitGroup {
-            inner: Arc::new(Inner { count: AtomicU64::new(1), waiters: Lock::new(WaitQueue::new()) }),
-        }
+        WaitGroup { inner: Arc::new(Inner { count: Count::new(), waiters: Lock::new(WaitQueue::new()) }) }
     }
 
     /// Adds `n` to the count (Go's `Add`): `n` more `done` calls to wait for.
@@ -70,11 +117,8 @@ impl WaitGroup {
     /// When the `add`s pending would pass `u32::MAX` (Go's counter is
     /// 32 bits too).
     pub fn add(&self, n: usize) {
-        let overflow = || panic!("gort::sync::WaitGroup: counter overflow");
-        let n = u32::try_from(n).map_or_else(|_| overflow(), |n| u64::from(n) * ADD);
-        // Relaxed: the count is ordered by the AcqRel decrements.
-        if self.inner.count.fetch_add(n, Ordering::Relaxed).checked_add(n).is_none() {
-            overflow();
+        if !u32::try_from(n).is_ok_and(|n| self.inner.count.add(n)) {
+            panic!("gort::sync::WaitGroup: counter overflow");
         }
     }
 
@@ -83,7 +127,11 @@ impl WaitGroup {
     /// # Panics
     /// When the count would drop below zero (more `done` than `add`).
     pub fn done(&self) {
-        self.inner.release(ADD);
+        match self.inner.count.done() {
+            None => panic!("gort::sync::WaitGroup: negative counter (more done than add)"),
+            Some(true) => self.inner.wake_all(),
+            Some(false) => {}
+        }
     }
 
     /// Drops this handle's count and waits until the count reaches zero:
@@ -91,8 +139,7 @@ impl WaitGroup {
     pub fn wait(self) {
         let inner = self.inner.clone();
         drop(self);
-        // Acquire: pairs with the AcqRel decrement that reached zero.
-        if inner.count.load(Ordering::Acquire) == 0 {
+        if inner.count.is_zero() {
             return;
         }
         let node = Sudog::new(None);
@@ -101,8 +148,8 @@ impl WaitGroup {
             None,
             |parker| {
                 let mut q = inner.waiters.lock();
-                // Acquire: as above; read under the lock the final decrement takes.
-                if inner.count.load(Ordering::Acquire) == 0 {
+                // Read under the lock the final decrement takes.
+                if inner.count.is_zero() {
                     return Publish::Done(0);
                 }
                 node.bind(parker, 0);
@@ -116,42 +163,32 @@ impl WaitGroup {
 }
 
 impl Inner {
-    /// Takes `one` (an `add`'s `ADD`, or a handle's 1) from the word.
-    fn release(&self, one: u64) {
-        // AcqRel: Release publishes this party's work to the waiter;
-        // Acquire lets the last one see everyone's.
-        let before = self.count.fetch_sub(one, Ordering::AcqRel);
-        if before < one {
-            // Only an `add`'s share can run out (a handle's is its own):
-            // put the word back as it was, then fail as Go does.
-            self.count.fetch_add(one, Ordering::Relaxed);
-            panic!("gort::sync::WaitGroup: negative counter (more done than add)");
-        }
-        if before == one {
-            let mut woken = Vec::new();
-            {
-                let mut q = self.waiters.lock();
-                while let Some(c) = q.claim_front() {
-                    woken.push(c.into_waiter());
-                }
+    /// Wakes every waiter: the word reached zero.
+    fn wake_all(&self) {
+        let mut woken = Vec::new();
+        {
+            let mut q = self.waiters.lock();
+            while let Some(c) = q.claim_front() {
+                woken.push(c.into_waiter());
             }
-            woken.into_iter().for_each(|w| w.wake());
         }
+        woken.into_iter().for_each(|w| w.wake());
     }
 }
 
 impl Clone for WaitGroup {
     /// Another handle, counting one more.
     fn clone(&self) -> Self {
-        // Relaxed: as in `add`.
-        self.inner.count.fetch_add(1, Ordering::Relaxed);
+        self.inner.count.add_handle();
         WaitGroup { inner: self.inner.clone() }
     }
 }
 
 impl Drop for WaitGroup {
     fn drop(&mut self) {
-        self.inner.release(1);
+        if self.inner.count.drop_handle() {
+            self.inner.wake_all();
+        }
     }
 }
 
@@ -164,7 +201,10 @@ impl Default for WaitGroup {
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed: a snapshot for display.
-        let count = self.inner.count.load(Ordering::Relaxed);
+        let count = self.inner.count.0.load(Ordering::Relaxed);
         f.debug_struct("WaitGroup").field("adds", &(count >> 32)).field("handles", &(count as u32)).finish()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_waitgroup;
