@@ -2,6 +2,8 @@
 //! `sync.Cond`). A waiter is queued on the condition variable *before* the
 //! mutex is released — both happen in the park callback, after the G has
 //! switched out — so a `notify` that follows the unlock always finds it.
+//! The callback holds the queue's lock until the unlock has returned, so
+//! the woken G cannot free the mutex under an unlock still running.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -105,11 +107,14 @@ impl Condvar {
                 let mut q = self.waiters.lock();
                 node.bind(parker, 0);
                 q.push(node, false);
-                drop(q);
                 // SAFETY: the forgotten guard held the lock; we release it for it.
-                // A notified G must retake the mutex, so it cannot return (and
-                // end `node`'s frame) before this unlock is done.
+                // The queue's lock is held across the whole unlock, past the
+                // moment the lock bit clears: until it is dropped no notify can
+                // claim this G, and no timeout can dequeue it, so the G cannot
+                // retake the mutex, return and free it while the unlock still
+                // reads the mutex's state (its slow path does, to wake a waiter).
                 unsafe { mutex.raw().unlock() };
+                drop(q);
                 Publish::Queued
             },
             || self.waiters.lock().remove(node),
