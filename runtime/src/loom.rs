@@ -3,8 +3,8 @@
 //! `--cfg loom`, so that the model checks run the protocols' real code.
 //!
 //! The protocols behind it are the run queue (`sched/runq.rs`), park/ready
-//! on a plain thread (`sched/park.rs`) and the poll descriptor's slot
-//! (`netpoll/pd.rs`), and the `WaitGroup`'s counter word
+//! on a plain thread (`sched/park.rs`), the poll descriptor's slot
+//! (`netpoll/pd.rs`) and the `WaitGroup`'s counter word
 //! (`sync/waitgroup.rs`); each has its models in a `loom_*` module beside it.
 //! Only the atomics, locks and threads those protocols share go through
 //! here. The rest of the runtime (coroutine switching, the scheduler's
