@@ -40,6 +40,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gort_runtime::sync::BufPool;
 use http::header::{HeaderMap, HeaderName, EXPECT};
 use http::{Method, StatusCode, Version};
 
@@ -60,6 +61,8 @@ use crate::wire::Wire;
 const MAX_DRAIN: u64 = 256 << 10;
 /// How long a lingering close reads before it closes.
 const LINGER: Duration = Duration::from_millis(500);
+/// What one read of a lingering close takes in (a pool class).
+const LINGER_READ: usize = 16 << 10;
 /// How long a connection idles before it gives back its deep stack pages.
 const SHRINK_AFTER: Duration = Duration::from_secs(1);
 
@@ -455,19 +458,16 @@ impl Loop<'_> {
 }
 
 /// Go's `closeWriteAndWait`: send a FIN, then read and discard until EOF
-/// or a short while passes, so the peer reads what was sent rather than a
-/// reset.
+/// or [`LINGER`] passes, so the peer reads what was sent rather than a
+/// reset. Only time bounds it, as it bounds Go's wait: a client still
+/// sending a body (written whole before it reads, as `ab` does) finishes
+/// its writes, reads the response and closes, however large the body.
+/// The reads yield to sysmon as every socket call does.
 pub(crate) fn linger(conn: &dyn Conn) {
     conn.shutdown_write();
     let _ = conn.set_read_deadline(Some(Instant::now() + LINGER));
-    let mut sink = [0u8; 1024];
-    let mut left = MAX_DRAIN;
-    while let Ok(n @ 1..) = conn.read(&mut sink) {
-        left = left.saturating_sub(n as u64);
-        if left == 0 {
-            break;
-        }
-    }
+    let mut sink = BufPool::get(LINGER_READ);
+    while let Ok(1..) = conn.read(&mut sink) {}
 }
 
 /// Parses a complete head at the front of `rbuf` into `parts`; `None`
