@@ -29,6 +29,9 @@ fn rejections_have_their_status_and_close() {
         ("GET / HTTP/1.1\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400"),
         ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400"),
+        // A Host is optional on 1.0, but one that is there must be one and valid (Go's rule).
+        ("GET / HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n", "400"),
+        ("GET / HTTP/1.0\r\nHost: a b\r\n\r\n", "400"),
         ("GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
         ("GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
         ("GET /a%4 HTTP/1.1\r\nHost: x\r\n\r\n", "400"),

@@ -169,8 +169,8 @@ impl Raw {
     /// read buffer's frozen storage `whole`: the target and header values
     /// are slices of it, not copies. Filled in place: the
     /// parts are a few hundred bytes, which a returned value would copy on
-    /// its way. On HTTP/1.1 the head must carry exactly one valid `Host`
-    /// (RFC 9112 §3.2).
+    /// its way. A head may carry one valid `Host` at most, and on HTTP/1.1
+    /// must carry one (RFC 9112 §3.2; Go checks the first part on 1.0 too).
     pub(crate) fn build(
         self,
         whole: &Bytes,
@@ -204,13 +204,12 @@ impl Raw {
             }
             headers.append(name, value);
         }
-        if self.version == Version::HTTP_11 {
-            match hosts {
-                0 => return Err(Reject::bad("missing required Host header")),
-                1 if hosts_valid => {}
-                1 => return Err(Reject::bad("malformed Host header")),
-                _ => return Err(Reject::bad("too many Host headers")),
-            }
+        match hosts {
+            0 if self.version == Version::HTTP_11 => return Err(Reject::bad("missing required Host header")),
+            0 => {}
+            1 if hosts_valid => {}
+            1 => return Err(Reject::bad("malformed Host header")),
+            _ => return Err(Reject::bad("too many Host headers")),
         }
         (parts.method, parts.uri, parts.version) = (self.method, uri, self.version);
         Ok(seen)
