@@ -1,11 +1,14 @@
 //! What the server refuses, byte for byte, over an in-memory connection
 //! (`gort::http::test::serve_raw`): every rejection with its status and a
 //! closed connection, bad chunks, the 414 and 431 limits and `max_bytes`'s
-//! 413; and the edges it accepts: valid escapes with a raw query, a newer
+//! 413; and the edges it accepts: valid escapes with a raw query, quotes
+//! and angle brackets in the target (served percent-encoded), a newer
 //! minor version served as 1.1, leading empty lines and absolute targets.
 
 #[path = "common/raw_app.rs"]
 mod raw_app;
+
+use std::io::Write;
 
 use gort::http::test::serve_raw;
 use raw_app::{app, has, raw, responses, status};
@@ -116,6 +119,35 @@ fn max_bytes_leaves_the_servers_drain_alone() {
 fn escapes_in_the_path_must_be_valid_and_the_query_stays_raw() {
     let out = raw("GET /headers/%41?q=%zz HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 404 "), "a valid escape and a raw query parse: {out}");
+}
+
+/// Bytes outside RFC 3986 that clients send raw and Go serves (`"`, `<`,
+/// `>`, `` ` ``, as in curl's `?filter={"a":1}`) are served too: an
+/// `http::Uri` cannot hold them, so they arrive percent-encoded in the
+/// path and query, and decoded in a path value.
+#[test]
+fn quotes_and_angle_brackets_in_the_target_are_served_escaped() {
+    let mut mux = gort::http::ServeMux::new();
+    mux.handle_func(
+        "GET /hello/{name}",
+        |w: &mut gort::http::ResponseWriter, r: &mut gort::http::Request| {
+            write!(w, "{}|{}|{}", r.path_value("name").unwrap_or("-"), r.url_path(), r.query().unwrap_or("-"))
+        },
+    );
+    let cases = [
+        ("/hello/a<b>`c\"d", r#"a<b>`c"d|/hello/a%3Cb%3E%60c%22d|-"#),
+        (r#"/hello/x?filter={"a":1}&q=<`>"#, r#"x|/hello/x|filter={%22a%22:1}&q=%3C%60%3E"#),
+        ("/hello/plain?q=1", "plain|/hello/plain|q=1"),
+    ];
+    for (target, want) in cases {
+        let out = String::from_utf8(serve_raw(
+            &mux,
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+        ))
+        .unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{target}: {out}");
+        assert!(out.ends_with(&format!("\r\n\r\n{want}")), "{target}: {out}");
+    }
 }
 
 /// RFC 9112 §2.3, as Go has it: a newer minor version of 1 is served as

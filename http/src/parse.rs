@@ -273,10 +273,18 @@ fn version_reject(buf: &[u8]) -> Reject {
 
 /// The request target: origin form (`/p?q`), absolute form
 /// (`http://h/p`), authority form for `CONNECT`, or `*` for `OPTIONS`.
+/// Control bytes and spaces are refused, as in Go; the raw bytes Go takes
+/// that a `Uri` cannot hold are percent-encoded (a copy, on that rare path
+/// only).
 fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
-    if target.iter().any(|b| b.is_ascii_control() || *b == b' ') {
-        return Err(Reject::bad("control byte in the request target"));
+    let mut refused = false;
+    for &b in &target {
+        if b.is_ascii_control() || b == b' ' {
+            return Err(Reject::bad("control byte in the request target"));
+        }
+        refused |= uri_refuses(b);
     }
+    let target = if refused { escape_refused(&target) } else { target };
     let ok = match target.first() {
         Some(b'/') => true,
         Some(b'*') => target.len() == 1 && method == Method::OPTIONS,
@@ -293,6 +301,26 @@ fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
         return Err(Reject::bad("invalid URL escape in the request path"));
     }
     Ok(uri)
+}
+
+/// Bytes outside RFC 3986 that clients send raw in a target and Go serves,
+/// but an `http::Uri` refuses (in its path, its query, or both).
+fn uri_refuses(b: u8) -> bool {
+    matches!(b, b'"' | b'<' | b'>' | b'`')
+}
+
+/// `target` with each byte [`uri_refuses`] percent-encoded: the same
+/// target to anything that decodes it (a path value, a form parser).
+fn escape_refused(target: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(target.len() + 8);
+    for &b in target {
+        if uri_refuses(b) {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    Bytes::from(out)
 }
 
 /// Go's `httpguts.ValidHostHeader`: the bytes a host, an IPv6 literal and

@@ -203,12 +203,14 @@ impl Request {
     }
 
     /// The path of the target, still percent-encoded (Go's `r.URL.Path`
-    /// is decoded; `url_path` keeps the bytes the client sent).
+    /// is decoded; `url_path` keeps the bytes the client sent, except the
+    /// few a `Uri` cannot hold, `"` `<` `>` `` ` ``, which arrive encoded).
     pub fn url_path(&self) -> &str {
         self.head.uri.path()
     }
 
-    /// The query string without the `?`, if any.
+    /// The query string without the `?`, if any, as the client sent it
+    /// (with the bytes [`url_path`](Self::url_path) names encoded).
     pub fn query(&self) -> Option<&str> {
         self.head.uri.query()
     }
