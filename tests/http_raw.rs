@@ -152,6 +152,12 @@ fn expect_100_continue_is_sent_when_the_body_is_read() {
     assert!(has(&out, "Connection: close"), "the unread body cannot be skipped safely: {out}");
     let out = raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nContent-Length: 3\r\n\r\nabc");
     assert!(out.starts_with("HTTP/1.1 417 Expectation Failed\r\n"), "{out}");
+    // Go's reading: a list naming 100-continue is honoured, an empty value ignored.
+    let out =
+        raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue, x\r\nContent-Length: 3\r\n\r\nabc");
+    assert!(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "{out}");
+    let out = raw("POST /echo HTTP/1.1\r\nHost: x\r\nExpect:\r\nContent-Length: 3\r\n\r\nabc");
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("\r\n\r\nabc"), "{out}");
 }
 
 #[test]

@@ -491,12 +491,16 @@ fn head_buffered(data: &[u8]) -> bool {
     memchr::memmem::find(parse::skip_leading_crlf(data), b"\r\n\r\n").is_some()
 }
 
-/// `Expect: 100-continue` on HTTP/1.1 is honoured; any other expectation
-/// is refused with 417 (RFC 9110 §10.1.1).
+/// Go's reading of `Expect`: a value naming `100-continue` is honoured on
+/// HTTP/1.1 (and ignored on 1.0), an empty one is ignored, and any other
+/// expectation is refused with 417 (RFC 9110 §10.1.1).
 fn expects_continue(headers: &http::HeaderMap, version: Version) -> Result<bool, Reject> {
     let Some(v) = headers.get(EXPECT) else { return Ok(false) };
-    if v.as_bytes().eq_ignore_ascii_case(b"100-continue") {
+    if transfer::list_has(v, "100-continue") {
         return Ok(version == Version::HTTP_11);
+    }
+    if v.is_empty() {
+        return Ok(false);
     }
     Err(Reject::new(StatusCode::EXPECTATION_FAILED, "unsupported expectation"))
 }

@@ -161,7 +161,8 @@ pub(crate) fn has_token(headers: &HeaderMap, token: &str) -> bool {
     headers.get_all(CONNECTION).iter().any(|v| list_has(v, token))
 }
 
-fn list_has(v: &HeaderValue, token: &str) -> bool {
+/// Whether the comma-separated list `v` holds `token` (any case).
+pub(crate) fn list_has(v: &HeaderValue, token: &str) -> bool {
     v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
