@@ -1,7 +1,8 @@
 //! Server settings and entry points over real loopback sockets:
 //! `write_timeout` ends a response to a client that stops reading,
 //! `max_header_bytes` moves the 431 limit, `Request::remote_addr` is the
-//! client's address, and `listen_and_serve` serves, reports a taken
+//! client's address (`accept`'s, even for a client that reset first), and
+//! `listen_and_serve` serves, reports a taken
 //! address, and returns Go's `Server closed` error after `close`.
 
 mod common;
@@ -75,6 +76,29 @@ fn remote_addr_is_the_clients_address() {
 }
 
 /// A free loopback port (bound, then let go).
+/// The address a connection is reported with comes from `accept`: a
+/// client that reset its connection before the server took it off the
+/// listen queue (so `getpeername` fails on it) is still named.
+#[test]
+fn a_connection_reset_before_it_was_accepted_keeps_its_address() {
+    let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let c = socket2::Socket::from(TcpStream::connect(addr).unwrap());
+    let client = c.local_addr().unwrap().as_socket().unwrap();
+    c.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(c); // a reset, while the connection waits in the listen queue
+    let (tx, rx) = gort::chan::unbounded();
+    let srv = Server::new(app).conn_state(move |remote, state| {
+        let _ = tx.send((remote, state));
+    });
+    let serving = srv.clone();
+    let h = gort::go!(move || serving.serve(ln));
+    let (remote, state) = rx.recv_timeout(Duration::from_secs(10)).expect("the connection's first state");
+    assert_eq!((remote, state), (Some(client), gort::http::ConnState::New));
+    srv.close();
+    assert!(h.join().unwrap().is_err(), "serve returns once closed");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

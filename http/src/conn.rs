@@ -37,6 +37,7 @@
 //! close, so the client reads the status rather than a reset.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,18 @@ const SHRINK_AFTER: Duration = Duration::from_secs(1);
 /// ```
 pub fn serve_conn(conn: impl Conn, handler: &dyn Handler, config: &Config) {
     let remote = conn.peer_addr();
+    serve_accepted(conn, remote, handler, config);
+}
+
+/// [`serve_conn`] for a connection whose peer `accept` already named: no
+/// `getpeername`, and the address stays known for a peer that reset the
+/// connection before its goroutine ran.
+pub(crate) fn serve_accepted(
+    conn: impl Conn,
+    remote: Option<SocketAddr>,
+    handler: &dyn Handler,
+    config: &Config,
+) {
     let limit = config.max_header_bytes.saturating_add(4096);
     let wire = Arc::new(Wire::new(Box::new(conn), limit, config.shutdown_flag(), config.base_context()));
     let id = config.track(&wire);
@@ -134,7 +147,7 @@ struct Loop<'a> {
     known_deadline: Option<Option<Instant>>,
     /// Scratch for header names between parse and build.
     names: Vec<(HeaderName, usize, usize)>,
-    remote: Option<std::net::SocketAddr>,
+    remote: Option<SocketAddr>,
 }
 
 /// How reading a request ended.

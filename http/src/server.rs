@@ -30,7 +30,7 @@ use gort_runtime::context::{Cancel, Context};
 use parking_lot::Mutex;
 use rustls::ServerConfig;
 
-use crate::conn::serve_conn;
+use crate::conn::serve_accepted;
 use crate::handler::Handler;
 use crate::parse::{Limits, HEADER_SLOTS};
 use crate::tls::{self, TlsConn};
@@ -55,7 +55,7 @@ pub enum ConnState {
 type StateHook = Arc<dyn Fn(Option<SocketAddr>, ConnState) + Send + Sync>;
 type LogHook = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// The settings one connection is served with ([`serve_conn`]); a
+/// The settings one connection is served with ([`serve_conn`](crate::serve_conn)); a
 /// [`Server`] builds it from its own.
 #[derive(Clone)]
 pub struct Config {
@@ -396,7 +396,7 @@ impl Server {
         let (handler, config) = (Arc::clone(&self.handler), Arc::clone(&self.config));
         let _ = c.set_nodelay(true);
         let run = move || match tls {
-            None => serve_conn(c, &*handler, &config),
+            None => serve_accepted(c, Some(addr), &*handler, &config),
             Some(tls) => serve_tls_conn(c, addr, tls, &*handler, &config),
         };
         let b = gort_runtime::Builder::new().name(format!("http conn {addr}"));
@@ -465,7 +465,7 @@ fn serve_tls_conn(
 ) {
     let deadline = config.read_header_timeout.map(|t| Instant::now() + t);
     match TlsConn::accept(c, tls, deadline) {
-        Ok(c) => serve_conn(c, handler, config),
+        Ok(c) => serve_accepted(c, Some(addr), handler, config),
         Err(e) => config.log(&format!("http: TLS handshake error from {addr}: {e}")),
     }
 }
