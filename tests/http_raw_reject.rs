@@ -167,4 +167,7 @@ fn a_newer_minor_version_is_served_as_11() {
 fn leading_empty_lines_are_skipped_and_absolute_targets_accepted() {
     let out = raw("\r\n\r\nGET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("Hello, World!"), "{out}");
+    // A scheme is case-insensitive (RFC 3986 §3.1).
+    let out = raw("GET HTTP://x/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("Hello, World!"), "{out}");
 }

@@ -289,7 +289,8 @@ fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
         Some(b'/') => true,
         Some(b'*') => target.len() == 1 && method == Method::OPTIONS,
         Some(_) => {
-            method == Method::CONNECT || target.starts_with(b"http://") || target.starts_with(b"https://")
+            let scheme = |s: &[u8]| target.get(..s.len()).is_some_and(|t| t.eq_ignore_ascii_case(s));
+            method == Method::CONNECT || scheme(b"http://") || scheme(b"https://")
         }
         None => false,
     };
