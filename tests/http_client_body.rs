@@ -1,7 +1,8 @@
 //! Response framings (length, chunked with trailers, close-delimited,
 //! HEAD/204/304 without a body, 1xx skipped) and request bodies
 //! (`Content-Length` when known, chunked when streamed), against the gort
-//! server and a raw one; `Response` converts into `http::Response`.
+//! server and a raw one; `Response` converts into `http::Response`, and
+//! `header` reads a UTF-8 value as text.
 
 #[path = "common/http_servers.rs"]
 mod servers;
@@ -163,4 +164,22 @@ fn a_response_sent_before_the_body_is_written_is_preferred_over_the_write_error(
     let mut r = client.post(&srv.url("/"), "text/plain", &b"small"[..]).unwrap();
     assert_eq!(read_all(r.body()).unwrap(), "read 5");
     assert_eq!(srv.conns(), 11, "each cut-off exchange closed its connection");
+}
+
+/// `header` gives a UTF-8 value as text, as Go's `Header.Get` does; a
+/// value in another encoding is there as bytes.
+#[test]
+fn a_utf8_header_value_reads_as_text() {
+    let srv = Raw::new(|mut s, _| {
+        read_request(&mut s);
+        let head = [
+            "HTTP/1.1 200 OK\r\nX-Utf8: café\r\n".as_bytes(),
+            b"X-Latin1: caf\xe9\r\n",
+            b"Content-Length: 0\r\n\r\n",
+        ];
+        send(&mut s, &head.concat());
+    });
+    let r = Client::new().get(&srv.url("/")).unwrap();
+    assert_eq!(r.header("x-utf8"), Some("café"));
+    assert_eq!((r.header("x-latin1"), r.headers()["x-latin1"].as_bytes()), (None, &b"caf\xe9"[..]));
 }

@@ -239,9 +239,11 @@ impl Response {
         self.body
     }
 
-    /// A header's value as text, if present and valid.
+    /// A header's value as text, if present and UTF-8 (Go's `Header.Get`;
+    /// a value in another encoding is in [`headers`](Self::headers), as
+    /// bytes).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.head.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok())
+        self.head.headers.get(name).and_then(|v: &HeaderValue| std::str::from_utf8(v.as_bytes()).ok())
     }
 }
 
