@@ -1,6 +1,6 @@
 //! Redirects: the method rules of 301/302/303/307/308, relative
-//! `Location`s, the limit of 10, the `check_redirect` hook, and
-//! credentials dropped on the way to another host.
+//! `Location`s, the limit of 10, the `check_redirect` hook, credentials
+//! dropped on the way to another host, and the `Referer` a redirect sets.
 
 #[path = "common/http_servers.rs"]
 mod servers;
@@ -15,8 +15,8 @@ static LOOP_MAX: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::ne
 
 /// `/to/{status}/{rest…}` redirects with `status` to `/{rest…}` (a
 /// relative `Location`); `/loop/n` to `/loop/n+1`; `/location/empty` with
-/// an empty `Location`, `/location/utf8` to a raw UTF-8 path; anything
-/// else echoes the method, the body and the credentials it got.
+/// an empty `Location`, `/location/utf8` to a raw UTF-8 path; `/referer`
+/// echoes its `Referer`; anything else echoes the method, the body and the credentials it got.
 fn site(w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
     let path = r.url_path().to_owned();
     if let Some(rest) = path.strip_prefix("/to/") {
@@ -37,6 +37,9 @@ fn site(w: &mut ResponseWriter, r: &mut Request) -> io::Result<()> {
         w.headers_mut().insert("location", gort::http::HeaderValue::from_bytes(loc).unwrap());
         w.write_header(StatusCode::FOUND);
         return Ok(());
+    }
+    if path == "/referer" {
+        return w.write_all(r.headers().get("referer").map_or(&b"-"[..], |v| v.as_bytes()));
     }
     let mut body = String::new();
     r.body().read_to_string(&mut body)?;
@@ -142,5 +145,22 @@ fn an_empty_location_is_the_answer_and_a_utf8_one_is_followed() {
     assert_eq!(
         read_all(c.get(&srv.url("/location/utf8")).unwrap().body()).unwrap(),
         "GET /caf%C3%A9 body=\"\" auth=- cookie=-"
+    );
+}
+
+/// The request a redirect leads to names the one it came from in
+/// `Referer` (Go's `refererForURL`); a `Referer` the caller set stays.
+#[test]
+fn a_redirect_names_where_it_came_from_in_referer() {
+    let srv = Counted::new(site);
+    let client = Client::new();
+    let from = srv.url("/to/302/referer");
+    assert_eq!(read_all(client.get(&from).unwrap().body()).unwrap(), from);
+    let set = Request::builder().uri(&from).header("referer", "https://example.com/start").build().unwrap();
+    assert_eq!(read_all(client.send(set).unwrap().body()).unwrap(), "https://example.com/start");
+    assert_eq!(
+        read_all(client.get(&srv.url("/referer")).unwrap().body()).unwrap(),
+        "-",
+        "no redirect, no Referer"
     );
 }

@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderValue, CONTENT_TYPE, LOCATION};
+use http::header::{HeaderValue, CONTENT_TYPE, LOCATION, REFERER};
 use http::response::Parts;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
@@ -102,7 +102,9 @@ impl Client {
 
     /// Sends `req`, following redirects, and returns the final response
     /// once its head has arrived; read its body to its end (or drop it) to
-    /// give the connection back.
+    /// give the connection back. A redirected request carries `Referer`
+    /// as Go sets it (the URL it came from, never down from `https` to
+    /// `http`; one `req` set stays).
     ///
     /// # Errors
     /// The request's context's error when it ended (see
@@ -115,6 +117,7 @@ impl Client {
         let ctx = req.context().clone();
         let (mut head, mut body) = req.into_head_body();
         let initial = head.uri.clone();
+        let explicit_referer = head.headers.get(REFERER).cloned();
         let mut via: Vec<Uri> = Vec::new();
         loop {
             let replay = body.replay();
@@ -127,9 +130,14 @@ impl Client {
                 return Ok(resp);
             };
             let to = redirect::resolve(&head.uri, loc.as_bytes())?;
-            via.push(std::mem::replace(&mut head.uri, to));
+            let from = std::mem::replace(&mut head.uri, to);
             head.method = f.method;
             redirect::carry_headers(&mut head.headers, &initial, &head.uri, f.keep_body);
+            match redirect::referer(explicit_referer.as_ref(), &from, &head.uri) {
+                Some(r) => head.headers.insert(REFERER, r),
+                None => head.headers.remove(REFERER),
+            };
+            via.push(from);
             let next = Request::from_parts(head, next_body, None);
             match self.check(&next, &via) {
                 Ok(()) => {}

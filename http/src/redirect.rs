@@ -2,12 +2,12 @@
 //! request gets (RFC 9110 §15.4, as Go applies it), where a `Location`
 //! points once resolved against the URL it came from (RFC 3986 §5.2), and
 //! which headers must not follow the request to another host or from
-//! `https` down to `http`.
+//! `https` down to `http`, and the `Referer` the next request carries.
 
 use std::io;
 
 use http::header::{
-    HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, PROXY_AUTHORIZATION,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, PROXY_AUTHORIZATION,
     TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
 use http::{Method, StatusCode, Uri};
@@ -59,6 +59,22 @@ pub(crate) fn carry_headers(headers: &mut HeaderMap, from: &Uri, to: &Uri, keep_
         }
         headers.remove("cookie2");
     }
+}
+
+/// The `Referer` of the request a redirect leads to (Go's
+/// `refererForURL`): one the caller set, else the URL redirected from,
+/// without user info; none where the redirect leaves `https` for `http`
+/// (unless the caller set it).
+pub(crate) fn referer(explicit: Option<&HeaderValue>, from: &Uri, to: &Uri) -> Option<HeaderValue> {
+    if let Some(r) = explicit {
+        return Some(r.clone());
+    }
+    if from.scheme_str() == Some("https") && to.scheme_str() != Some("https") {
+        return None;
+    }
+    let host = from.authority().map_or("", |a| a.as_str().rsplit('@').next().unwrap_or_default());
+    let rest = from.path_and_query().map_or("/", |p| p.as_str());
+    HeaderValue::try_from(format!("{}://{host}{rest}", from.scheme_str().unwrap_or("http"))).ok()
 }
 
 /// `sub` is `parent` or ends in `.parent` (IP literals only match exactly).
@@ -242,5 +258,16 @@ mod tests {
         assert_eq!(h.len(), 4, "an upgrade keeps them");
         carry_headers(&mut h, &tls, &plain, true);
         assert!(h.is_empty(), "a downgrade drops them all: {h:?}");
+    }
+
+    #[test]
+    fn referer_drops_user_info_and_is_not_sent_down_to_http() {
+        let u = |s: &str| s.parse::<Uri>().unwrap();
+        let from = u("https://user:pw@example.com:8443/a/b?q=1");
+        let r = referer(None, &from, &u("https://other.com/")).unwrap();
+        assert_eq!(r, "https://example.com:8443/a/b?q=1");
+        assert_eq!(referer(None, &from, &u("http://example.com/")), None);
+        let set = HeaderValue::from_static("https://set.example/");
+        assert_eq!(referer(Some(&set), &from, &u("http://example.com/")), Some(set));
     }
 }
