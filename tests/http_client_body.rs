@@ -2,7 +2,8 @@
 //! HEAD/204/304 without a body, 1xx skipped) and request bodies
 //! (`Content-Length` when known, chunked when streamed), against the gort
 //! server and a raw one; `Response` converts into `http::Response`, and
-//! `header` reads a UTF-8 value as text.
+//! `header` reads a UTF-8 value as text; heads with many lines or a folded
+//! one are read.
 
 #[path = "common/http_servers.rs"]
 mod servers;
@@ -182,4 +183,21 @@ fn a_utf8_header_value_reads_as_text() {
     let r = Client::new().get(&srv.url("/")).unwrap();
     assert_eq!(r.header("x-utf8"), Some("café"));
     assert_eq!((r.header("x-latin1"), r.headers()["x-latin1"].as_bytes()), (None, &b"caf\xe9"[..]));
+}
+
+/// A response head with more lines than the parser's tables (Go caps only
+/// its bytes) and a folded line, which a user agent must read with spaces
+/// for its breaks (RFC 9112 §5.2; Go joins the lines too).
+#[test]
+fn many_header_lines_and_a_folded_one_are_read() {
+    let srv = Raw::new(|mut s, _| {
+        read_request(&mut s);
+        let cookies: String = (0..300).map(|i| format!("Set-Cookie: c{i}=v\r\n")).collect();
+        let head = format!("HTTP/1.1 200 OK\r\n{cookies}X-Fold: a\r\n b\r\nContent-Length: 2\r\n\r\nok");
+        send(&mut s, head.as_bytes());
+    });
+    let mut r = Client::new().get(&srv.url("/")).unwrap();
+    assert_eq!(r.headers().get_all("set-cookie").iter().count(), 300);
+    assert_eq!(r.header("x-fold"), Some("a   b"));
+    assert_eq!(read_all(r.body()).unwrap(), "ok");
 }
