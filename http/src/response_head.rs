@@ -59,7 +59,7 @@ const FEW_SLOTS: usize = 24;
 
 /// The most header lines a response may have (Go caps only the bytes; at
 /// 32 bytes a slot, this bounds the table a hostile head can make us fill).
-pub(crate) const MAX_LINES: usize = 1 << 16;
+const MAX_LINES: usize = 1 << 16;
 
 /// More header lines than the slots given.
 struct Slots;
