@@ -24,6 +24,7 @@ use http::{Method, StatusCode, Uri, Version};
 
 use crate::header_pool;
 use crate::mux::path;
+use crate::sniff::starts_with_ignore_case;
 
 /// Limits a head is parsed under.
 #[derive(Debug, Clone, Copy)]
@@ -287,7 +288,7 @@ fn parse_target(target: Bytes, method: &Method) -> Result<Uri, Reject> {
         Some(b'/') => true,
         Some(b'*') => target.len() == 1 && method == Method::OPTIONS,
         Some(_) => {
-            let scheme = |s: &[u8]| target.get(..s.len()).is_some_and(|t| t.eq_ignore_ascii_case(s));
+            let scheme = |s| starts_with_ignore_case(&target, s);
             method == Method::CONNECT || scheme(b"http://") || scheme(b"https://")
         }
         None => false,
@@ -332,7 +333,8 @@ fn escape_refused(target: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(target.len() + 8);
     for &b in target {
         if TARGET_CLASS[usize::from(b)] == REFUSED {
-            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         } else {
             out.push(b);
         }

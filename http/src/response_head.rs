@@ -109,10 +109,8 @@ impl Raw {
         let mut headers = HeaderMap::with_capacity(names.len());
         for (name, at, len) in names.drain(..) {
             let raw = &head[at..at + len];
-            let value = match memchr::memchr(b'\n', raw) {
-                None => HeaderValue::from_bytes(raw),
-                Some(_) => HeaderValue::from_bytes(&unfold(raw)),
-            };
+            // Only a folded value holds line breaks, which `from_bytes` refuses.
+            let value = HeaderValue::from_bytes(raw).or_else(|_| HeaderValue::from_bytes(&unfold(raw)));
             headers.append(name, value.map_err(|_| bad("invalid response header value"))?);
         }
         Ok(Head { status: self.status, version: self.version, headers })

@@ -48,7 +48,8 @@ pub(crate) fn content_type(data: &[u8]) -> HeaderValue {
     TEXT_PLAIN
 }
 
-fn starts_with_ignore_case(data: &[u8], sig: &[u8]) -> bool {
+/// Whether `data` starts with `sig`, ASCII case aside.
+pub(crate) fn starts_with_ignore_case(data: &[u8], sig: &[u8]) -> bool {
     data.len() >= sig.len() && data[..sig.len()].eq_ignore_ascii_case(sig)
 }
 

@@ -69,6 +69,13 @@ impl Count {
         // Acquire: pairs with the AcqRel decrement that reached zero.
         self.0.load(Ordering::Acquire) == 0
     }
+
+    /// `(adds pending, live handles)`, for display.
+    fn snapshot(&self) -> (u64, u32) {
+        // Relaxed: a snapshot for display.
+        let w = self.0.load(Ordering::Relaxed);
+        (w >> 32, w as u32)
+    }
 }
 
 struct Inner {
@@ -200,9 +207,8 @@ impl Default for WaitGroup {
 
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Relaxed: a snapshot for display.
-        let count = self.inner.count.0.load(Ordering::Relaxed);
-        f.debug_struct("WaitGroup").field("adds", &(count >> 32)).field("handles", &(count as u32)).finish()
+        let (adds, handles) = self.inner.count.snapshot();
+        f.debug_struct("WaitGroup").field("adds", &adds).field("handles", &handles).finish()
     }
 }
 
