@@ -2,8 +2,9 @@
 module (run by tests/https_tools.rs with a certificate and key made there).
 HTTP/1.1 with keep-alive; /hello answers with a Content-Length body naming
 the client's port (the same port on every answer means one connection was
-reused), /chunked with a chunked body. Prints "port N" once listening and
-serves until killed."""
+reused), /chunked with a chunked body, /upgrade a 101 to an echo protocol
+(for `Upgrade: echo`: "hi" behind the head, then every byte back until
+EOF). Prints "port N" once listening and serves until killed."""
 
 import http.server
 import ssl
@@ -14,6 +15,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path == "/upgrade" and self.headers.get("Upgrade") == "echo":
+            self.send_response(101)
+            self.send_header("Upgrade", "echo")
+            self.send_header("Connection", "Upgrade")
+            self.end_headers()
+            self.wfile.write(b"hi")
+            self.wfile.flush()
+            while data := self.connection.recv(4096):
+                self.connection.sendall(data)
+            self.connection.unwrap()  # close_notify back, then the FIN
+            self.close_connection = True
+            return
         if self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")

@@ -1,6 +1,7 @@
 //! HTTPS between gort and TLS stacks nobody here wrote, with certificates
 //! made by rcgen: the gort client against Python's `ssl`-wrapped
-//! `http.server` (`tests/https_python_server.py`); Python's `ssl` and
+//! `http.server` (`tests/https_python_server.py`), keep-alive and chunked,
+//! and an upgrade to an echo protocol over TLS; Python's `ssl` and
 //! `http.client` against the gort server (`tests/https_python_client.py`);
 //! `openssl s_client` checking the server's ALPN and certificate chain.
 //! A missing `python3` or `openssl` fails the test, naming it.
@@ -37,8 +38,10 @@ fn script(name: &str) -> String {
 struct PyServer(Child, u16);
 
 impl PyServer {
-    fn start(leaf: &pki::Leaf) -> PyServer {
-        let (cert, key) = pki::write_leaf("python-server", leaf);
+    /// Starts one with `leaf`, written to files named after `test` (tests
+    /// run at once, each with a CA of its own).
+    fn start(test: &str, leaf: &pki::Leaf) -> PyServer {
+        let (cert, key) = pki::write_leaf(test, leaf);
         let mut child = Command::new("python3")
             .arg(script("https_python_server.py"))
             .args([&cert, &key])
@@ -62,7 +65,7 @@ impl Drop for PyServer {
 #[test]
 fn the_gort_client_against_pythons_tls_server() {
     let ca = Ca::new();
-    let py = PyServer::start(&ca.leaf(&["localhost", "127.0.0.1"]));
+    let py = PyServer::start("python-server", &ca.leaf(&["localhost", "127.0.0.1"]));
     let client = Client::builder().root_certificates_pem(ca.pem().as_bytes()).build().unwrap();
     let url = |path: &str| format!("https://localhost:{}{path}", py.1);
     let first = read_all(client.get(&url("/hello")).unwrap().body()).unwrap();
@@ -79,6 +82,42 @@ fn the_gort_client_against_pythons_tls_server() {
     let strict = Client::new();
     let e = strict.get(&url("/hello")).unwrap_err();
     assert!(e.to_string().contains("tls: localhost: certificate signed by unknown authority"), "{e}");
+}
+
+#[test]
+fn the_gort_client_upgrades_a_tls_connection_to_pythons_echo() {
+    let ca = Ca::new();
+    let py = PyServer::start("python-upgrade-server", &ca.leaf(&["localhost"]));
+    let client = Client::builder()
+        .root_certificates_pem(ca.pem().as_bytes())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let req = Request::builder()
+        .uri(format!("https://localhost:{}/upgrade", py.1))
+        .header("connection", "Upgrade")
+        .header("upgrade", "echo")
+        .build()
+        .unwrap();
+    let resp = client.send(req).unwrap();
+    assert_eq!(resp.status(), 101);
+    let conn = std::sync::Arc::new(resp.upgrade().unwrap());
+    conn.set_read_deadline(Some(std::time::Instant::now() + std::time::Duration::from_secs(10)));
+    let writer = {
+        let conn = std::sync::Arc::clone(&conn);
+        gort::go!(move || {
+            for i in 0..500 {
+                (&*conn).write_all(format!("record {i}\n").as_bytes()).unwrap();
+            }
+            conn.shutdown_write();
+        })
+    };
+    let mut got = String::new();
+    std::io::Read::read_to_string(&mut &*conn, &mut got).unwrap();
+    writer.join().unwrap();
+    let want: String =
+        std::iter::once("hi".to_owned()).chain((0..500).map(|i| format!("record {i}\n"))).collect();
+    assert!(got == want, "{} bytes back of {}", got.len(), want.len());
 }
 
 #[test]

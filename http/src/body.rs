@@ -27,10 +27,11 @@
 //!
 //! | state    | meaning                               | next |
 //! |----------|---------------------------------------|------|
-//! | Reading  | the body owns the connection          | Returned at the framed end; Drained or closed on drop; Poisoned on any error |
+//! | Reading  | the body owns the connection          | Returned at the framed end; Drained or closed on drop; Poisoned on any error; Handed over by `Response::upgrade` (a 101 or a `CONNECT` tunnel, whose body is the connection until it closes) |
 //! | Returned | read to its end: the connection went back to the pool (or closed, if the response forbade reuse) | — |
 //! | Drained  | dropped early, and the rest (≤ 256 KiB, ≤ 50 ms) was read: the connection went back | — |
 //! | Poisoned | an error, or dropped with more left than the drain allows: the connection closed | — |
+//! | Handed over | the caller owns the connection as an `Upgraded` (`upgrade.rs`) | — |
 
 use std::fmt;
 use std::io::{self, Read};
@@ -44,6 +45,7 @@ use crate::chunked::{Chunk, Decoder};
 use crate::persist_conn::ResponseBody;
 use crate::stream::Conn;
 use crate::transfer::Framing;
+use crate::upgrade::{self, Upgraded};
 use crate::wire::{Wire, CONTINUE};
 
 /// Below this many bytes asked, a read goes through the buffer; at or
@@ -122,6 +124,15 @@ impl Body {
     /// A response body the client reads off its connection.
     pub(crate) fn client(body: ResponseBody) -> Body {
         Body { kind: Kind::Client(Box::new(body)) }
+    }
+
+    /// The connection a client's response handed over with its body
+    /// (`Response::upgrade`).
+    pub(crate) fn upgrade(self) -> io::Result<Upgraded> {
+        match self.kind {
+            Kind::Client(b) => b.upgrade(),
+            _ => Err(upgrade::refused()),
+        }
     }
 
     /// The body's length, when it knows it before being read.

@@ -247,6 +247,19 @@ impl Response {
         self.body
     }
 
+    /// Takes the connection over after a `101 Switching Protocols` (a
+    /// WebSocket, say) or a 2xx to `CONNECT`, for the new protocol's
+    /// bytes both ways; until then the body reads the server's side of it.
+    /// See [`Upgraded`](crate::Upgraded), which has an example.
+    ///
+    /// # Errors
+    /// `InvalidInput` for any other response; `NotConnected` when the
+    /// body was read to the server's close; the request context's error
+    /// when it ended and closed the connection.
+    pub fn upgrade(self) -> io::Result<crate::Upgraded> {
+        self.body.upgrade()
+    }
+
     /// A header's value as text, if present and UTF-8 (Go's `Header.Get`;
     /// a value in another encoding is in [`headers`](Self::headers), as
     /// bytes).

@@ -39,6 +39,7 @@
 //! | `transport.rs` | `Transport`: a round trip, dialing, retry |
 //! | `client_conn.rs`, `persist_conn.rs`, `idle_pool.rs` | what the client dials (plain or TLS); one client connection; the pool |
 //! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
+//! | `upgrade.rs` | `Upgraded`: a connection a 101 or a `CONNECT` tunnel handed over |
 #![forbid(unsafe_code)]
 
 mod body;
@@ -73,6 +74,7 @@ mod tls_client;
 mod tls_stream;
 mod transfer;
 mod transport;
+mod upgrade;
 mod wire;
 mod wire_out;
 
@@ -91,6 +93,7 @@ pub use server::{Config, ConnState, Server};
 pub use stream::Conn;
 pub use tls::{server_config_from_pem, TlsInfo};
 pub use transport::Transport;
+pub use upgrade::Upgraded;
 
 pub use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 pub use rustls;

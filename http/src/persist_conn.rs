@@ -14,7 +14,8 @@
 //! |--------------------|--------------------------------|-------|------|
 //! | idle               | the pool, as an `Idle` (stream and timestamp) | the stream only (a `ClientConn`: TCP, or a rustls session over it): no goroutine, no buffer of ours, no timer | in a round trip (checked out, still open by `still_open`); closed (expired, evicted, EOF or close_notify seen) |
 //! | in a round trip    | the requesting goroutine       | socket, read buffer, cancellation hook | reading the body (head read); idle (no body, reusable); closed (error, not reusable) |
-//! | reading the body   | the response's `Body`           | same  | idle (body at its end, reusable); closed (error, dropped early past the drain, not reusable, context ended) |
+//! | reading the body   | the response's `Body`           | same  | idle (body at its end, reusable); closed (error, dropped early past the drain, not reusable, context ended); handed over (`Response::upgrade` of a 101 or a CONNECT tunnel) |
+//! | handed over        | the caller, as an `Upgraded`    | the stream, and what was buffered past the head; no hook, no deadline | closed (dropped) |
 //! | closed             | nobody: the socket is shut and the pool's count for its host dropped | — | — |
 //!
 //! # Who touches what
@@ -47,10 +48,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use gort_runtime::context::{AfterFunc, Context};
 use http::header::HeaderName;
 use http::request::Parts;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 
 use crate::body::{Body, State};
 use crate::buf::{ReadBuf, WriteBuf};
@@ -60,6 +62,7 @@ use crate::idle_pool::{Key, Pool};
 use crate::response_head::{self, Head};
 use crate::stream::Conn;
 use crate::transfer::{self, Framing};
+use crate::upgrade::{self, Upgraded};
 use crate::{transport, wire_out};
 
 /// A dropped body is read on for at most this many bytes…
@@ -158,7 +161,7 @@ impl PersistConn {
         Arc::clone(&self.stream)
     }
 
-    fn conn(&self) -> &dyn Conn {
+    pub(crate) fn conn(&self) -> &dyn Conn {
         &*self.stream
     }
 
@@ -209,7 +212,9 @@ impl PersistConn {
             self.set_deadlines(x.deadline, x.deadline);
         }
         let state = State::new(framing);
-        let mut rb = ResponseBody { pc: Some(self), state, ctx: x.ctx.clone(), deadline: x.deadline };
+        let hands_over = transfer::hands_over(&x.head.method, head.status);
+        let mut rb =
+            ResponseBody { pc: Some(self), state, ctx: x.ctx.clone(), deadline: x.deadline, hands_over };
         let body = match rb.state.is_done() {
             true => {
                 rb.finish();
@@ -321,10 +326,7 @@ fn eof(msg: &str) -> io::Error {
 
 /// Whether the connection may carry another exchange after this response.
 fn reusable(x: &Exchange<'_>, head: &Head, framing: Framing) -> bool {
-    let tunnel = head.status == StatusCode::SWITCHING_PROTOCOLS
-        || (x.head.method == Method::CONNECT && head.status.is_success());
     framing != Framing::Close
-        && !tunnel
         && transfer::keep_alive(head.version, Some(&head.headers))
         && !transfer::has_token(&x.head.headers, "close")
 }
@@ -351,9 +353,38 @@ pub(crate) struct ResponseBody {
     state: State,
     ctx: Context,
     deadline: Option<Instant>,
+    /// The response switched protocols or opened a tunnel: the body is the
+    /// connection, and [`upgrade`](Self::upgrade) may take it.
+    hands_over: bool,
 }
 
 impl ResponseBody {
+    /// Hands the connection over, with what is buffered past the head, to
+    /// the caller: its cancellation hook stopped and its deadlines
+    /// cleared, since from here the caller owns it (as Go's transport
+    /// stops watching an upgraded connection).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a response that hands nothing over; the
+    /// context's error when it closed the connection already; `NotConnected`
+    /// once the body read to the server's close.
+    pub(crate) fn upgrade(mut self) -> io::Result<Upgraded> {
+        if !self.hands_over {
+            return Err(upgrade::refused());
+        }
+        let Some(mut pc) = self.pc.take() else {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "upgrade: the connection is closed"));
+        };
+        if !pc.disarm() {
+            return Err(explain(io::ErrorKind::ConnectionAborted.into(), &self.ctx, None, "upgrading"));
+        }
+        pc.set_deadlines(None, None);
+        let rest = Bytes::copy_from_slice(pc.rbuf.data());
+        pc.rbuf.consume(rest.len());
+        pc.rbuf.release();
+        Ok(Upgraded::new(pc, rest))
+    }
+
     pub(crate) fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let Some(pc) = &mut self.pc else {
             return match self.state.is_done() {

@@ -12,8 +12,12 @@
 //! - `Content-Length` must be digits only; several values must agree.
 //! - A request with neither has no body; a response with neither is
 //!   delimited by the connection's close.
-//! - A response to `HEAD`, a 1xx, 204 or 304, and a 2xx to `CONNECT` have
-//!   no body, whatever their headers say.
+//! - A `101 Switching Protocols`, and a 2xx to `CONNECT`, hand the
+//!   connection over: what follows the head is the new protocol's, read
+//!   as a body delimited by the close, and the connection never carries
+//!   another HTTP/1.1 message.
+//! - A response to `HEAD`, another 1xx, 204 or 304 have no body, whatever
+//!   their headers say.
 //!
 //! Writing a request (the client): a body of known length gets
 //! `Content-Length`, one of unknown length is chunked, and an empty one
@@ -60,8 +64,10 @@ pub(crate) fn response_framing(
     status: StatusCode,
     headers: &HeaderMap,
 ) -> Result<Framing, Reject> {
-    let tunnel = method == Method::CONNECT && status.is_success();
-    if method == Method::HEAD || !status_has_body(status) || tunnel {
+    if hands_over(method, status) {
+        return Ok(Framing::Close);
+    }
+    if method == Method::HEAD || !status_has_body(status) {
         return Ok(Framing::Empty);
     }
     match (chunked(headers)?, content_length(headers)?) {
@@ -71,6 +77,12 @@ pub(crate) fn response_framing(
         (false, Some(n)) => Ok(Framing::Length(n)),
         (false, None) => Ok(Framing::Close),
     }
+}
+
+/// Whether a response to a `method` request with `status` hands the
+/// connection over to another protocol (an upgrade, or a tunnel).
+pub(crate) fn hands_over(method: &Method, status: StatusCode) -> bool {
+    status == StatusCode::SWITCHING_PROTOCOLS || (method == Method::CONNECT && status.is_success())
 }
 
 /// How the client frames the body of a request it sends: `known` is the

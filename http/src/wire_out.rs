@@ -9,6 +9,7 @@
 use std::io::{self, Read};
 
 use http::header::{HeaderMap, CONTENT_LENGTH, HOST, TRANSFER_ENCODING, USER_AGENT};
+use http::Method;
 
 use crate::body::Body;
 use crate::buf::WriteBuf;
@@ -22,13 +23,19 @@ use crate::transfer::{self, Framing};
 /// when keep-alives are off.
 pub(crate) fn write_head(w: &mut WriteBuf, conn: &dyn Conn, x: &Exchange<'_>) -> io::Result<()> {
     let h = x.head;
-    let target = h.uri.path_and_query().map_or("/", |p| p.as_str());
+    let authority = h.uri.authority().map_or("", |a| a.as_str());
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    // A CONNECT names only its host and port (RFC 9110 §9.3.6), as Go's
+    // does for a URL with no path: an `http::Uri` reads no path as "/".
+    let target = match h.method == Method::CONNECT {
+        true => host,
+        false => h.uri.path_and_query().map_or("/", |p| p.as_str()),
+    };
     for part in [h.method.as_str(), " ", target, " HTTP/1.1\r\n"] {
         put(w, conn, part.as_bytes())?;
     }
     if !h.headers.contains_key(HOST) {
-        let host = h.uri.authority().map_or("", |a| a.as_str());
-        put_header(w, conn, "host", host.rsplit('@').next().unwrap_or(host).as_bytes())?;
+        put_header(w, conn, "host", host.as_bytes())?;
     }
     if !h.headers.contains_key(USER_AGENT) {
         put_header(w, conn, "user-agent", b"gort-http")?;
