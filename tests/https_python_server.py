@@ -4,8 +4,9 @@ HTTP/1.1 with keep-alive; /hello answers with a Content-Length body naming
 the client's port (the same port on every answer means one connection was
 reused), /chunked with a chunked body, /upgrade a 101 to an echo protocol
 (for `Upgrade: echo`: "hi" behind the head, then every byte back until
-EOF). Prints "port N" once listening and serves until killed."""
+EOF), /gzip the /hello text gzipped when the request accepts gzip. Prints "port N" once listening and serves until killed."""
 
+import gzip
 import http.server
 import ssl
 import sys
@@ -26,6 +27,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.connection.sendall(data)
             self.connection.unwrap()  # close_notify back, then the FIN
             self.close_connection = True
+            return
+        if self.path == "/gzip" and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(b"hello from python, gzipped " * 100)
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         if self.path == "/chunked":
             self.send_response(200)

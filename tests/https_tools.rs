@@ -1,7 +1,7 @@
 //! HTTPS between gort and TLS stacks nobody here wrote, with certificates
 //! made by rcgen: the gort client against Python's `ssl`-wrapped
-//! `http.server` (`tests/https_python_server.py`), keep-alive and chunked,
-//! and an upgrade to an echo protocol over TLS; Python's `ssl` and
+//! `http.server` (`tests/https_python_server.py`), keep-alive, chunked and
+//! gzipped, and an upgrade to an echo protocol over TLS; Python's `ssl` and
 //! `http.client` against the gort server (`tests/https_python_client.py`);
 //! `openssl s_client` checking the server's ALPN and certificate chain.
 //! A missing `python3` or `openssl` fails the test, naming it.
@@ -78,6 +78,9 @@ fn the_gort_client_against_pythons_tls_server() {
     assert_eq!(r.header("transfer-encoding"), Some("chunked"));
     let want: String = (0..300).map(|i| format!("line {i}\n")).collect();
     assert_eq!(read_all(r.body()).unwrap(), want);
+    let mut r = client.get(&url("/gzip")).unwrap();
+    assert!(r.uncompressed(), "python gzipped the answer the transport asked for");
+    assert_eq!(read_all(r.body()).unwrap(), "hello from python, gzipped ".repeat(100));
     assert_eq!(client.transport().idle_connections(), 1);
     let strict = Client::new();
     let e = strict.get(&url("/hello")).unwrap_err();

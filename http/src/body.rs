@@ -42,6 +42,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::buf::ReadBuf;
 use crate::chunked::{Chunk, Decoder};
+use crate::gunzip::Gunzip;
 use crate::persist_conn::ResponseBody;
 use crate::stream::Conn;
 use crate::transfer::Framing;
@@ -73,6 +74,8 @@ enum Kind {
     /// Boxed: a pooled connection is large, and a server's `Request`
     /// (which holds a `Body`) is moved on every request.
     Client(Box<ResponseBody>),
+    /// A client's response body in gzip, decoded as read (`gunzip.rs`).
+    Gunzip(Box<Gunzip>),
 }
 
 /// A body read off a connection.
@@ -126,6 +129,11 @@ impl Body {
         Body { kind: Kind::Client(Box::new(body)) }
     }
 
+    /// `self`, a gzipped response body, decoded as it is read.
+    pub(crate) fn gunzip(self) -> Body {
+        Body { kind: Kind::Gunzip(Box::new(Gunzip::Raw(self))) }
+    }
+
     /// The connection a client's response handed over with its body
     /// (`Response::upgrade`).
     pub(crate) fn upgrade(self) -> io::Result<Upgraded> {
@@ -167,6 +175,7 @@ impl Body {
         match &self.kind {
             Kind::Wire(WireBody { state, .. }) => state.trailers(),
             Kind::Client(b) => b.trailers(),
+            Kind::Gunzip(g) => g.body().trailers(),
             _ => None,
         }
     }
@@ -176,7 +185,7 @@ impl Body {
         match &self.kind {
             Kind::Empty => true,
             Kind::Bytes(c) => c.position() as usize >= c.get_ref().len(),
-            Kind::Reader(_) => false,
+            Kind::Reader(_) | Kind::Gunzip(_) => false,
             Kind::Wire(b) => matches!(b.state, State::Done(_) | State::Length(0)),
             Kind::Client(b) => b.is_done(),
         }
@@ -397,6 +406,7 @@ impl Read for Body {
             Kind::Reader(r) => r.read(out),
             Kind::Wire(b) => b.read(out),
             Kind::Client(b) => b.read(out),
+            Kind::Gunzip(g) => g.read(out),
         }
     }
 }
@@ -450,6 +460,7 @@ impl fmt::Debug for Body {
             Kind::Bytes(_) => "bytes",
             Kind::Reader(_) => "reader",
             Kind::Wire(_) | Kind::Client(_) => "connection",
+            Kind::Gunzip(_) => "gzip",
         };
         f.debug_struct("Body").field("kind", &kind).finish()
     }

@@ -213,13 +213,20 @@ impl std::error::Error for UseLastResponse {}
 pub struct Response {
     head: Parts,
     body: Body,
+    uncompressed: bool,
 }
 
 impl Response {
-    pub(crate) fn new(status: StatusCode, version: Version, headers: HeaderMap, body: Body) -> Response {
+    pub(crate) fn new(
+        status: StatusCode,
+        version: Version,
+        headers: HeaderMap,
+        body: Body,
+        uncompressed: bool,
+    ) -> Response {
         let (mut head, ()) = http::Response::new(()).into_parts();
         (head.status, head.version, head.headers) = (status, version, headers);
-        Response { head, body }
+        Response { head, body, uncompressed }
     }
 
     /// The status (`u16::from(resp.status())` for the number).
@@ -235,6 +242,14 @@ impl Response {
     /// The protocol version the server answered with.
     pub fn version(&self) -> Version {
         self.head.version
+    }
+
+    /// Whether the server sent the body in gzip, which the transport asked
+    /// for and now decodes as the body is read (Go's `Uncompressed`; see
+    /// [`ClientBuilder::disable_compression`](crate::ClientBuilder::disable_compression)).
+    /// The headers then hold no `Content-Encoding` or `Content-Length`.
+    pub fn uncompressed(&self) -> bool {
+        self.uncompressed
     }
 
     /// The body, to read.

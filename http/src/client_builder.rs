@@ -47,6 +47,7 @@ impl Default for ClientBuilder {
                 response_header_timeout: None,
                 max_response_header_bytes: transport::MAX_RESPONSE_HEAD,
                 disable_keep_alives: false,
+                disable_compression: false,
             },
             policy: Policy { timeout: None, check_redirect: None },
             tls: TlsSettings::default(),
@@ -116,6 +117,18 @@ impl ClientBuilder {
     /// One connection per request, closed after it (`Connection: close`).
     pub fn disable_keep_alives(mut self, off: bool) -> ClientBuilder {
         self.settings.disable_keep_alives = off;
+        self
+    }
+
+    /// Stops the transport asking for gzip (Go's `DisableCompression`).
+    /// By default a request that names no `Accept-Encoding` and no
+    /// `Range`, and is not a `HEAD`, says `Accept-Encoding: gzip`, and a
+    /// gzipped answer is decompressed as its body is read: its
+    /// `Content-Encoding` and `Content-Length` are removed and
+    /// [`Response::uncompressed`](crate::Response::uncompressed) is true.
+    /// A request that asks for an encoding itself gets the bytes as sent.
+    pub fn disable_compression(mut self, off: bool) -> ClientBuilder {
+        self.settings.disable_compression = off;
         self
     }
 

@@ -40,6 +40,7 @@
 //! | `client_conn.rs`, `persist_conn.rs`, `idle_pool.rs` | what the client dials (plain or TLS); one client connection; the pool |
 //! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
 //! | `upgrade.rs` | `Upgraded`: a connection a 101 or a `CONNECT` tunnel handed over |
+//! | `gunzip.rs` | the client's transparent gzip: asking for it, decoding it |
 #![forbid(unsafe_code)]
 
 mod body;
@@ -51,6 +52,7 @@ mod client_conn;
 mod conn;
 mod date;
 pub mod debug;
+mod gunzip;
 mod handler;
 mod head_out;
 mod header_pool;

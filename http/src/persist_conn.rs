@@ -63,7 +63,7 @@ use crate::response_head::{self, Head};
 use crate::stream::Conn;
 use crate::transfer::{self, Framing};
 use crate::upgrade::{self, Upgraded};
-use crate::{transport, wire_out};
+use crate::{gunzip, transport, wire_out};
 
 /// A dropped body is read on for at most this many bytes…
 const DRAIN_BYTES: u64 = 256 << 10;
@@ -102,6 +102,8 @@ pub(crate) struct Exchange<'a> {
     pub(crate) header_timeout: Option<Duration>,
     pub(crate) max_head: usize,
     pub(crate) keep_alive: bool,
+    /// The request asks for gzip on the transport's behalf (`gunzip.rs`).
+    pub(crate) gzip: bool,
 }
 
 /// An exchange that failed, and whether it may be tried again elsewhere.
@@ -192,7 +194,7 @@ impl PersistConn {
             Err(w) if cut_off => self.read_final_head().map_err(|_| w),
             Err(w) => Err(w),
         };
-        let head = match head {
+        let mut head = match head {
             Ok(h) => h,
             Err((err, any_byte)) => {
                 let retryable = self.reused
@@ -222,7 +224,11 @@ impl PersistConn {
             }
             false => Body::client(rb),
         };
-        Ok(Response::new(head.status, head.version, head.headers, body))
+        let (body, uncompressed) = match x.gzip && !body.is_empty() && gunzip::strip(&mut head.headers) {
+            true => (body.gunzip(), true),
+            false => (body, false),
+        };
+        Ok(Response::new(head.status, head.version, head.headers, body, uncompressed))
     }
 
     /// Sets the write deadline to `write` and the read deadline to `read`,

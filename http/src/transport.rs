@@ -41,7 +41,7 @@ use crate::client_conn::ClientConn;
 use crate::idle_pool::{Checkout, Key, Limits, Pool, Want};
 use crate::persist_conn::{Exchange, PersistConn};
 use crate::request::Request;
-use crate::transfer;
+use crate::{gunzip, transfer};
 
 /// Go's `DefaultTransport` dials for at most 30 s.
 pub(crate) const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,6 +68,7 @@ pub(crate) struct Settings {
     pub(crate) response_header_timeout: Option<Duration>,
     pub(crate) max_response_header_bytes: usize,
     pub(crate) disable_keep_alives: bool,
+    pub(crate) disable_compression: bool,
 }
 
 impl Transport {
@@ -123,6 +124,7 @@ impl Transport {
             header_timeout: s.response_header_timeout,
             max_head: s.max_response_header_bytes,
             keep_alive: !s.disable_keep_alives,
+            gzip: gunzip::asks(head, s.disable_compression),
         };
         let mut replay = if idempotent(head) { body.replay() } else { None };
         let mut body = Some(body);

@@ -19,8 +19,9 @@ use crate::stream::Conn;
 use crate::transfer::{self, Framing};
 
 /// The request line and headers: the caller's headers, then `Host` and
-/// `User-Agent` unless given, the framing header, and `Connection: close`
-/// when keep-alives are off.
+/// `User-Agent` unless given, the framing header, `Accept-Encoding: gzip`
+/// when the transport asks for it, and `Connection: close` when
+/// keep-alives are off.
 pub(crate) fn write_head(w: &mut WriteBuf, conn: &dyn Conn, x: &Exchange<'_>) -> io::Result<()> {
     let h = x.head;
     let authority = h.uri.authority().map_or("", |a| a.as_str());
@@ -47,6 +48,9 @@ pub(crate) fn write_head(w: &mut WriteBuf, conn: &dyn Conn, x: &Exchange<'_>) ->
         }
         Framing::Chunked => put_header(w, conn, "transfer-encoding", b"chunked")?,
         Framing::Empty | Framing::Close => {}
+    }
+    if x.gzip {
+        put_header(w, conn, "accept-encoding", b"gzip")?;
     }
     if !x.keep_alive && !transfer::has_token(&h.headers, "close") {
         put_header(w, conn, "connection", b"close")?;
