@@ -11,15 +11,15 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderValue, CONTENT_TYPE, LOCATION, REFERER};
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION, REFERER};
 use http::response::Parts;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
 use crate::body::Body;
 use crate::client_builder::ClientBuilder;
-use crate::redirect;
 use crate::request::Request;
 use crate::transport::Transport;
+use crate::{auth, redirect};
 
 /// The most requests a redirect chain makes by default: the tenth
 /// response's redirect is an error (Go's `defaultCheckRedirect`).
@@ -104,7 +104,8 @@ impl Client {
     /// once its head has arrived; read its body to its end (or drop it) to
     /// give the connection back. A redirected request carries `Referer`
     /// as Go sets it (the URL it came from, never down from `https` to
-    /// `http`; one `req` set stays).
+    /// `http`; one `req` set stays). A URL's `user:password@` is sent as
+    /// Basic credentials when `req` sets no `Authorization` (Go's rule).
     ///
     /// # Errors
     /// The request's context's error when it ended (see
@@ -121,7 +122,12 @@ impl Client {
         let mut via: Vec<Uri> = Vec::new();
         loop {
             let replay = body.replay();
-            let resp = self.transport.exchange(&head, body, &ctx, deadline)?;
+            let added = auth::add_from_userinfo(&head.uri, &mut head.headers);
+            let resp = self.transport.exchange(&head, body, &ctx, deadline);
+            if added {
+                head.headers.remove(AUTHORIZATION);
+            }
+            let resp = resp?;
             let Some(f) = redirect::follow(resp.status(), &head.method) else { return Ok(resp) };
             let next_body = if f.keep_body { replay } else { Some(Body::empty()) };
             // A 3xx without a Location (or with an empty one) is the answer, as in Go.

@@ -41,8 +41,10 @@
 //! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
 //! | `upgrade.rs` | `Upgraded`: a connection a 101 or a `CONNECT` tunnel handed over |
 //! | `gunzip.rs` | the client's transparent gzip: asking for it, decoding it |
+//! | `form.rs`, `auth.rs` | form values (`ParseForm`, `FormValue`); Basic authentication, both sides |
 #![forbid(unsafe_code)]
 
+mod auth;
 mod body;
 mod buf;
 mod chunked;
@@ -52,6 +54,7 @@ mod client_conn;
 mod conn;
 mod date;
 pub mod debug;
+mod form;
 mod gunzip;
 mod handler;
 mod head_out;

@@ -5,6 +5,7 @@
 //! values share the connection's read buffer instead of copying it.
 
 use std::cell::OnceCell;
+use std::io;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::Arc;
@@ -12,11 +13,13 @@ use std::time::Instant;
 
 use gort_runtime::context::{Cancel, Context};
 
-use http::header::HOST;
+use http::header::{AUTHORIZATION, HOST};
 use http::request::Parts;
 use http::{HeaderMap, Method, Uri, Version};
 
+use crate::auth;
 use crate::body::Body;
+use crate::form::{self, Form};
 use crate::mux::path::unescape;
 use crate::wire::Wire;
 
@@ -241,6 +244,60 @@ impl Request {
     /// Replaces the body, returning the old one.
     pub fn set_body(&mut self, body: Body) -> Body {
         std::mem::replace(&mut self.body, body)
+    }
+
+    /// Go's `ParseForm`: reads the form once, the query's pairs and, for a
+    /// `POST`, `PUT` or `PATCH` with `Content-Type:
+    /// application/x-www-form-urlencoded`, the body's (read to its end, at
+    /// most 10 MiB). [`form_value`](Self::form_value) calls it.
+    /// `multipart/form-data` is not parsed.
+    ///
+    /// # Errors
+    /// `InvalidData` for a body past 10 MiB (`http: POST too large`) or a
+    /// pair whose name holds a `;`; the body's read error. What parsed
+    /// before the error is kept, and a second call reports nothing.
+    pub fn parse_form(&mut self) -> io::Result<()> {
+        form::parse(self)
+    }
+
+    /// Go's `FormValue`: the first value of `name`, the body's before the
+    /// query's, parsing the form first if needed and ignoring its errors
+    /// as Go does.
+    ///
+    /// ```
+    /// let mut r = gort::http::Request::from(
+    ///     http::Request::post("http://h/?a=query&b=2")
+    ///         .header("content-type", "application/x-www-form-urlencoded")
+    ///         .body("a=body+text&c=%E2%9C%93")
+    ///         .unwrap(),
+    /// );
+    /// assert_eq!(r.form_value("a").as_deref(), Some("body text"));
+    /// assert_eq!(r.form_value("b").as_deref(), Some("2"));
+    /// assert_eq!(r.post_form_value("c").as_deref(), Some("✓"));
+    /// assert_eq!(r.post_form_value("b"), None);
+    /// ```
+    pub fn form_value(&mut self, name: &str) -> Option<String> {
+        let _ = self.parse_form();
+        self.extensions().get::<Form>()?.value(name).map(str::to_owned)
+    }
+
+    /// Go's `PostFormValue`: the first value of `name` in the body's form.
+    pub fn post_form_value(&mut self, name: &str) -> Option<String> {
+        let _ = self.parse_form();
+        self.extensions().get::<Form>()?.post_value(name).map(str::to_owned)
+    }
+
+    /// Go's `BasicAuth`: the user and password of an `Authorization: Basic`
+    /// header; `None` without one, or when it does not decode.
+    ///
+    /// ```
+    /// let r = gort::http::Request::from(
+    ///     http::Request::get("http://h/").header("authorization", "Basic dXNlcjpwYXNz").body(()).unwrap(),
+    /// );
+    /// assert_eq!(r.basic_auth(), Some(("user".to_owned(), "pass".to_owned())));
+    /// ```
+    pub fn basic_auth(&self) -> Option<(String, String)> {
+        auth::parse(self.head.headers.get(AUTHORIZATION)?)
     }
 
     /// The client's address, on a server.

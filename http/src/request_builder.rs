@@ -72,6 +72,15 @@ impl RequestBuilder {
         RequestBuilder { inner: self.inner.header(name, value), ..self }
     }
 
+    /// Sets `Authorization` to Basic credentials (Go's `SetBasicAuth`),
+    /// marked sensitive. The pair is sent as it is: over plain `http://`
+    /// anyone on the path reads it. A URL's own `user:password@` does the
+    /// same when no `Authorization` is set.
+    pub fn basic_auth(self, user: &str, password: &str) -> RequestBuilder {
+        let v = crate::auth::header_value(user, password);
+        RequestBuilder { inner: self.inner.header(http::header::AUTHORIZATION, v), ..self }
+    }
+
     /// The context whose end aborts the request: the dial, the write, the
     /// wait for the head, and a body read in progress.
     pub fn context(self, ctx: &Context) -> RequestBuilder {
