@@ -41,6 +41,7 @@
 //! | `request_builder.rs`, `response_head.rs`, `wire_out.rs` | `Request::builder()`; response heads; writing a request |
 //! | `upgrade.rs` | `Upgraded`: a connection a 101 or a `CONNECT` tunnel handed over |
 //! | `gunzip.rs` | the client's transparent gzip: asking for it, decoding it |
+//! | `fs/` | `file_server`, `serve_file`: Go's file server (ranges, conditionals, listings) |
 //! | `form.rs`, `auth.rs` | form values (`ParseForm`, `FormValue`); Basic authentication, both sides |
 #![forbid(unsafe_code)]
 
@@ -55,6 +56,7 @@ mod conn;
 mod date;
 pub mod debug;
 mod form;
+mod fs;
 mod gunzip;
 mod handler;
 mod head_out;
@@ -87,6 +89,7 @@ pub use body::Body;
 pub use client::{use_last_response, Client, Response};
 pub use client_builder::{ClientBuilder, MAX_IDLE_PER_HOST};
 pub use conn::serve_conn;
+pub use fs::{file_server, serve_file, FileServer};
 pub use handler::{max_bytes, strip_prefix, Handler};
 pub use mux::{PatternError, ServeMux};
 pub use parse::Reject;
