@@ -156,3 +156,17 @@ fn an_upgrade_after_the_server_closed_the_tunnel_is_not_connected() {
     let e = resp.upgrade().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotConnected, "{e}");
 }
+
+#[test]
+fn a_tunnel_is_never_gunzipped() {
+    let srv = Raw::new(|mut s, _| {
+        read_request(&mut s);
+        send(
+            &mut s,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nContent-Encoding: gzip\r\n\r\nplain",
+        );
+    });
+    let mut resp = Client::new().send(upgrade_request(&srv.url("/"))).unwrap();
+    assert!(!resp.uncompressed());
+    assert_eq!(read_all(resp.body()).unwrap(), "plain", "the new protocol's bytes as they came");
+}

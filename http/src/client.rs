@@ -281,6 +281,12 @@ impl Response {
         self.body.upgrade()
     }
 
+    /// The cookies the response sets, one per `Set-Cookie` that parses
+    /// (Go's `Response.Cookies`).
+    pub fn cookies(&self) -> impl Iterator<Item = crate::Cookie<'_>> {
+        crate::cookies::set_by(&self.head.headers)
+    }
+
     /// A header's value as text, if present and UTF-8 (Go's `Header.Get`;
     /// a value in another encoding is in [`headers`](Self::headers), as
     /// bytes).

@@ -42,7 +42,7 @@
 //! | `upgrade.rs` | `Upgraded`: a connection a 101 or a `CONNECT` tunnel handed over |
 //! | `gunzip.rs` | the client's transparent gzip: asking for it, decoding it |
 //! | `fs/` | `file_server`, `serve_file`: Go's file server (ranges, conditionals, listings) |
-//! | `form.rs`, `auth.rs` | form values (`ParseForm`, `FormValue`); Basic authentication, both sides |
+//! | `form.rs`, `auth.rs`, `cookies.rs` | form values (`ParseForm`, `FormValue`); Basic authentication and cookies, both sides |
 #![forbid(unsafe_code)]
 
 mod auth;
@@ -53,6 +53,7 @@ mod client;
 mod client_builder;
 mod client_conn;
 mod conn;
+mod cookies;
 mod date;
 pub mod debug;
 mod form;
@@ -89,6 +90,7 @@ pub use body::Body;
 pub use client::{use_last_response, Client, Response};
 pub use client_builder::{ClientBuilder, MAX_IDLE_PER_HOST};
 pub use conn::serve_conn;
+pub use cookies::set_cookie;
 pub use fs::{file_server, serve_file, FileServer};
 pub use handler::{max_bytes, strip_prefix, Handler};
 pub use mux::{PatternError, ServeMux};
@@ -103,5 +105,6 @@ pub use tls::{server_config_from_pem, TlsInfo};
 pub use transport::Transport;
 pub use upgrade::Upgraded;
 
+pub use cookie::{self, Cookie, SameSite};
 pub use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 pub use rustls;

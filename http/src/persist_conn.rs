@@ -224,7 +224,9 @@ impl PersistConn {
             }
             false => Body::client(rb),
         };
-        let (body, uncompressed) = match x.gzip && !body.is_empty() && gunzip::strip(&mut head.headers) {
+        // A tunnel's bytes are the new protocol's, never gzip's (as Go).
+        let gzipped = x.gzip && !hands_over && !body.is_empty() && gunzip::strip(&mut head.headers);
+        let (body, uncompressed) = match gzipped {
             true => (body.gunzip(), true),
             false => (body, false),
         };

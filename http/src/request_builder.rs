@@ -81,6 +81,24 @@ impl RequestBuilder {
         RequestBuilder { inner: self.inner.header(http::header::AUTHORIZATION, v), ..self }
     }
 
+    /// Adds `c`'s name and value to the request's `Cookie` header (Go's
+    /// `AddCookie`: one header, pairs joined by `; `); a cookie that cannot
+    /// be sent is dropped.
+    pub fn cookie(mut self, c: &crate::Cookie<'_>) -> RequestBuilder {
+        let (Some(h), Some(c)) = (self.inner.headers_mut(), crate::cookies::sanitized(c)) else {
+            return self;
+        };
+        let pair = c.stripped().to_string();
+        let text = match h.get(http::header::COOKIE).and_then(|v| v.to_str().ok()) {
+            Some(old) => format!("{old}; {pair}"),
+            None => pair,
+        };
+        if let Ok(v) = HeaderValue::try_from(text) {
+            h.insert(http::header::COOKIE, v);
+        }
+        self
+    }
+
     /// The context whose end aborts the request: the dial, the write, the
     /// wait for the head, and a body read in progress.
     pub fn context(self, ctx: &Context) -> RequestBuilder {
