@@ -7,7 +7,6 @@
 mod servers;
 
 use std::io::Write;
-use std::process::Command;
 
 use gort::http::{set_cookie, Client, Cookie, Request, ResponseWriter, SameSite};
 use servers::read_all;
@@ -80,12 +79,8 @@ fn gorts_client_sends_cookies_in_one_header_and_reads_set_cookies() {
 #[test]
 fn curl_sends_and_stores_cookies() {
     let srv = gort::http::test::Server::new(app);
-    let out = Command::new("curl")
-        .args(["-sS", "-b", "b=from-curl; z=9", "-c", "-", &srv.url("/")])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `curl` (install curl for http_cookies): {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text =
+        String::from_utf8(servers::curl(&["-b", "b=from-curl; z=9", "-c", "-", &srv.url("/")])).unwrap();
     assert!(text.starts_with("b=from-curl z=9|b=from-curl"), "{text}");
     // curl's jar, one tab-separated line per cookie it kept.
     let jar: Vec<Vec<&str>> =

@@ -6,7 +6,6 @@
 mod servers;
 
 use std::io::{Read, Write};
-use std::process::Command;
 
 use gort::http::{Client, Request, ResponseWriter, StatusCode};
 use servers::read_all;
@@ -130,15 +129,7 @@ fn curl_sends_credentials_and_a_form() {
         }
         form_app(w, r)
     });
-    let curl = |args: &[&str]| {
-        let out = Command::new("curl")
-            .arg("-sS")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `curl` (install curl for http_form_auth): {e}"));
-        assert!(out.status.success(), "curl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let curl = |args: &[&str]| String::from_utf8(servers::curl(args)).unwrap();
     assert_eq!(curl(&["-u", "gopher:pa:ss word", &srv.url("/auth")]), "user=gopher password=pa:ss word");
     let code = curl(&["-o", "/dev/null", "-w", "%{http_code}", &srv.url("/auth")]);
     assert_eq!(code, "401");

@@ -10,7 +10,6 @@ mod servers;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::Command;
 
 use gort::http::{file_server, serve_file, Client, Request, ResponseWriter};
 
@@ -196,10 +195,5 @@ fn a_big_file_streams_whole_to_gorts_client_and_in_a_range_to_curl() {
     let mut got = Vec::new();
     r.body().read_to_end(&mut got).unwrap();
     assert!(got == big(), "{} bytes", got.len());
-    let out = Command::new("curl")
-        .args(["-sS", "--range", "1000-1999", &srv.url("/big.bin")])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `curl` (install curl for http_fs): {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, big()[1000..2000]);
+    assert_eq!(servers::curl(&["--range", "1000-1999", &srv.url("/big.bin")]), big()[1000..2000]);
 }

@@ -130,3 +130,15 @@ pub fn read_all(mut body: impl Read) -> io::Result<String> {
     body.read_to_string(&mut s)?;
     Ok(s)
 }
+
+/// Runs `curl -sS ARGS` and returns its stdout; a missing curl fails the
+/// test, naming it, and so does a curl that failed.
+pub fn curl(args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("curl")
+        .arg("-sS")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `curl` (install curl for the http tests): {e}"));
+    assert!(out.status.success(), "curl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
