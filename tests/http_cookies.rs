@@ -88,3 +88,12 @@ fn curl_sends_and_stores_cookies() {
     let plain = jar.iter().find(|f| f[5] == "plain").expect("curl kept `plain`");
     assert_eq!(plain[6], "1");
 }
+
+#[test]
+fn a_pair_that_is_not_ascii_costs_only_itself() {
+    let mut req = b"GET / HTTP/1.1\r\nHost: x\r\nCookie: session=abc; pref=".to_vec();
+    req.extend_from_slice(&[0xe6, 0x97, 0xa5, 0xff]);
+    req.extend_from_slice(b"; b=2\r\n\r\n");
+    let out = String::from_utf8_lossy(&gort::http::test::serve_raw(&app, &req)).into_owned();
+    assert!(out.ends_with("\r\n\r\nsession=abc b=2|b=2"), "{out}");
+}

@@ -165,3 +165,19 @@ fn the_urls_credentials_follow_a_redirect_only_where_its_url_has_them() {
     let r = client.get(&with("/absolute")).unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a Location without userinfo sends none");
 }
+
+#[test]
+fn more_than_ten_thousand_pairs_are_refused_whole() {
+    let body = "a&".repeat(10_001);
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let out = raw(&req);
+    assert!(out.contains("err=number of URL query parameters exceeded limit of 10000|"), "{}", &out[..300]);
+    assert!(body_of(&out).starts_with("a=-|"), "none parsed");
+    let ok = "a=1&".repeat(10_000);
+    let out = raw(&format!("GET /?{ok} HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert!(body_of(&out).starts_with("a=1|b=-|c=-|post c=-|err=-|"), "ten thousand are fine");
+}

@@ -74,14 +74,17 @@ fn cookie_octet(ch: char) -> bool {
 }
 
 /// The cookies of every `Cookie` header in `headers`, in order; pairs that
-/// do not parse are skipped.
+/// do not parse, or are not UTF-8, are skipped one by one (a browser's
+/// UTF-8 value from script costs that pair, not the header's others).
 pub(crate) fn sent(headers: &HeaderMap) -> impl Iterator<Item = Cookie<'_>> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
+        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter_map(|pair| Cookie::parse(pair).ok())
 }
 
 /// The cookies a response sets, one per `Set-Cookie` that parses.

@@ -12,6 +12,8 @@
 //! - A body value comes before a query value of the same name, as in Go.
 //! - A pair holding a raw `;` is skipped and reported, as Go 1.17 does
 //!   (`;` is no separator).
+//! - A query or a body of more than [`MAX_PAIRS`] pairs is refused whole,
+//!   as Go 1.27 refuses it, before any pair is decoded.
 //! - `multipart/form-data` is not parsed; its body is left to the handler.
 
 use std::io::{self, Read};
@@ -23,6 +25,9 @@ use crate::request::Request;
 
 /// The most body bytes a form reads (Go's `maxFormSize`: 10 MiB).
 pub(crate) const MAX_FORM: u64 = 10 << 20;
+/// The most pairs a query or a body may hold (Go 1.27's limit): past it
+/// none is parsed, so a 10 MiB body of `a&a&…` cannot cost a pair each.
+pub(crate) const MAX_PAIRS: usize = 10_000;
 
 /// A request's parsed form, in its extensions.
 #[derive(Clone, Default)]
@@ -85,6 +90,10 @@ fn wants_body(req: &Request) -> bool {
 /// Appends the `&`-separated pairs of `raw` to `out`, decoded; a pair with
 /// a raw `;` is skipped, and reported once the rest are in.
 fn pairs(raw: &[u8], out: &mut Vec<(String, String)>) -> io::Result<()> {
+    if raw.split(|&b| b == b'&').filter(|p| !p.is_empty()).nth(MAX_PAIRS).is_some() {
+        let msg = format!("number of URL query parameters exceeded limit of {MAX_PAIRS}");
+        return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+    }
     let mut semicolon = false;
     for pair in raw.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         if pair.contains(&b';') {
