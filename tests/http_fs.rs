@@ -197,3 +197,43 @@ fn a_big_file_streams_whole_to_gorts_client_and_in_a_range_to_curl() {
     assert!(got == big(), "{} bytes", got.len());
     assert_eq!(servers::curl(&["--range", "1000-1999", &srv.url("/big.bin")]), big()[1000..2000]);
 }
+
+#[test]
+fn types_are_sniffed_from_the_file_for_head_and_ranges_and_an_empty_file_ignores_range() {
+    let tree = Tree::new("sniff");
+    std::fs::write(tree.0.join("htmlnoext"), b"<!doctype html><p>x</p>").unwrap();
+    std::fs::write(tree.0.join("emptynoext"), b"").unwrap();
+    let srv = gort::http::test::Server::new(file_server(&tree.0));
+    let html = "text/html; charset=utf-8";
+    for req in ["HEAD /htmlnoext HTTP/1.1", "GET /htmlnoext HTTP/1.1\r\nRange: bytes=5-9"] {
+        assert_eq!(header(&raw(&srv, req).0, "content-type"), Some(html), "{req}");
+    }
+    let (head, body) = raw(&srv, "GET /htmlnoext HTTP/1.1\r\nRange: bytes=0-8");
+    assert_eq!(body, b"<!doctype", "read from the start again after the sniff");
+    assert!(head.starts_with("HTTP/1.1 206 "), "{head}");
+    let (head, body) = raw(&srv, "GET /emptynoext HTTP/1.1\r\nRange: bytes=0-");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(header(&head, "content-type"), Some("text/plain; charset=utf-8"));
+    assert!(body.is_empty());
+    let (head, _) = raw(&srv, "GET /hello.txt%00 HTTP/1.1");
+    assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n"), "a NUL names no file: {head}");
+}
+
+#[test]
+fn serve_file_refuses_encoded_slashes_a_decoded_wildcard_would_make_absolute() {
+    let tree = Tree::new("slash");
+    let root = tree.0.clone();
+    let mut mux = gort::http::ServeMux::new();
+    mux.handle_func("/one/{rest...}", move |w: &mut ResponseWriter, r: &mut Request| {
+        let name = root.join(r.path_value("rest").unwrap_or_default());
+        serve_file(w, r, name)
+    });
+    let srv = gort::http::test::Server::new(mux);
+    for target in ["/one/%2fetc%2fpasswd", "/one/%2Fetc/passwd", "/one/%5cetc"] {
+        let (head, body) = raw(&srv, &format!("GET {target} HTTP/1.1"));
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{target}: {head}");
+        assert_eq!(body, b"invalid URL path\n");
+    }
+    let (head, body) = raw(&srv, "GET /one/hello.txt HTTP/1.1");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && body == b"hello, file\n", "{head}");
+}

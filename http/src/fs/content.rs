@@ -1,8 +1,9 @@
 //! Go's `serveContent` for one open file: `Last-Modified` and the
 //! conditional requests it answers (`If-Modified-Since` → 304,
 //! `If-Unmodified-Since` → 412, `If-Range`), a byte range (206 with
-//! `Content-Range`, 416 when none can be satisfied), `Content-Type` by
-//! extension (else sniffed by the writer from the first bytes), and the
+//! `Content-Range`, 416 when none can be satisfied; an empty file ignores
+//! a `Range`), `Content-Type` by extension (else sniffed from the file's
+//! first 512 bytes, as Go does), and the
 //! body streamed from the file through `gort::blocking` reads, so a cold
 //! disk holds an OS thread and never a P.
 //!
@@ -45,13 +46,17 @@ pub(crate) fn serve(
         w.headers_mut().insert(LAST_MODIFIED, date(t));
     }
     if !w.headers_mut().contains_key(CONTENT_TYPE) {
-        if let Some(ct) = mime_guess::from_path(name).first_raw() {
-            w.headers_mut().insert(CONTENT_TYPE, with_charset(ct));
-        }
+        let ct = match mime_guess::from_path(name).first_raw() {
+            Some(ct) => with_charset(ct),
+            None => sniff_file(&mut f)?,
+        };
+        w.headers_mut().insert(CONTENT_TYPE, ct);
     }
     w.headers_mut().insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let (mut start, mut len) = (0, size);
-    if let Some(range) = r.headers().get(RANGE).filter(|_| range_applies(r, modified)) {
+    // An empty file ignores a Range (Go: some clients send one always).
+    let range = r.headers().get(RANGE).filter(|_| size > 0 && range_applies(r, modified));
+    if let Some(range) = range {
         match parse_range(range.as_bytes(), size) {
             Range::Whole => {}
             Range::One(s, n) => {
@@ -90,6 +95,24 @@ pub(crate) fn serve(
         left -= n as u64;
     }
     Ok(())
+}
+
+/// Go's way for a name with no known type: sniff the file's own first
+/// bytes (the writer would see only a range's, or none for a HEAD), then
+/// read from the start again.
+fn sniff_file(f: &mut File) -> io::Result<HeaderValue> {
+    gort_runtime::blocking(|| {
+        let mut head = [0u8; 512];
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        f.seek(SeekFrom::Start(0))?;
+        Ok(crate::sniff::content_type(&head[..n]))
+    })
 }
 
 /// A `text/…` type says its charset, as Go's table does.
@@ -219,6 +242,5 @@ mod tests {
         {
             assert_eq!(r(whole), Range::Whole, "{whole}");
         }
-        assert_eq!(parse_range(b"bytes=0-", 0), Range::Unsatisfiable, "an empty file has no byte 0");
     }
 }

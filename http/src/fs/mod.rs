@@ -68,13 +68,18 @@ impl Handler for FileServer {
 }
 
 /// Serves the file or directory `name` (Go's `http.ServeFile`), as a
-/// [`file_server`] would; a request path with a `..` element is refused
-/// with 400, since `name` is often built from it.
+/// [`file_server`] would. Since `name` is often built from the request's
+/// path, a path with a `..` element, or an encoded slash or backslash
+/// (`%2F`, `%5C`, which a decoded `path_value` would turn into an
+/// absolute path), is refused with 400. Build `name` from a relative
+/// rest: `Path::join` of an absolute path replaces the base.
 ///
 /// # Errors
 /// A write to the client that failed.
 pub fn serve_file(w: &mut ResponseWriter, r: &mut Request, name: impl AsRef<Path>) -> io::Result<()> {
-    if unescape(r.url_path()).split(['/', '\\']).any(|e| e == "..") {
+    let raw = r.url_path();
+    let encoded_slash = ["%2f", "%5c"].iter().any(|e| raw.to_ascii_lowercase().contains(e));
+    if encoded_slash || unescape(raw).split(['/', '\\']).any(|e| e == "..") {
         return crate::reply::error(w, "invalid URL path", StatusCode::BAD_REQUEST);
     }
     serve(w, r, name.as_ref(), false)
@@ -128,7 +133,8 @@ fn ok_file(x: (File, fs::Metadata)) -> io::Result<(File, fs::Metadata)> {
 /// Go's `toHTTPError`.
 fn http_error(w: &mut ResponseWriter, e: &io::Error) -> io::Result<()> {
     let (msg, status) = match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
+        // A name no file can have (a NUL) is not found, as in Go.
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidInput => {
             ("404 page not found", StatusCode::NOT_FOUND)
         }
         io::ErrorKind::PermissionDenied => ("403 Forbidden", StatusCode::FORBIDDEN),
