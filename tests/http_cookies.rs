@@ -25,6 +25,9 @@ fn app(w: &mut ResponseWriter, r: &mut Request) -> std::io::Result<()> {
     set_cookie(w, &full.build());
     set_cookie(w, &Cookie::new("bad name", "dropped"));
     set_cookie(w, &Cookie::build(("inject", "x; Domain=evil")).path("/p;q").build());
+    set_cookie(w, &Cookie::build(("uni", "v")).path("/pé").domain("exé.com").build());
+    set_cookie(w, &Cookie::build(("two", "v")).domain("a.com,b.com").build());
+    set_cookie(w, &Cookie::build(("dom", "v")).domain("example.com").build());
     write!(w, "{}|b={}", sent.join(" "), b.as_deref().unwrap_or("-"))
 }
 
@@ -44,6 +47,9 @@ fn every_cookie_header_is_read_in_order_and_set_cookies_are_sanitized() {
             "plain=1",
             "session=abc; HttpOnly; SameSite=Lax; Secure; Path=/app; Max-Age=3600",
             "inject=\"x Domain=evil\"; Path=/pq",
+            "uni=v; Path=/p",
+            "two=v",
+            "dom=v; Domain=example.com",
         ],
         "a bad name is dropped, and no value or path adds an attribute"
     );
@@ -69,7 +75,10 @@ fn gorts_client_sends_cookies_in_one_header_and_reads_set_cookies() {
         [
             ("plain=1".to_owned(), None),
             ("session=abc".to_owned(), Some(true)),
-            ("inject=\"x Domain=evil\"".to_owned(), None)
+            ("inject=\"x Domain=evil\"".to_owned(), None),
+            ("uni=v".to_owned(), None),
+            ("two=v".to_owned(), None),
+            ("dom=v".to_owned(), None),
         ]
     );
     assert_eq!(r.cookies().nth(1).and_then(|c| c.path().map(str::to_owned)).as_deref(), Some("/app"));

@@ -12,8 +12,8 @@
 //! is written is sanitized as Go's `sanitizeCookieValue` and
 //! `sanitizeCookiePath` do, so no value can add an attribute: bytes a
 //! cookie value may not hold are dropped (a value with a space or a comma
-//! is quoted), `;` and controls leave the path, and a domain holding
-//! either is left out.
+//! is quoted), only visible ASCII and space but `;` stay in the path, and
+//! a domain of anything but letters, digits, `-` and `.` is left out.
 
 use cookie::Cookie;
 use http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
@@ -54,11 +54,13 @@ pub(crate) fn sanitized(c: &Cookie<'_>) -> Option<Cookie<'static>> {
         false => kept,
     };
     c.set_value(value);
-    if let Some(p) = c.path().filter(|p| p.contains(|ch: char| ch == ';' || ch.is_control())) {
-        let p: String = p.chars().filter(|&ch| ch != ';' && !ch.is_control()).collect();
+    let path_char = |ch: char| (' '..='~').contains(&ch) && ch != ';';
+    if let Some(p) = c.path().filter(|p| !p.chars().all(path_char)) {
+        let p: String = p.chars().filter(|&ch| path_char(ch)).collect();
         c.set_path(p);
     }
-    if c.domain().is_some_and(|d| d.contains(|ch: char| ch == ';' || ch == ' ' || ch.is_control())) {
+    let domain_char = |ch: char| ch.is_ascii_alphanumeric() || ch == '-' || ch == '.';
+    if c.domain().is_some_and(|d| d.is_empty() || d.len() > 255 || !d.chars().all(domain_char)) {
         c.unset_domain();
     }
     Some(c)
