@@ -237,3 +237,39 @@ fn serve_file_refuses_encoded_slashes_a_decoded_wildcard_would_make_absolute() {
     let (head, body) = raw(&srv, "GET /one/hello.txt HTTP/1.1");
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && body == b"hello, file\n", "{head}");
 }
+
+#[test]
+fn entity_tag_conditions_come_first_in_rfc_9110_order() {
+    let tree = Tree::new("etag");
+    let srv = gort::http::test::Server::new(file_server(&tree.0));
+    let future = "Fri, 01 Jan 2100 00:00:00 GMT";
+    let past = "Mon, 01 Jan 2001 00:00:00 GMT";
+    for (req, status) in [
+        ("GET /hello.txt HTTP/1.1\r\nIf-None-Match: *", "304 Not Modified"),
+        ("POST /hello.txt HTTP/1.1\r\nIf-None-Match: *", "412 Precondition Failed"),
+        ("GET /hello.txt HTTP/1.1\r\nIf-Match: \"x\"", "412 Precondition Failed"),
+        (
+            &format!("GET /hello.txt HTTP/1.1\r\nIf-None-Match: \"x\"\r\nIf-Modified-Since: {future}"),
+            "200 OK",
+        ),
+        (&format!("GET /hello.txt HTTP/1.1\r\nIf-Match: *\r\nIf-Unmodified-Since: {past}"), "200 OK"),
+    ] {
+        let (head, _) = raw(&srv, req);
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}\r\n")), "{req}: {head}");
+    }
+    // A handler's own ETag is what the tags are matched against.
+    let root = tree.0.clone();
+    let tagged = gort::http::test::Server::new(move |w: &mut ResponseWriter, r: &mut Request| {
+        w.headers_mut().insert("etag", "\"v1\"".parse().unwrap());
+        serve_file(w, r, root.join("hello.txt"))
+    });
+    for (cond, status) in [
+        ("If-None-Match: W/\"v1\"", "304 Not Modified"),
+        ("If-None-Match: \"v0\", \"v1\"", "304 Not Modified"),
+        ("If-Match: \"v1\"", "200 OK"),
+        ("If-Match: W/\"v1\"", "412 Precondition Failed"),
+    ] {
+        let (head, _) = raw(&tagged, &format!("GET / HTTP/1.1\r\n{cond}"));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}\r\n")), "{cond}: {head}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Go's `serveContent` for one open file: `Last-Modified` and the
-//! conditional requests it answers (`If-Modified-Since` → 304,
-//! `If-Unmodified-Since` → 412, `If-Range`), a byte range (206 with
+//! conditional requests it answers in RFC 9110's order (`If-Match` and
+//! `If-Unmodified-Since` → 412, `If-None-Match` and `If-Modified-Since` →
+//! 304, `If-Range`; entity tags are the handler's `ETag`, if it set one), a byte range (206 with
 //! `Content-Range`, 416 when none can be satisfied; an empty file ignores
 //! a `Range`), `Content-Type` by extension (else sniffed from the file's
 //! first 512 bytes, as Go does), and the
@@ -17,8 +18,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{
-    HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_RANGE,
-    IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE,
+    HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MATCH,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, RANGE,
 };
 use http::{Method, StatusCode};
 
@@ -39,7 +40,8 @@ pub(crate) fn serve(
     modified: Option<SystemTime>,
 ) -> io::Result<()> {
     let modified = modified.filter(|&t| t > UNIX_EPOCH).map(whole_seconds);
-    if let Some(status) = precondition(r, modified) {
+    let etag = w.headers_mut().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(status) = precondition(r, etag.as_deref(), modified) {
         return not_modified_or_failed(w, status, modified);
     }
     if let Some(t) = modified {
@@ -137,16 +139,44 @@ fn header_date(r: &Request, name: http::header::HeaderName) -> Option<SystemTime
     httpdate::parse_http_date(r.headers().get(name)?.to_str().ok()?).ok()
 }
 
-/// Go's `checkIfUnmodifiedSince` and `checkIfModifiedSince`: the status
-/// that answers the request instead of the file, if any.
-fn precondition(r: &Request, modified: Option<SystemTime>) -> Option<StatusCode> {
-    let modified = modified?;
-    if header_date(r, IF_UNMODIFIED_SINCE).is_some_and(|t| modified > t) {
+/// Go's `checkPreconditions` (RFC 9110 §13.2.2): `If-Match`, else
+/// `If-Unmodified-Since`, can fail the request (412); then
+/// `If-None-Match`, else `If-Modified-Since`, can answer it (304 for a
+/// GET or HEAD; a matched `If-None-Match` is 412 otherwise). `etag` is one
+/// the handler set; the file server sets none, so only `*` matches then.
+fn precondition(r: &Request, etag: Option<&str>, modified: Option<SystemTime>) -> Option<StatusCode> {
+    let get = r.method() == Method::GET || r.method() == Method::HEAD;
+    let matches = |name, strong| Some(tag_list_matches(r.headers().get(name)?.to_str().ok()?, etag, strong));
+    let passes = match matches(IF_MATCH, true) {
+        Some(m) => m,
+        None => header_date(r, IF_UNMODIFIED_SINCE).is_none_or(|t| modified.is_none_or(|m| m <= t)),
+    };
+    if !passes {
         return Some(StatusCode::PRECONDITION_FAILED);
     }
-    let get = r.method() == Method::GET || r.method() == Method::HEAD;
-    (get && header_date(r, IF_MODIFIED_SINCE).is_some_and(|t| modified <= t))
-        .then_some(StatusCode::NOT_MODIFIED)
+    match matches(IF_NONE_MATCH, false) {
+        Some(true) if get => Some(StatusCode::NOT_MODIFIED),
+        Some(true) => Some(StatusCode::PRECONDITION_FAILED),
+        Some(false) => None,
+        None => {
+            let unchanged =
+                header_date(r, IF_MODIFIED_SINCE).is_some_and(|t| modified.is_some_and(|m| m <= t));
+            (get && unchanged).then_some(StatusCode::NOT_MODIFIED)
+        }
+    }
+}
+
+/// Whether a comma-separated list of entity tags holds `*` or `etag`,
+/// compared strongly (neither weak) or weakly (`W/` ignored).
+fn tag_list_matches(list: &str, etag: Option<&str>, strong: bool) -> bool {
+    let weak = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+    list.split(',').map(str::trim).any(|t| {
+        t == "*"
+            || etag.is_some_and(|e| match strong {
+                true => !t.starts_with("W/") && !e.starts_with("W/") && t == e,
+                false => weak(t) == weak(e),
+            })
+    })
 }
 
 /// A 304 keeps `Last-Modified` and says nothing of the body; a 412 is
